@@ -1,0 +1,29 @@
+"""The numeric core: pure NumPy RNN, LSTM and GRU with backpropagation through time.
+
+Nothing here imports a web package; the service and the tasks build on these names.
+"""
+
+from app.rnn.config import ModelConfig
+from app.rnn.errors import ConfigError, NumericalError, RNNError, ShapeError, WeightsError
+from app.rnn.jacobian import jacobian_norms, spectral_radius
+from app.rnn.network import BackwardResult, ForwardTrace, Network
+from app.rnn.optim import OPTIMISERS, Optimizer, clip_grad_norm, global_norm, make_optimizer
+
+__all__ = [
+    "OPTIMISERS",
+    "BackwardResult",
+    "ConfigError",
+    "ForwardTrace",
+    "ModelConfig",
+    "Network",
+    "NumericalError",
+    "Optimizer",
+    "RNNError",
+    "ShapeError",
+    "WeightsError",
+    "clip_grad_norm",
+    "global_norm",
+    "jacobian_norms",
+    "make_optimizer",
+    "spectral_radius",
+]

@@ -1,0 +1,117 @@
+"""The vanilla (Elman) RNN layer: H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h).
+
+Row-vector convention: X_t (B, D), H_t (B, H), W_xh (D, H), W_hh (H, H), b_h (H,). Arrays inside
+the layer are time-major, (T, B, ·), so that one timestep is one contiguous slice.
+The input projection of all timesteps is one matrix product; only the recurrence is a loop, and
+each loop iteration is three NumPy calls writing into preallocated buffers.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.rnn.activations import FORWARD, derivative
+from app.rnn.arrays import Array, previous
+from app.rnn.layer import LayerGrads
+
+
+@dataclass
+class ElmanTrace:
+    """Everything the forward pass computed, and what backward needs.
+
+    X: (T, B, D) inputs; H0: (B, H); A: (T, B, H) pre-activations; H: (T, B, H) hidden states.
+    """
+
+    nonlinearity: str
+    X: Array
+    H0: Array
+    A: Array
+    H: Array
+
+    def gates(self) -> dict[str, Array]:
+        return {}
+
+
+def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, None]:
+    return np.zeros((B, hidden_size), dtype=dtype), None
+
+
+def forward(
+    X: Array, params: dict[str, Array], H0: Array, C0: None, nonlinearity: str
+) -> ElmanTrace:
+    """X: (T, B, D), H0: (B, H) → trace with A, H: (T, B, H)."""
+    W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
+    T, B, D = X.shape
+    hidden_size = W_hh.shape[0]
+    A = (X.reshape(T * B, D) @ W_xh).reshape(T, B, hidden_size)
+    A += b_h
+    H = np.empty_like(A)
+    phi = FORWARD[nonlinearity]
+    recurrent = np.empty((B, hidden_size), dtype=A.dtype)
+    H_prev = H0
+    for t in range(T):
+        np.dot(H_prev, W_hh, out=recurrent)
+        A[t] += recurrent  # A_t = X_t W_xh + b_h + H_{t-1} W_hh
+        phi(A[t], out=H[t])  # H_t = φ(A_t)
+        H_prev = H[t]
+    return ElmanTrace(nonlinearity, X, H0, A, H)
+
+
+def factors(trace: ElmanTrace) -> dict[str, Array]:
+    """What backward multiplies by at each step, computed for all steps at once: φ'(A_t)."""
+    return {"dphi": derivative(trace.nonlinearity, trace.A, trace.H)}
+
+
+def backward(
+    trace: ElmanTrace,
+    params: dict[str, Array],
+    dH_out: Array,
+    dC_out: None = None,
+    truncate: int | None = None,
+) -> LayerGrads:
+    """BPTT through the layer.
+
+    dH_out: (T, B, H) the gradient reaching H_t from outside the recurrence (the head or the layer
+    above). With `truncate` = k the recurrent gradient is cut at steps k, 2k, …, exactly as
+    detaching the hidden state every k steps does in PyTorch.
+    """
+    W_xh, W_hh = params["W_xh"], params["W_hh"]
+    X, H0, H = trace.X, trace.H0, trace.H
+    T, B, D = X.shape
+    hidden_size = W_hh.shape[0]
+    dphi = factors(trace)["dphi"]
+    dH = np.empty_like(H)
+    dA = np.empty_like(H)
+    W_hh_T = np.ascontiguousarray(W_hh.T)
+    dH_next = np.zeros((B, hidden_size), dtype=H.dtype)
+    for t in range(T - 1, -1, -1):
+        np.add(dH_out[t], dH_next, out=dH[t])  # dL/dH_t: from the output and from the future
+        np.multiply(dH[t], dphi[t], out=dA[t])  # dL/dA_t = dL/dH_t ⊙ φ'(A_t)
+        if truncate is not None and t % truncate == 0:
+            dH_next.fill(0.0)
+        else:
+            np.dot(dA[t], W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
+    H_prev = previous(H0, H)
+    dA_flat = dA.reshape(T * B, hidden_size)
+    grads = {
+        "W_xh": X.reshape(T * B, D).T @ dA_flat,
+        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_flat,
+        "b_h": dA_flat.sum(axis=0),
+    }
+    dX = (dA_flat @ W_xh.T).reshape(T, B, D)
+    dH0 = dA[0] @ W_hh_T
+    return LayerGrads(grads, dX, dH0, dH, dA, dA)
+
+
+def vjp_step(
+    trace: ElmanTrace,
+    params: dict[str, Array],
+    step_factors: dict[str, Array],
+    t: int,
+    b: int,
+    dH: Array,
+    dC: None,
+) -> tuple[Array, None]:
+    """One step of the recurrence backwards for sequence b: rows of dL/dH_t (P, H) ↦ rows of
+    dL/dH_{t-1} (P, H)."""
+    return (dH * step_factors["dphi"][t, b]) @ params["W_hh"].T, None

@@ -1,0 +1,103 @@
+"""Initialisers: every parameter of a network drawn from one seeded generator, reproducibly.
+
+- "pytorch": PyTorch's defaults. Every weight and bias of torch.nn.RNN/LSTM/GRU ~ U(−k, k) with
+  k = 1/√H; since b_h = bias_ih + bias_hh, b_h is the sum of two such draws. The head, like
+  torch.nn.Linear, ~ U(−1/√H, 1/√H).
+- "uniform": U(0, 1) for every weight, zero biases — the classic tutorial choice; with sigmoid it
+  saturates the units and the gradient vanishes, which the explorer shows on purpose.
+- "uniform_symmetric": U(−1, 1), zero biases (the 8-bit binary-addition tutorial's 2·rand − 1).
+- "normal": N(0, σ²) with σ = init_std, zero biases.
+- "xavier": Glorot uniform per gate block, U(−a, a), a = √(6 / (fan_in + fan_out)); zero biases.
+- "orthogonal": each gate block of W_hh orthogonal, W_xh semi-orthogonal, Glorot head.
+- "identity": the IRNN of Le, Jaitly & Hinton (2015): W_hh = I per gate block, the other weights
+  ~ N(0, 0.001²), zero biases.
+"""
+
+import numpy as np
+
+from app.rnn.arrays import Array
+from app.rnn.config import ModelConfig
+
+
+def layer_input_size(config: ModelConfig, layer: int) -> int:
+    """D for layer 0, H for every layer above it."""
+    return config.input_size if layer == 0 else config.hidden_size
+
+
+def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Our parameter names and shapes, in a fixed order: per layer W_xh (D, G·H), W_hh (H, G·H),
+    b_h (G·H,), and for the GRU b_hn (H,); then the head's W_hq (H, Q) and b_q (Q,)."""
+    H, G = config.hidden_size, config.gates
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(config.num_layers):
+        shapes[f"layer{layer}.W_xh"] = (layer_input_size(config, layer), G * H)
+        shapes[f"layer{layer}.W_hh"] = (H, G * H)
+        shapes[f"layer{layer}.b_h"] = (G * H,)
+        if config.cell == "gru":
+            shapes[f"layer{layer}.b_hn"] = (H,)
+    shapes["W_hq"] = (H, config.output_size)
+    shapes["b_q"] = (config.output_size,)
+    return shapes
+
+
+def init_params(config: ModelConfig) -> dict[str, Array]:
+    """Fresh parameters for `config`, drawn in the order of `parameter_shapes`."""
+    rng = np.random.default_rng(config.seed)
+    dtype = np.dtype(config.dtype)
+    H, G = config.hidden_size, config.gates
+    params: dict[str, Array] = {}
+    for name, shape in parameter_shapes(config).items():
+        kind = name.rsplit(".", 1)[-1]
+        params[name] = _draw(config, kind, shape, H, G, rng).astype(dtype)
+    return params
+
+
+def _draw(
+    config: ModelConfig,
+    kind: str,
+    shape: tuple[int, ...],
+    H: int,
+    G: int,
+    rng: np.random.Generator,
+) -> Array:
+    init = config.init
+    is_bias = kind.startswith("b_")
+    if init == "pytorch":
+        k = 1.0 / np.sqrt(H)
+        if kind == "b_h":
+            merged = rng.uniform(-k, k, shape) + rng.uniform(-k, k, shape)
+            if config.cell == "gru":
+                merged[2 * H :] = rng.uniform(-k, k, H)  # b_in alone: b_hn is kept apart
+            return merged
+        return rng.uniform(-k, k, shape)
+    if is_bias:
+        return np.zeros(shape)
+    if init == "uniform":
+        return rng.uniform(0.0, 1.0, shape)
+    if init == "uniform_symmetric":
+        return rng.uniform(-1.0, 1.0, shape)
+    if init == "normal":
+        return rng.normal(0.0, config.init_std, shape)
+    if init == "xavier" or kind == "W_hq":
+        return _glorot(shape, G if kind != "W_hq" else 1, rng)
+    if init == "orthogonal":
+        return np.concatenate([_orthogonal(shape[0], H, rng) for _ in range(G)], axis=1)
+    if init == "identity":
+        if kind == "W_hh":
+            return np.tile(np.eye(H), (1, G))
+        return rng.normal(0.0, 0.001, shape)
+    raise ValueError(f"unknown init {init!r}")
+
+
+def _glorot(shape: tuple[int, ...], blocks: int, rng: np.random.Generator) -> Array:
+    fan_in, fan_out = shape[0], shape[1] // blocks
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, shape)
+
+
+def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> Array:
+    """A (rows, cols) matrix with orthonormal rows or columns (whichever are fewer)."""
+    M = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+    Q, R = np.linalg.qr(M)
+    Q *= np.sign(np.diag(R))  # makes the draw uniform over orthogonal matrices
+    return Q if rows >= cols else Q.T

@@ -1,0 +1,191 @@
+"""The LSTM layer, with PyTorch's gate equations and gate order (i, f, g, o):
+
+    [A_i | A_f | A_g | A_o] = X_t W_xh + H_{t-1} W_hh + b_h          (B, 4H)
+    i = σ(A_i)   f = σ(A_f)   g = tanh(A_g)   o = σ(A_o)
+    C_t = f ⊙ C_{t-1} + i ⊙ g
+    H_t = o ⊙ tanh(C_t)
+
+W_xh (D, 4H) and W_hh (H, 4H) hold the four gates' weights side by side, in that order;
+b_h (4H,) is PyTorch's bias_ih + bias_hh. Arrays inside the layer are time-major, (T, B, ·).
+
+Speed: σ(a) = ½ + ½ tanh(a/2), so with the i, f, o columns of the weights halved once per pass,
+a single tanh over all 4H columns evaluates every gate, and one multiply-add maps the sigmoid
+gates' tanh values to σ. Halving is exact in binary floating point, so nothing is lost.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.rnn.arrays import Array, previous
+from app.rnn.layer import LayerGrads
+
+GATE_NAMES = ("i", "f", "g", "o")
+
+
+@dataclass
+class LSTMTrace:
+    """X: (T, B, D); H0, C0: (B, H); A: (T, B, 4H) gate pre-activations; G: (T, B, 4H) gate values
+    [i | f | g | o]; C: (T, B, H) cell states; tanhC = tanh(C); H: (T, B, H) hidden states."""
+
+    X: Array
+    H0: Array
+    C0: Array
+    A: Array
+    G: Array
+    C: Array
+    tanhC: Array
+    H: Array
+
+    def gates(self) -> dict[str, Array]:
+        """Each gate (T, B, H) by name, and the cell state C."""
+        hidden_size = self.H.shape[2]
+        named = {
+            name: self.G[:, :, k * hidden_size : (k + 1) * hidden_size]
+            for k, name in enumerate(GATE_NAMES)
+        }
+        named["C"] = self.C
+        return named
+
+
+def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]:
+    return np.zeros((B, hidden_size), dtype=dtype), np.zeros((B, hidden_size), dtype=dtype)
+
+
+def _gate_vectors(hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]:
+    """(scale, shift) over the 4H columns: 0.5/0.5 for the sigmoid gates i, f, o; 1/0 for g."""
+    scale = np.full(4 * hidden_size, 0.5, dtype=dtype)
+    scale[2 * hidden_size : 3 * hidden_size] = 1.0
+    shift = np.full(4 * hidden_size, 0.5, dtype=dtype)
+    shift[2 * hidden_size : 3 * hidden_size] = 0.0
+    return scale, shift
+
+
+def forward(
+    X: Array, params: dict[str, Array], H0: Array, C0: Array | None, nonlinearity: str = "tanh"
+) -> LSTMTrace:
+    """X: (T, B, D), H0, C0: (B, H) → trace with gates (T, B, 4H) and C, H: (T, B, H)."""
+    W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
+    T, B, D = X.shape
+    hidden_size = W_hh.shape[0]
+    if C0 is None:
+        C0 = np.zeros_like(H0)
+    scale, shift = _gate_vectors(hidden_size, X.dtype)
+    W_hh_half = W_hh * scale
+    A = (X.reshape(T * B, D) @ (W_xh * scale)).reshape(T, B, 4 * hidden_size)
+    A += b_h * scale
+    G = np.empty_like(A)
+    C = np.empty((T, B, hidden_size), dtype=X.dtype)
+    tanhC = np.empty_like(C)
+    H = np.empty_like(C)
+    recurrent = np.empty((B, 4 * hidden_size), dtype=X.dtype)
+    i_times_g = np.empty((B, hidden_size), dtype=X.dtype)
+    H_prev, C_prev = H0, C0
+    f_cols = slice(hidden_size, 2 * hidden_size)
+    g_cols = slice(2 * hidden_size, 3 * hidden_size)
+    o_cols = slice(3 * hidden_size, 4 * hidden_size)
+    for t in range(T):
+        np.dot(H_prev, W_hh_half, out=recurrent)
+        A[t] += recurrent  # (halved) A_t = X_t W_xh + H_{t-1} W_hh + b_h
+        Gt = G[t]
+        np.tanh(A[t], out=Gt)
+        Gt *= scale  # i, f, o: ½ tanh(A/2) + ½ = σ(A); g: tanh(A)
+        Gt += shift
+        np.multiply(Gt[:, f_cols], C_prev, out=C[t])  # C_t = f ⊙ C_{t-1} + i ⊙ g
+        np.multiply(Gt[:, :hidden_size], Gt[:, g_cols], out=i_times_g)
+        C[t] += i_times_g
+        np.tanh(C[t], out=tanhC[t])
+        np.multiply(Gt[:, o_cols], tanhC[t], out=H[t])  # H_t = o ⊙ tanh(C_t)
+        H_prev, C_prev = H[t], C[t]
+    A /= scale  # back to the true pre-activations for the trace
+    return LSTMTrace(X, H0, C0, A, G, C, tanhC, H)
+
+
+def factors(trace: LSTMTrace) -> dict[str, Array]:
+    """The products backward needs at every step, computed for all steps at once.
+
+    K = o ⊙ (1 − tanh²C) carries dL/dH_t into dL/dC_t; F3 (T, B, 3, H) = [g σ'_i, C_{t-1} σ'_f,
+    i tanh'_g] and Fo = tanh(C) σ'_o turn dL/dC_t and dL/dH_t into the gate pre-activation
+    gradients.
+    """
+    hidden_size = trace.H.shape[2]
+    T, B = trace.H.shape[:2]
+    G4 = trace.G.reshape(T, B, 4, hidden_size)
+    i, f, g, o = G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3]
+    C_prev = previous(trace.C0, trace.C)
+    F3 = np.stack([g * i * (1.0 - i), C_prev * f * (1.0 - f), i * (1.0 - g * g)], axis=2)
+    return {
+        "K": o * (1.0 - trace.tanhC * trace.tanhC),
+        "F3": F3,
+        "Fo": trace.tanhC * o * (1.0 - o),
+        "f": np.ascontiguousarray(f),
+    }
+
+
+def backward(
+    trace: LSTMTrace,
+    params: dict[str, Array],
+    dH_out: Array,
+    dC_out: Array | None = None,
+    truncate: int | None = None,
+) -> LayerGrads:
+    """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence;
+    `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching."""
+    W_xh, W_hh = params["W_xh"], params["W_hh"]
+    X, H = trace.X, trace.H
+    T, B, D = X.shape
+    hidden_size = W_hh.shape[0]
+    fac = factors(trace)
+    K, F3, Fo, f = fac["K"], fac["F3"], fac["Fo"], fac["f"]
+    dH = np.empty_like(H)
+    dC = np.empty_like(H)
+    dA = np.empty_like(trace.A)
+    W_hh_T = np.ascontiguousarray(W_hh.T)
+    dH_next = np.zeros((B, hidden_size), dtype=H.dtype)
+    dC_next = np.zeros((B, hidden_size), dtype=H.dtype)
+    for t in range(T - 1, -1, -1):
+        np.add(dH_out[t], dH_next, out=dH[t])
+        np.multiply(dH[t], K[t], out=dC[t])  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
+        dC[t] += dC_next
+        dA4 = dA[t].reshape(B, 4, hidden_size)
+        np.multiply(dC[t][:, None, :], F3[t], out=dA4[:, :3, :])  # i, f, g
+        np.multiply(dH[t], Fo[t], out=dA4[:, 3, :])  # o
+        if truncate is not None and t % truncate == 0:
+            dH_next.fill(0.0)
+            dC_next.fill(0.0)
+        else:
+            np.dot(dA[t], W_hh_T, out=dH_next)
+            np.multiply(dC[t], f[t], out=dC_next)
+    H_prev = previous(trace.H0, H)
+    dA_flat = dA.reshape(T * B, 4 * hidden_size)
+    grads = {
+        "W_xh": X.reshape(T * B, D).T @ dA_flat,
+        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_flat,
+        "b_h": dA_flat.sum(axis=0),
+    }
+    dX = (dA_flat @ W_xh.T).reshape(T, B, D)
+    dH0 = dA[0] @ W_hh_T
+    dC0 = dC[0] * f[0]
+    return LayerGrads(grads, dX, dH0, dH, dA, dA, dC0=dC0, dC=dC)
+
+
+def vjp_step(
+    trace: LSTMTrace,
+    params: dict[str, Array],
+    step_factors: dict[str, Array],
+    t: int,
+    b: int,
+    dH: Array,
+    dC: Array | None,
+) -> tuple[Array, Array]:
+    """One step backwards for sequence b: rows (dL/dH_t, dL/dC_t) (P, H) ↦ (dL/dH_{t-1},
+    dL/dC_{t-1}), through the recurrence only."""
+    dC_total = dH * step_factors["K"][t, b] + (0.0 if dC is None else dC)
+    dA = np.concatenate(
+        [
+            (dC_total[:, None, :] * step_factors["F3"][t, b]).reshape(dH.shape[0], -1),
+            dH * step_factors["Fo"][t, b],
+        ],
+        axis=1,
+    )
+    return dA @ params["W_hh"].T, dC_total * step_factors["f"][t, b]

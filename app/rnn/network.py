@@ -1,0 +1,323 @@
+"""The network: a stack of recurrent layers and a linear head, forward and BPTT with full traces.
+
+Public arrays are batch-first, like the API: X (B, T, D), H (B, T, H), outputs (B, T, Q) in
+"sequence" mode or (B, Q) in "last" mode. Inside, layers work time-major; the accessors on the
+traces return (B, T, ·) views without copying.
+"""
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from app.rnn import elman, gru, lstm
+from app.rnn.arrays import Array, check_finite, previous
+from app.rnn.config import ModelConfig
+from app.rnn.errors import NumericalError, ShapeError
+from app.rnn.init import init_params, parameter_shapes
+from app.rnn.layer import LayerGrads
+from app.rnn.losses import head_forward, loss_and_grad
+
+CELL_MODULES: dict[str, ModuleType] = {"rnn": elman, "lstm": lstm, "gru": gru}
+
+StepGrads = Literal["none", "norms", "full"]
+
+
+@dataclass
+class ForwardTrace:
+    """Everything the forward pass computed.
+
+    X: (B, T, D); layers: one cell trace per layer (time-major inside); O: logits and Y: head
+    outputs, (B, T, Q) in "sequence" mode or (B, Q) in "last" mode.
+    """
+
+    config: ModelConfig
+    X: Array
+    layers: list = field(repr=False)
+    O: Array
+    Y: Array
+
+    def hidden(self, layer: int = -1) -> Array:
+        """H: (B, T, H) of one layer (default: the top one)."""
+        return np.swapaxes(self.layers[layer].H, 0, 1)
+
+    def preactivation(self, layer: int = -1) -> Array:
+        """A: (B, T, G·H), the pre-activation X_t W_xh + H_{t-1} W_hh + b_h (gated cells: of
+        every gate, side by side in PyTorch's order)."""
+        return np.swapaxes(self.layers[layer].A, 0, 1)
+
+    def gates(self, layer: int = -1) -> dict[str, Array]:
+        """LSTM i, f, g, o and the cell state C; GRU r, z, n; each (B, T, H). Empty for the rnn."""
+        return {name: np.swapaxes(v, 0, 1) for name, v in self.layers[layer].gates().items()}
+
+    @property
+    def final_state(self) -> tuple[Array, Array | None]:
+        """(H_T, C_T) of every layer: (L, B, H) each; C_T is None except for the LSTM."""
+        H_T = np.stack([trace.H[-1] for trace in self.layers])
+        if self.config.cell != "lstm":
+            return H_T, None
+        return H_T, np.stack([trace.C[-1] for trace in self.layers])
+
+
+@dataclass
+class BackwardResult:
+    """Loss, parameter gradients (our names) and the per-timestep gradient trace.
+
+    dO: dL/dO, O's shape. layers: one LayerGrads per layer (time-major inside).
+    grad_norm_per_step: per layer, ‖dL/dH_t‖ (Frobenius over batch and units), (T,).
+    step_grad_norms: per layer, for each of its parameters, ‖step t's contribution‖_F, (T,);
+    "W_hq"/"b_q" hold the head's. step_grads: the full per-step contributions, (T, *shape),
+    only when asked for.
+    """
+
+    loss: float
+    grads: dict[str, Array]
+    dO: Array
+    layers: list[LayerGrads] = field(repr=False)
+    dH0: Array
+    dC0: Array | None
+    grad_norm_per_step: list[Array]
+    step_grad_norms: dict[str, Array]
+    step_grads: dict[str, Array] | None = None
+
+    def dH(self, layer: int = -1) -> Array:
+        """dL/dH_t (B, T, H) of one layer: the total, including what flows from the future."""
+        return np.swapaxes(self.layers[layer].dH, 0, 1)
+
+    def dA(self, layer: int = -1) -> Array:
+        """dL/dA_t (B, T, G·H): the gradient of the pre-activation."""
+        return np.swapaxes(self.layers[layer].dA_x, 0, 1)
+
+
+class Network:
+    """A stack of `num_layers` recurrent layers of one cell type and a linear head.
+
+    `params` maps our names (see `init.parameter_shapes`) to arrays in the config's dtype; the
+    optimisers update them in place.
+    """
+
+    def __init__(self, config: ModelConfig, params: dict[str, Array] | None = None) -> None:
+        self.config = config
+        self.cell: ModuleType = CELL_MODULES[config.cell]
+        self.dtype = np.dtype(config.dtype)
+        if params is None:
+            params = init_params(config)
+        self.params = _checked_params(config, params, self.dtype)
+
+    def layer_params(self, layer: int) -> dict[str, Array]:
+        prefix = f"layer{layer}."
+        return {k[len(prefix) :]: v for k, v in self.params.items() if k.startswith(prefix)}
+
+    def forward(self, X: Array, H0: Array | None = None, C0: Array | None = None) -> ForwardTrace:
+        """X: (B, T, D); H0, C0: (L, B, H) or None for zeros → ForwardTrace.
+
+        Raises ShapeError for wrong shapes and NumericalError for NaN/Inf in the inputs, the
+        weights, or the hidden states (an overflow, named by layer and step).
+        """
+        cfg = self.config
+        X = self._checked_input(X)
+        B = X.shape[0]
+        H0 = self._checked_state("h0", H0, B)
+        C0 = self._checked_state("c0", C0, B) if cfg.cell == "lstm" else None
+        for name, value in self.params.items():
+            check_finite(f"parameter {name}", value)
+        layer_input = np.ascontiguousarray(np.swapaxes(X, 0, 1))  # (T, B, D)
+        traces = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for layer in range(cfg.num_layers):
+                trace = self.cell.forward(
+                    layer_input,
+                    self.layer_params(layer),
+                    H0[layer],
+                    None if C0 is None else C0[layer],
+                    cfg.nonlinearity,
+                )
+                _check_states(trace.H, f"layer {layer} hidden state H_t")
+                traces.append(trace)
+                layer_input = trace.H
+            H_top = traces[-1].H if cfg.output_mode == "sequence" else traces[-1].H[-1:]
+            O = np.swapaxes(H_top @ self.params["W_hq"] + self.params["b_q"], 0, 1)
+            if cfg.output_mode == "last":
+                O = O[:, 0]
+            O = np.ascontiguousarray(O)
+            _check_states(O, "output O_t")
+            Y = head_forward(O, cfg.head)
+        return ForwardTrace(cfg, X, traces, O, Y)
+
+    def loss(self, trace: ForwardTrace, targets: Array) -> float:
+        targets = self.checked_targets(targets, trace.O.shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, _ = loss_and_grad(trace.O, trace.Y, targets, self.config.loss, self.config.head)
+        return value
+
+    def backward(
+        self,
+        trace: ForwardTrace,
+        targets: Array,
+        truncate: int | None = None,
+        step_grads: StepGrads = "norms",
+    ) -> BackwardResult:
+        """BPTT: targets (B, T, Q) / (B, Q), or class indices (B, T) / (B,) for cross-entropy.
+
+        `truncate` = k cuts the recurrent gradient every k steps (like detaching the state in
+        PyTorch); `step_grads` asks for each step's contribution to each weight gradient as norms
+        (default), full matrices, or neither.
+        """
+        cfg = self.config
+        if truncate is not None and (isinstance(truncate, bool) or truncate < 1):
+            raise ShapeError(f"truncate must be a positive number of steps, got {truncate!r}")
+        targets = self.checked_targets(targets, trace.O.shape)
+        T = trace.X.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, dO = loss_and_grad(trace.O, trace.Y, targets, cfg.loss, cfg.head)
+            dO_tm = np.swapaxes(dO if dO.ndim == 3 else dO[:, None], 0, 1)  # (T_out, B, Q)
+            H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
+            grads: dict[str, Array] = {
+                "W_hq": H_top.reshape(-1, cfg.hidden_size).T @ dO_tm.reshape(-1, cfg.output_size),
+                "b_q": dO_tm.sum(axis=(0, 1)),
+            }
+            dH_out = np.zeros_like(trace.layers[-1].H)
+            dH_out[T - dO_tm.shape[0] :] = dO_tm @ self.params["W_hq"].T
+            layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
+            for layer in range(cfg.num_layers - 1, -1, -1):
+                result = self.cell.backward(
+                    trace.layers[layer], self.layer_params(layer), dH_out, None, truncate
+                )
+                layer_grads[layer] = result
+                for name, value in result.grads.items():
+                    grads[f"layer{layer}.{name}"] = value
+                dH_out = result.dX
+        for name, value in grads.items():
+            check_finite(f"gradient of {name}", value)
+        per_step, full = _step_contributions(trace, layer_grads, dO_tm, step_grads)
+        dH0 = np.stack([g.dH0 for g in layer_grads])
+        dC0 = np.stack([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
+        return BackwardResult(
+            loss=loss,
+            grads={name: grads[name] for name in self.params},
+            dO=dO,
+            layers=layer_grads,
+            dH0=dH0,
+            dC0=dC0,
+            grad_norm_per_step=[np.sqrt((g.dH * g.dH).sum(axis=(1, 2))) for g in layer_grads],
+            step_grad_norms=per_step,
+            step_grads=full,
+        )
+
+    def checked_targets(self, targets: Array, output_shape: tuple[int, ...]) -> Array:
+        """Targets cast and checked against the output shape (B, T, Q) / (B, Q)."""
+        cfg = self.config
+        targets = np.asarray(targets)
+        if cfg.loss == "cross_entropy" and targets.shape == output_shape[:-1]:
+            if not np.issubdtype(targets.dtype, np.integer):
+                if not np.all(np.equal(np.mod(targets, 1), 0)):
+                    raise ShapeError("class-index targets must be whole numbers")
+                targets = targets.astype(np.int64)
+            low, high = int(targets.min(initial=0)), int(targets.max(initial=0))
+            if low < 0 or high >= cfg.output_size:
+                raise ShapeError(
+                    f"class-index targets must lie in [0, {cfg.output_size - 1}], "
+                    f"found {low if low < 0 else high}"
+                )
+            return targets
+        if targets.shape != output_shape:
+            allowed = f"{output_shape}"
+            if cfg.loss == "cross_entropy":
+                allowed += f" (probabilities) or {output_shape[:-1]} (class indices)"
+            raise ShapeError(f"targets have shape {targets.shape}, expected {allowed}")
+        targets = targets.astype(self.dtype)
+        check_finite("targets", targets)
+        if cfg.loss == "bce" and (targets.min() < 0 or targets.max() > 1):
+            raise ShapeError("bce targets must lie in [0, 1]")
+        return targets
+
+    def _checked_input(self, X: Array) -> Array:
+        X = np.asarray(X, dtype=self.dtype)
+        if X.ndim != 3 or X.shape[2] != self.config.input_size or X.shape[0] < 1 or X.shape[1] < 1:
+            raise ShapeError(
+                f"inputs have shape {X.shape}, expected (B, T, {self.config.input_size}) "
+                "with B, T ≥ 1"
+            )
+        check_finite("inputs", X)
+        return X
+
+    def _checked_state(self, name: str, S0: Array | None, B: int) -> Array:
+        cfg = self.config
+        shape = (cfg.num_layers, B, cfg.hidden_size)
+        if S0 is None:
+            return np.zeros(shape, dtype=self.dtype)
+        S0 = np.asarray(S0, dtype=self.dtype)
+        if S0.shape != shape:
+            raise ShapeError(f"{name} has shape {S0.shape}, expected (L, B, H) = {shape}")
+        check_finite(name, S0)
+        return S0
+
+
+def _checked_params(
+    config: ModelConfig, params: dict[str, Array], dtype: np.dtype
+) -> dict[str, Array]:
+    shapes = parameter_shapes(config)
+    missing = [name for name in shapes if name not in params]
+    extra = [name for name in params if name not in shapes]
+    if missing or extra:
+        raise ShapeError(f"parameters do not fit the config: missing {missing}, unexpected {extra}")
+    checked = {}
+    for name, shape in shapes.items():
+        value = np.ascontiguousarray(params[name], dtype=dtype)
+        if value.shape != shape:
+            raise ShapeError(f"parameter {name} has shape {value.shape}, expected {shape}")
+        checked[name] = value
+    return checked
+
+
+def _check_states(S: Array, what: str) -> None:
+    """S: (T, B, ·) time-major, or (B, ·) / (B, T, ·) for outputs; names the first bad step."""
+    if np.isfinite(S).all():
+        return
+    index = np.argwhere(~np.isfinite(S))[0]
+    raise NumericalError(
+        f"{what} overflowed to NaN/Inf at index {tuple(int(i) for i in index)}; the weights or "
+        "inputs are too large for this nonlinearity (try a smaller learning rate or init scale)"
+    )
+
+
+def _step_contributions(
+    trace: ForwardTrace, layer_grads: list[LayerGrads], dO_tm: Array, mode: StepGrads
+) -> tuple[dict[str, Array], dict[str, Array] | None]:
+    """Each step's contribution to each weight gradient: X_t^T dA_t, H_{t-1}^T dA_t, Σ_b dA_t."""
+    if mode == "none":
+        return {}, None
+    cfg = trace.config
+    pairs: dict[str, tuple[Array, Array]] = {}
+    biases: dict[str, Array] = {}
+    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
+        pairs[f"layer{layer}.W_xh"] = (tr.X, g.dA_x)
+        pairs[f"layer{layer}.W_hh"] = (previous(tr.H0, tr.H), g.dA_h)
+        biases[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
+        if cfg.cell == "gru":
+            biases[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * cfg.hidden_size :].sum(axis=1)
+    H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
+    pairs["W_hq"] = (H_top, dO_tm)
+    biases["b_q"] = dO_tm.sum(axis=1)
+    norms: dict[str, Array] = {
+        name: _outer_norms(left, right) for name, (left, right) in pairs.items()
+    }
+    norms.update({name: np.sqrt((v * v).sum(axis=1)) for name, v in biases.items()})
+    if mode == "norms":
+        return norms, None
+    full: dict[str, Array] = {
+        name: np.swapaxes(left, 1, 2) @ right for name, (left, right) in pairs.items()
+    }
+    full.update(biases)
+    return norms, full
+
+
+def _outer_norms(left: Array, right: Array) -> Array:
+    """‖left_tᵀ right_t‖_F for every t, without forming the matrices: left (T, B, M), right
+    (T, B, K) → (T,). Uses ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ), cheap while B is small."""
+    if left.shape[1] == 1:
+        return np.linalg.norm(left[:, 0], axis=1) * np.linalg.norm(right[:, 0], axis=1)
+    gram_left = left @ np.swapaxes(left, 1, 2)
+    gram_right = right @ np.swapaxes(right, 1, 2)
+    return np.sqrt(np.maximum((gram_left * gram_right).sum(axis=(1, 2)), 0.0))

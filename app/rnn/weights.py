@@ -1,0 +1,168 @@
+"""The one place that knows PyTorch's parameter names and layouts.
+
+A torch.nn.RNN/LSTM/GRU named `rnn` plus a torch.nn.Linear named `head` has the state dict
+
+    rnn.weight_ih_l{k} (G·H, D_k)   rnn.weight_hh_l{k} (G·H, H)
+    rnn.bias_ih_l{k}   (G·H,)       rnn.bias_hh_l{k}   (G·H,)
+    head.weight        (Q, H)       head.bias          (Q,)
+
+with the gates stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n). Ours are the same
+blocks transposed to the row-vector convention: W_xh = weight_ihᵀ, W_hh = weight_hhᵀ,
+W_hq = head.weightᵀ. PyTorch's two biases only ever appear summed, b_h = bias_ih + bias_hh,
+except the GRU's candidate, where r multiplies (H W_hn + b_hn): there b_hn = bias_hh's n block
+stays apart. Files are safetensors (never pickle), with the model config in the metadata.
+"""
+
+import json
+
+import numpy as np
+from safetensors.numpy import load as _load_safetensors
+from safetensors.numpy import save as _save_safetensors
+
+from app.rnn.arrays import Array, check_finite
+from app.rnn.config import ModelConfig
+from app.rnn.errors import ConfigError, NumericalError, WeightsError
+from app.rnn.init import layer_input_size
+
+_ACCEPTED_DTYPES = (np.float16, np.float32, np.float64)
+
+
+def pytorch_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """PyTorch's names and shapes for a model of this config."""
+    H, G = config.hidden_size, config.gates
+    shapes: dict[str, tuple[int, ...]] = {}
+    for k in range(config.num_layers):
+        shapes[f"rnn.weight_ih_l{k}"] = (G * H, layer_input_size(config, k))
+        shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
+        shapes[f"rnn.bias_ih_l{k}"] = (G * H,)
+        shapes[f"rnn.bias_hh_l{k}"] = (G * H,)
+    shapes["head.weight"] = (config.output_size, H)
+    shapes["head.bias"] = (config.output_size,)
+    return shapes
+
+
+def to_pytorch(config: ModelConfig, params: dict[str, Array]) -> dict[str, Array]:
+    """Our parameters → a PyTorch state dict (bias_hh carries only the GRU's b_hn)."""
+    H = config.hidden_size
+    state: dict[str, Array] = {}
+    for k in range(config.num_layers):
+        p = f"layer{k}."
+        state[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(params[p + "W_xh"].T)
+        state[f"rnn.weight_hh_l{k}"] = np.ascontiguousarray(params[p + "W_hh"].T)
+        state[f"rnn.bias_ih_l{k}"] = params[p + "b_h"].copy()
+        bias_hh = np.zeros_like(params[p + "b_h"])
+        if config.cell == "gru":
+            bias_hh[2 * H :] = params[p + "b_hn"]
+        state[f"rnn.bias_hh_l{k}"] = bias_hh
+    state["head.weight"] = np.ascontiguousarray(params["W_hq"].T)
+    state["head.bias"] = params["b_q"].copy()
+    return state
+
+
+def grads_to_pytorch(config: ModelConfig, grads: dict[str, Array]) -> dict[str, Array]:
+    """Our gradients → PyTorch's names and layouts, equal to what autograd puts in `.grad`.
+
+    Both biases get the gradient of their sum b_h, except the GRU's bias_hh n block, which gets
+    that of b_hn.
+    """
+    H = config.hidden_size
+    out: dict[str, Array] = {}
+    for k in range(config.num_layers):
+        p = f"layer{k}."
+        out[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(grads[p + "W_xh"].T)
+        out[f"rnn.weight_hh_l{k}"] = np.ascontiguousarray(grads[p + "W_hh"].T)
+        out[f"rnn.bias_ih_l{k}"] = grads[p + "b_h"].copy()
+        bias_hh = grads[p + "b_h"].copy()
+        if config.cell == "gru":
+            bias_hh[2 * H :] = grads[p + "b_hn"]
+        out[f"rnn.bias_hh_l{k}"] = bias_hh
+    out["head.weight"] = np.ascontiguousarray(grads["W_hq"].T)
+    out["head.bias"] = grads["b_q"].copy()
+    return out
+
+
+def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Array]:
+    """A PyTorch state dict → our parameters in the config's dtype.
+
+    Every tensor's name, dtype, shape and values are checked against the config; the error names
+    the tensor. Biases may be absent altogether (a model built with bias=False), never half.
+    """
+    expected = pytorch_shapes(config)
+    unknown = sorted(set(state) - set(expected))
+    if unknown:
+        raise WeightsError(
+            f"unexpected tensor(s) {', '.join(unknown)} for a {config.num_layers}-layer "
+            f"{config.cell} (expected names: {', '.join(expected)})"
+        )
+    dtype = np.dtype(config.dtype)
+    H = config.hidden_size
+    tensors: dict[str, Array] = {}
+    for name, shape in expected.items():
+        if name not in state:
+            if "bias" in name and _bias_free(state, name):
+                tensors[name] = np.zeros(shape, dtype=dtype)
+                continue
+            raise WeightsError(f"tensor {name} is missing (expected shape {shape})")
+        value = np.asarray(state[name])
+        if value.dtype not in _ACCEPTED_DTYPES:
+            raise WeightsError(f"tensor {name} has dtype {value.dtype}; expected a float type")
+        if value.shape != shape:
+            raise WeightsError(f"tensor {name} has shape {value.shape}, expected {shape}")
+        try:
+            check_finite(f"tensor {name}", value)
+        except NumericalError as error:
+            raise WeightsError(str(error)) from None
+        tensors[name] = value.astype(dtype)
+    params: dict[str, Array] = {}
+    for k in range(config.num_layers):
+        p = f"layer{k}."
+        bias_ih, bias_hh = tensors[f"rnn.bias_ih_l{k}"], tensors[f"rnn.bias_hh_l{k}"]
+        params[p + "W_xh"] = np.ascontiguousarray(tensors[f"rnn.weight_ih_l{k}"].T)
+        params[p + "W_hh"] = np.ascontiguousarray(tensors[f"rnn.weight_hh_l{k}"].T)
+        if config.cell == "gru":
+            b_h = bias_ih.copy()
+            b_h[: 2 * H] += bias_hh[: 2 * H]
+            params[p + "b_h"] = b_h
+            params[p + "b_hn"] = bias_hh[2 * H :].copy()
+        else:
+            params[p + "b_h"] = bias_ih + bias_hh
+    params["W_hq"] = np.ascontiguousarray(tensors["head.weight"].T)
+    params["b_q"] = tensors["head.bias"].copy()
+    return params
+
+
+def _bias_free(state: dict[str, Array], name: str) -> bool:
+    """True when the state dict has no bias of that module at all (torch's bias=False)."""
+    module = name.split(".")[0]
+    return not any(key.startswith(module + ".") and "bias" in key for key in state)
+
+
+def save(config: ModelConfig, params: dict[str, Array]) -> bytes:
+    """Safetensors bytes in PyTorch's names and layouts; the config travels in the metadata."""
+    return _save_safetensors(
+        to_pytorch(config, params), metadata={"config": json.dumps(config.to_dict())}
+    )
+
+
+def load(data: bytes, config: ModelConfig | None = None) -> tuple[ModelConfig, dict[str, Array]]:
+    """Parse safetensors bytes. Without `config`, the one in the file's metadata is used."""
+    try:
+        state = _load_safetensors(data)
+    except Exception as error:  # the parser raises several types for malformed files
+        raise WeightsError(f"not a valid safetensors file: {error}") from None
+    if config is None:
+        config = _metadata_config(data)
+    return config, from_pytorch(config, state)
+
+
+def _metadata_config(data: bytes) -> ModelConfig:
+    """The config stored in a safetensors header's __metadata__, if any."""
+    try:
+        header_size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + header_size])
+        raw = header["__metadata__"]["config"]
+        return ModelConfig.from_dict(json.loads(raw))
+    except (KeyError, ValueError, TypeError) as error:
+        if isinstance(error, ConfigError):
+            raise WeightsError(f"the config in the file's metadata is invalid: {error}") from None
+        raise WeightsError("the file carries no model config; supply one") from None
