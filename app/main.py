@@ -4,9 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.config import Settings, get_settings
+from app.pages import STATIC_DIR
+from app.pages import router as pages_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness and version."""
         return {"status": "ok", "version": __version__}
 
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
