@@ -439,3 +439,20 @@ def check_trace_against_torch(
     torch_grads = weights.grads_to_pytorch(config, result.grads)
     for name, expected in grads.params.items():
         assert_close(torch_grads[name], expected, f"gradient of {name}", tol=tol)
+
+
+def torch_cell(config: ModelConfig, state: dict[str, Array], layer: int = 0) -> torch.nn.Module:
+    """torch.nn.RNNCell/LSTMCell/GRUCell holding layer `layer` of `state`."""
+    cls = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
+    options = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
+    input_size = config.input_size if layer == 0 else config.hidden_size
+    cell = cls[config.cell](input_size, config.hidden_size, **options)
+    cell.to(TORCH_DTYPES[config.dtype])
+    dtype = TORCH_DTYPES[config.dtype]
+    cell.load_state_dict(
+        {
+            name: as_tensor(state[f"rnn.{name}_l{layer}"], dtype)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
+    )
+    return cell
