@@ -1,4 +1,8 @@
-"""Service settings, read from environment variables prefixed RNN_EXPLORER_."""
+"""Service settings, read from environment variables prefixed RNN_EXPLORER_.
+
+Every size a client controls has a bound here; the API checks requests against these bounds
+before any computation and names the setting in its 4xx answer.
+"""
 
 import os
 from functools import lru_cache
@@ -23,6 +27,41 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Field(default_factory=default_data_dir)
+
+    # Model sizes (a created or imported model's config).
+    max_input_size: int = Field(256, ge=1, description="D: inputs per step")
+    max_hidden_size: int = Field(512, ge=1, description="H: hidden units per layer")
+    max_output_size: int = Field(256, ge=1, description="Q: outputs per step")
+    max_layers: int = Field(4, ge=1, description="L: stacked recurrent layers")
+    max_models: int = Field(1000, ge=1, description="models kept in the store")
+
+    # Data sizes (forward, backward, stream, training data).
+    max_steps: int = Field(1000, ge=1, description="T: timesteps of one sequence")
+    max_batch: int = Field(256, ge=1, description="B: sequences in one request")
+    max_elements: int = Field(
+        2_000_000, ge=1, description="B·T·max(D, G·H): the largest array one request may produce"
+    )
+    max_step_grads_elements: int = Field(
+        4_000_000, ge=1, description="T·(D + H)·G·H: full per-step weight gradients"
+    )
+    jacobian_auto_elements: int = Field(
+        1_000_000, ge=1, description="T·G·H²: ‖∂H_T/∂H_t‖ is computed unasked below this cost"
+    )
+    max_jacobian_elements: int = Field(
+        20_000_000, ge=1, description="T·G·H²: the largest ‖∂H_T/∂H_t‖ computation on request"
+    )
+    max_request_bytes: int = Field(32 * 2**20, ge=1024, description="a JSON request body")
+    max_upload_bytes: int = Field(64 * 2**20, ge=1024, description="an uploaded weights file")
+    max_text_length: int = Field(100_000, ge=1, description="characters of a text task's corpus")
+
+    # Training and streaming.
+    max_training_steps: int = Field(100_000, ge=1, description="steps of one training session")
+    max_sessions: int = Field(4, ge=1, description="training sessions running at once")
+    max_fps: float = Field(1000.0, gt=0, description="frames per second a stream may ask for")
+    max_streams: int = Field(64, ge=1, description="WebSocket streams open at once per worker")
+    stream_idle_seconds: float = Field(
+        600.0, gt=0, description="a manual stream waits this long for the next step"
+    )
 
 
 @lru_cache

@@ -1,0 +1,72 @@
+"""The OpenAPI document, with the WebSocket stream's messages among its components.
+
+OpenAPI has no notation for WebSockets, so the stream's commands and frames are published as
+component schemas (`StreamCommand`, `StreamFrame` and each message), versioned by the `v` field,
+and described under `x-websocket` at the document's top level.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import TypeAdapter
+
+from app.api.schemas import (
+    STREAM_MESSAGES,
+    STREAM_PROTOCOL_VERSION,
+    BackwardFrame,
+    EndFrame,
+    ErrorFrame,
+    ForwardFrame,
+    MetricsFrame,
+    StartFrame,
+    StreamCommand,
+    SummaryFrame,
+)
+
+__all__ = ["install_openapi", "stream_schemas"]
+
+StreamFrame = (
+    StartFrame | ForwardFrame | BackwardFrame | SummaryFrame | MetricsFrame | EndFrame | ErrorFrame
+)
+_REF = "#/components/schemas/{model}"
+
+
+def stream_schemas() -> dict[str, Any]:
+    """JSON Schemas of every stream message, keyed by name, with `$ref`s into components."""
+    schemas: dict[str, Any] = {}
+    for name, kind in (("StreamCommand", StreamCommand), ("StreamFrame", StreamFrame)):
+        schema = TypeAdapter(kind).json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    for model in STREAM_MESSAGES:
+        schema = model.model_json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(stream_schemas())
+            document["x-websocket"] = {
+                "/api/v1/models/{model_id}/stream": {
+                    "protocol_version": STREAM_PROTOCOL_VERSION,
+                    "client_messages": {"$ref": _REF.format(model="StreamCommand")},
+                    "server_messages": {"$ref": _REF.format(model="StreamFrame")},
+                    "description": "Send a command; the server answers with frames: start, T "
+                    "forward frames (t ascending), T backward frames (t descending), summary; "
+                    "or metrics frames and an end frame when following a training session.",
+                }
+            }
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
