@@ -35,8 +35,13 @@ _REF = "#/components/schemas/{model}"
 def stream_schemas() -> dict[str, Any]:
     """JSON Schemas of every stream message, keyed by name, with `$ref`s into components."""
     schemas: dict[str, Any] = {}
-    for name, kind in (("StreamCommand", StreamCommand), ("StreamFrame", StreamFrame)):
-        schema = TypeAdapter(kind).json_schema(ref_template=_REF)
+    unions: tuple[tuple[str, Any], ...] = (
+        ("StreamCommand", StreamCommand),
+        ("StreamFrame", StreamFrame),
+    )
+    for name, kind in unions:
+        adapter: TypeAdapter[Any] = TypeAdapter(kind)
+        schema = adapter.json_schema(ref_template=_REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
     for model in STREAM_MESSAGES:
