@@ -149,6 +149,7 @@ class Network:
         targets = self.checked_targets(targets, trace.O.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             value, _ = loss_and_grad(trace.O, trace.Y, targets, self.config.loss, self.config.head)
+        _check_loss(value)
         return value
 
     def backward(
@@ -171,6 +172,7 @@ class Network:
         T = trace.X.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
             loss, dO = loss_and_grad(trace.O, trace.Y, targets, cfg.loss, cfg.head)
+            _check_loss(loss)
             dO_tm = np.swapaxes(dO if dO.ndim == 3 else dO[:, None], 0, 1)  # (T_out, B, Q)
             H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
             grads: dict[str, Array] = {
@@ -269,6 +271,14 @@ def _checked_params(
             raise ShapeError(f"parameter {name} has shape {value.shape}, expected {shape}")
         checked[name] = value
     return checked
+
+
+def _check_loss(value: float) -> None:
+    if not np.isfinite(value):
+        raise NumericalError(
+            f"the loss overflowed to {value}; the outputs are too large for this loss "
+            "(try a smaller learning rate or init scale)"
+        )
 
 
 def _check_states(S: Array, what: str) -> None:
