@@ -15,14 +15,13 @@ from app.rnn.errors import ShapeError
 from app.rnn.network import Network
 
 from .torch_reference import (
-    TORCH_DTYPES,
     TORCH_NN_NONLINEARITIES,
     as_tensor,
     assert_close,
+    compare_with_torch,
     make_targets,
     network_from_state,
     random_state,
-    torch_head,
     torch_loss,
     torch_network,
     unroll,
@@ -59,69 +58,6 @@ def case_id(case: tuple) -> str:
     cell, nonlinearity, loss, head, indices, mode = case
     target = "indices" if indices else "values"
     return f"{cell}-{nonlinearity}-{loss}-{head}-{target}-{mode}"
-
-
-def compare_with_torch(
-    config: ModelConfig,
-    seed: int,
-    B: int,
-    T: int,
-    indices: bool,
-    given_h0: bool,
-    given_c0: bool,
-    scale: float = 1.0,
-    tol: float = 1e-9,
-) -> None:
-    """Ours against torch.nn (tanh/relu rnn, lstm, gru) or the torch unroll (sigmoid/identity)."""
-    rng = np.random.default_rng(seed)
-    state = random_state(config, rng, scale=scale)
-    net = network_from_state(config, state)
-    L, Hs, D = config.num_layers, config.hidden_size, config.input_size
-    dtype = TORCH_DTYPES[config.dtype]
-    X = rng.normal(0.0, 1.0, (B, T, D))
-    h0 = rng.normal(0.0, 0.5, (L, B, Hs)) if given_h0 else None
-    c0 = rng.normal(0.0, 0.5, (L, B, Hs)) if given_c0 and config.cell == "lstm" else None
-    targets = make_targets(config, rng, B, T, class_indices=indices)
-
-    trace = net.forward(X, h0, c0)
-    result = net.backward(trace, targets)
-
-    X_t = as_tensor(X, dtype, requires_grad=True)
-    h0_t = None if h0 is None else as_tensor(h0, dtype, requires_grad=True)
-    c0_t = None if c0 is None else as_tensor(c0, dtype, requires_grad=True)
-    if config.cell != "rnn" or config.nonlinearity in TORCH_NN_NONLINEARITIES:
-        model = torch_network(config, state)
-        logits = model(X_t, h0_t, c0_t)
-        loss = torch_loss(config, logits, targets)
-        loss.backward()
-        torch_grads = {name: p.grad.numpy() for name, p in model.named_parameters()}
-        dX = X_t.grad.numpy()
-        dh0 = None if h0_t is None else h0_t.grad.numpy()
-        dc0 = None if c0_t is None else c0_t.grad.numpy()
-    else:
-        ref = unroll(config, state, X, h0, c0)
-        logits = ref.logits
-        loss = torch_loss(config, logits, targets)
-        grads = ref.gradients(loss)
-        torch_grads, dh0, dc0, dX = grads.params, grads.dh0, grads.dc0, None
-
-    out_axes = ("batch", "step", "output") if config.output_mode == "sequence" else ("batch",)
-    assert_close(trace.O, logits.detach().numpy(), "logits O", tol=tol, axes=out_axes)
-    Y_ref = torch_head(config.head, logits).detach().numpy()
-    assert_close(trace.Y, Y_ref, f"{config.head} head output Y", tol=tol, axes=out_axes)
-    assert_close(result.loss, loss.item(), f"{config.loss} loss", tol=tol)
-    ours = weights.grads_to_pytorch(config, result.grads)
-    assert set(ours) == set(torch_grads)
-    for name, expected in torch_grads.items():
-        assert_close(ours[name], expected, f"gradient of {name}", tol=tol, axes=("row", "col"))
-    state_axes = ("layer", "batch", "unit")
-    if dh0 is not None and h0 is not None:
-        assert_close(result.dH0, dh0, "dL/dh0", tol=tol, axes=state_axes)
-    if dc0 is not None and c0 is not None:
-        assert_close(result.dC0, dc0, "dL/dc0", tol=tol, axes=state_axes)
-    if dX is not None:
-        ours_dX = np.swapaxes(result.layers[0].dX, 0, 1)
-        assert_close(ours_dX, dX, "dL/dX", tol=tol, axes=("batch", "step", "input"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
