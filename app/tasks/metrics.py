@@ -1,0 +1,49 @@
+"""Metrics shared by the tasks: accuracy, MSE relative to the targets' variance, perplexity.
+
+Y are head outputs: probabilities for softmax / sigmoid heads, values for identity. Every function
+returns JSON-able floats (or lists of floats) keyed by metric name.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from app.rnn.arrays import Array
+from app.tasks.base import Targets
+
+Metrics = dict[str, Any]
+
+
+def class_accuracy(Y: Array, targets: Targets) -> float:
+    """Y: (..., Q) probabilities; targets: (...) class indices → fraction of argmax hits."""
+    return float(np.mean(np.argmax(Y, axis=-1) == targets))
+
+
+def cross_entropy(Y: Array, targets: Targets) -> float:
+    """Mean −log Y[target] in nats; Y: (..., Q) probabilities, targets (...) indices."""
+    picked = np.take_along_axis(Y, np.asarray(targets, dtype=np.intp)[..., None], axis=-1)
+    return float(-np.mean(np.log(np.maximum(picked, 1e-300))))
+
+
+def regression_metrics(Y: Array, targets: Targets) -> Metrics:
+    """mse, and relative_mse = mse / Var(targets): below 0.01 means under 1 % of the variance."""
+    mse = float(np.mean((Y - targets) ** 2))
+    variance = float(np.var(targets))
+    relative = mse / variance if variance > 0 else float("nan")
+    return {"mse": mse, "relative_mse": relative}
+
+
+def classification_metrics(Y: Array, targets: Targets) -> Metrics:
+    """accuracy and cross-entropy (nats) of class-index targets."""
+    return {"accuracy": class_accuracy(Y, targets), "cross_entropy": cross_entropy(Y, targets)}
+
+
+def metrics_for_loss(loss: str, Y: Array, targets: Targets) -> Metrics:
+    """Generic metrics for a model's loss, used for user-supplied arrays."""
+    if loss == "cross_entropy":
+        if targets.ndim == Y.ndim:
+            targets = np.argmax(targets, axis=-1)
+        return classification_metrics(Y, targets)
+    if loss == "bce":
+        return {"accuracy": float(np.mean((Y > 0.5) == (targets > 0.5)))}
+    return regression_metrics(Y, targets)

@@ -1,0 +1,47 @@
+"""The user's own arrays as training data: inputs (N, T, D) and targets fitted to the model."""
+
+import numpy as np
+
+from app.rnn import Network, RNNError
+from app.rnn.arrays import Array
+from app.tasks.base import Targets, TaskError, validation_size
+from app.tasks.data import ArrayData, split_indices
+from app.tasks.metrics import metrics_for_loss
+
+MAX_ELEMENTS = 4_000_000
+
+
+def array_data(
+    net: Network, inputs: Array, targets: Targets, validation_fraction: float | None, seed: int
+) -> tuple[ArrayData, Array, Array]:
+    """Check inputs (N, T, D) / (T, D) and targets against `net` and split them at random
+    (default: no validation set) → (data, inputs, targets) as checked arrays."""
+    X = np.asarray(inputs, dtype=np.float64)
+    if X.ndim == 2:
+        X = X[None]
+    if X.ndim != 3:
+        raise TaskError(f"inputs must be (N, T, D) or (T, D), got shape {X.shape}")
+    if X.size > MAX_ELEMENTS:
+        raise TaskError(f"inputs hold {X.size} numbers; at most {MAX_ELEMENTS} are allowed")
+    if not np.isfinite(X).all():
+        raise TaskError("inputs contain NaN or Inf")
+    y = np.asarray(targets)
+    try:
+        probe = net.forward(X[:1])
+        if y.shape[:1] != X.shape[:1] and y.ndim == probe.O.ndim - 1 + (
+            net.config.loss != "cross_entropy"
+        ):
+            y = y[None]
+        y = net.checked_targets(y, (X.shape[0], *probe.O.shape[1:]))
+    except RNNError as error:
+        raise TaskError(f"data does not fit the model: {error}") from None
+    held_out = validation_size(validation_fraction, 0.0, X.shape[0])
+    train, val = split_indices(X.shape[0], held_out, np.random.default_rng([seed, 0xDA7A]))
+    loss = net.config.loss
+
+    def score(Y: Array, target: Targets) -> dict[str, object]:
+        return metrics_for_loss(loss, Y, target)
+
+    if held_out == 0:
+        return ArrayData(X, y, None, None, score), X, y
+    return ArrayData(X[train], y[train], X[val], y[val], score), X, y

@@ -1,0 +1,404 @@
+"""A training session: one network, one optimiser, one task's data, stepped or run to the end.
+
+The session is synchronous and knows nothing about the web: `step()` makes one update, `run()`
+loops until the step budget, an early stop, a stop or a failure. Run it in a worker thread to
+keep it off an event loop. Two hooks let a service drive it from any process: `on_progress(record)`
+receives a JSON-able record every `report_every` steps and at the end; `poll_control()` is asked
+before every update and answers "run", "pause" (the loop sleeps and asks again), "stop", or "step"
+(one update; the hook should answer "pause" next). In-process callers may instead use the
+thread-safe `pause()`, `resume()` and `stop()`; a local pause or stop wins over the hook.
+
+Everything needed to resume bit-for-bit is in `snapshot()`; `TrainingSession.from_snapshot`
+rebuilds the session, and a resumed run continues exactly as the uninterrupted one would.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm, make_optimizer
+from app.rnn.arrays import Array
+from app.tasks import TASKS, TaskData
+from app.tasks.user_arrays import array_data
+from app.training.config import TrainingConfig, TrainingError
+
+logger = logging.getLogger(__name__)
+
+ProgressHook = Callable[[dict[str, Any]], None]
+ControlHook = Callable[[], str]
+
+STATUSES = ("created", "running", "paused", "stopped", "finished", "early_stopped", "failed")
+# The history keeps scalar metrics only and is thinned past this length (every other record
+# dropped), so a long session's snapshot stays small.
+MAX_HISTORY = 4000
+SNAPSHOT_VERSION = 1
+
+
+@dataclass
+class Snapshot:
+    """What to persist: `arrays` (for safetensors: "param.<name>", "optimizer.<key>", "state.H",
+    "state.C", and for user data "data.inputs", "data.targets") and `meta` (JSON-able: configs,
+    step, status, elapsed seconds, RNG state, data cursor, history, latest record)."""
+
+    arrays: dict[str, Array]
+    meta: dict[str, Any]
+
+
+class TrainingSession:
+    """Trains `Network(model)` on `training.task` (or on explicit `inputs`/`targets`).
+
+    model: ModelConfig or its dict; None takes the task's default for the given task_params.
+    params: initial weights (our names), e.g. a stored model's; None draws them from model.seed.
+    The training seed fixes the data split and the order of batches; the model seed the weights.
+    """
+
+    def __init__(
+        self,
+        training: TrainingConfig | Mapping[str, Any],
+        model: ModelConfig | Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, Array] | None = None,
+        inputs: Array | None = None,
+        targets: Array | None = None,
+        on_progress: ProgressHook | None = None,
+        poll_control: ControlHook | None = None,
+        pause_poll_seconds: float = 0.05,
+    ) -> None:
+        self.training = _training_config(training)
+        self.model = self._model_config(model)
+        self.net = Network(self.model, None if params is None else dict(params))
+        self.optimizer = make_optimizer(self.training.optimizer, self.training.lr)
+        self.rng = np.random.default_rng(self.training.seed)
+        self._user_arrays: tuple[Array, Array] | None = None
+        self.data: TaskData = self._make_data(inputs, targets)
+        self.on_progress = on_progress
+        self.poll_control = poll_control
+        self.pause_poll_seconds = pause_poll_seconds
+        self.step_count = 0
+        self.status = "created"
+        self.error: str | None = None
+        self.elapsed = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.latest: dict[str, Any] | None = None
+        self._H: Array | None = None
+        self._C: Array | None = None
+        self._losses_since_report: list[float] = []
+        self._last_batch: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._local_control = "run"
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _model_config(self, model: ModelConfig | Mapping[str, Any] | None) -> ModelConfig:
+        task = self._task()
+        if model is None:
+            if task is None:
+                raise TrainingError("a model config is needed when training on explicit data")
+            return ModelConfig.from_dict(task.model_config(self.training.task_params))
+        config = model if isinstance(model, ModelConfig) else ModelConfig.from_dict(dict(model))
+        if task is not None:
+            task.check_config(config, self.training.task_params)
+        return config
+
+    def _task(self) -> Any:
+        name = self.training.task
+        if name is None:
+            return None
+        if name not in TASKS:
+            raise TrainingError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+        return TASKS[name]
+
+    def _make_data(self, inputs: Array | None, targets: Array | None) -> TaskData:
+        task = self._task()
+        if task is not None:
+            if inputs is not None or targets is not None:
+                raise TrainingError("give either a task or explicit inputs/targets, not both")
+            return task.make_data(
+                self.training.task_params, self.training.seed, self.training.validation_fraction
+            )
+        if inputs is None or targets is None:
+            raise TrainingError("training needs a task, or both inputs and targets")
+        data, X, y = array_data(
+            self.net, inputs, targets, self.training.validation_fraction, self.training.seed
+        )
+        self._user_arrays = (X, y)
+        return data
+
+    # -- training -------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.step_count >= self.training.steps or self.status in (
+            "stopped",
+            "early_stopped",
+            "failed",
+        )
+
+    def step(self) -> dict[str, Any]:
+        """One update on one batch → {"step", "loss", "grad_norm"}; reports when one is due.
+
+        Raises TrainingError once the session is done, and RNNError (e.g. NumericalError on an
+        overflow) from the engine, after marking the session failed and reporting it.
+        """
+        with self._lock:
+            if self.done:
+                raise TrainingError(
+                    f"the session is {self.status} at step {self.step_count} of "
+                    f"{self.training.steps}; nothing left to train"
+                )
+            if self.status == "created":
+                self.status = "paused"  # stepped by hand: between updates it waits
+            started = time.perf_counter()
+            try:
+                info = self._update()
+            except RNNError as error:
+                self.elapsed += time.perf_counter() - started
+                self._fail(error)
+                raise
+            self.elapsed += time.perf_counter() - started
+            due = self.step_count % self.training.report_every == 0
+            if due or self.step_count >= self.training.steps:
+                self._report(final=self.step_count >= self.training.steps)
+            return info
+
+    def _update(self) -> dict[str, Any]:
+        cfg = self.training
+        batch = self.data.batch(self.rng, cfg.batch_size)
+        H0, C0 = None, None
+        if self.data.carries_state and not batch.meta.get("reset_state"):
+            H0, C0 = self._H, self._C
+        trace = self.net.forward(batch.inputs, H0, C0)
+        result = self.net.backward(trace, batch.targets, cfg.truncate, step_grads="none")
+        grads = result.grads
+        grad_norms = {name: float(np.linalg.norm(g)) for name, g in grads.items()}
+        grad_norm = clip_grad_norm(grads, cfg.clip) if cfg.clip is not None else global_norm(grads)
+        self.optimizer.step(self.net.params, grads)
+        if self.data.carries_state:
+            # Carried forward as plain values: the next batch's gradient stops here.
+            H_T, C_T = trace.final_state
+            self._H, self._C = H_T.copy(), None if C_T is None else C_T.copy()
+        self.step_count += 1
+        self._losses_since_report.append(result.loss)
+        self._last_batch = {
+            "loss": result.loss,
+            "grad_norm": grad_norm,
+            "grad_norms": grad_norms,
+            "dH_norm": [float(v) for v in result.grad_norm_per_step[-1]],
+        }
+        return {"step": self.step_count, "loss": result.loss, "grad_norm": grad_norm}
+
+    def evaluate(self) -> dict[str, Any]:
+        """The task metrics of the current network (on validation data where there is some)."""
+        with self._lock:
+            return self.data.evaluate(self.net)
+
+    def _report(self, final: bool = False) -> None:
+        metrics = self.data.evaluate(self.net)
+        if self.status not in ("stopped", "failed"):
+            early = self.training.early_stop
+            if final:
+                self.status = "finished"
+            elif early is not None and early.reached(metrics):
+                self.status = "early_stopped"
+        losses = self._losses_since_report
+        last = self._last_batch
+        record: dict[str, Any] = {
+            "step": self.step_count,
+            "steps": self.training.steps,
+            "status": self.status,
+            "loss": float(np.mean(losses)) if losses else None,
+            "loss_batch": last.get("loss"),
+            "metrics": metrics,
+            "grad_norm": last.get("grad_norm"),
+            "grad_norms": last.get("grad_norms"),
+            "dH_norm": last.get("dH_norm"),
+            "elapsed": self.elapsed,
+        }
+        self._losses_since_report = []
+        self._emit(record)
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        self.latest = record
+        scalars = {k: v for k, v in record["metrics"].items() if isinstance(v, int | float)}
+        self.history.append(
+            {
+                "step": record["step"],
+                "loss": record["loss"],
+                "grad_norm": record.get("grad_norm"),
+                "elapsed": record["elapsed"],
+                "metrics": scalars,
+            }
+        )
+        if len(self.history) > MAX_HISTORY:
+            self.history = self.history[::2]
+        if self.on_progress is not None:
+            self.on_progress(record)
+
+    def _fail(self, error: Exception) -> None:
+        self.status = "failed"
+        self.error = str(error)
+        logger.warning("training failed at step %d: %s", self.step_count, error)
+        record = {
+            "step": self.step_count,
+            "steps": self.training.steps,
+            "status": "failed",
+            "error": self.error,
+            "loss": None,
+            "metrics": {},
+            "elapsed": self.elapsed,
+        }
+        self._emit(record)
+
+    def pause(self) -> None:
+        """Ask `run()` (in another thread) to wait before its next update."""
+        self._local_control = "pause"
+
+    def resume(self) -> None:
+        """Undo `pause()`: `run()` goes on (unless `poll_control` says otherwise)."""
+        self._local_control = "run"
+
+    def stop(self) -> None:
+        """Cancel: `run()` stops before its next update and reports the state reached.
+
+        Safe from any thread; a session that is not running is marked stopped at once."""
+        self._local_control = "stop"
+        if self._lock.acquire(blocking=False):
+            try:
+                if self.status in ("created", "paused") and not self.done:
+                    self.status = "stopped"
+                    self._report()
+            finally:
+                self._lock.release()
+
+    def _command(self) -> str:
+        if self._local_control in ("stop", "pause"):
+            return self._local_control
+        return self.poll_control() if self.poll_control is not None else "run"
+
+    def run(self) -> str:
+        """Train until the step budget, an early stop, a stop or a failure → the final status.
+
+        Before every update the local control (`pause()` / `stop()`) and then `poll_control` are
+        asked; while paused the loop sleeps `pause_poll_seconds` between asks. A stop reports
+        the state reached. Engine errors end the run with status "failed" (see `error`).
+        """
+        while not self.done:
+            command = self._command()
+            if command == "stop":
+                with self._lock:
+                    self.status = "stopped"
+                    self._report()
+                break
+            if command == "pause":
+                self.status = "paused"
+                time.sleep(self.pause_poll_seconds)
+                continue
+            if command not in ("run", "step"):
+                raise TrainingError(f"poll_control returned {command!r}; expected run/pause/stop")
+            self.status = "running" if command == "run" else "paused"
+            try:
+                self.step()
+            except RNNError:
+                break
+        return self.status
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Everything needed to resume exactly; arrays are copies, meta is JSON-able."""
+        with self._lock:
+            arrays = {f"param.{k}": v.copy() for k, v in self.net.params.items()}
+            for key, value in self.optimizer.state_dict().items():
+                arrays[f"optimizer.{key}"] = np.array(value, copy=True)
+            if self._H is not None:
+                arrays["state.H"] = self._H.copy()
+            if self._C is not None:
+                arrays["state.C"] = self._C.copy()
+            if self._user_arrays is not None:
+                arrays["data.inputs"], arrays["data.targets"] = self._user_arrays
+            meta = {
+                "version": SNAPSHOT_VERSION,
+                "model_config": self.model.to_dict(),
+                "training_config": self.training.to_dict(),
+                "step": self.step_count,
+                "status": self.status,
+                "error": self.error,
+                "elapsed": self.elapsed,
+                "rng": _jsonable(self.rng.bit_generator.state),
+                "data_state": self.data.state_dict(),
+                "losses_since_report": list(self._losses_since_report),
+                "history": list(self.history),
+                "latest": self.latest,
+            }
+            return Snapshot(arrays, meta)
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: Snapshot,
+        *,
+        on_progress: ProgressHook | None = None,
+        poll_control: ControlHook | None = None,
+    ) -> "TrainingSession":
+        """The session exactly as it was when `snapshot()` was taken (status "paused" if it was
+        running, so the service decides when to go on)."""
+        meta, arrays = snapshot.meta, snapshot.arrays
+        if meta.get("version") != SNAPSHOT_VERSION:
+            raise TrainingError(f"unsupported snapshot version {meta.get('version')!r}")
+        params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
+        session = cls(
+            TrainingConfig.from_dict(meta["training_config"]),
+            ModelConfig.from_dict(meta["model_config"]),
+            params=params,
+            inputs=arrays.get("data.inputs"),
+            targets=arrays.get("data.targets"),
+            on_progress=on_progress,
+            poll_control=poll_control,
+        )
+        optimizer_state = {
+            k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")
+        }
+        session.optimizer.load_state_dict(optimizer_state)
+        session.rng.bit_generator.state = meta["rng"]
+        session.data.load_state_dict(meta["data_state"])
+        session._H = arrays.get("state.H")
+        session._C = arrays.get("state.C")
+        session.step_count = int(meta["step"])
+        status = meta["status"]
+        session.status = "paused" if status in ("running", "created") else status
+        session.error = meta.get("error")
+        session.elapsed = float(meta["elapsed"])
+        session._losses_since_report = list(meta.get("losses_since_report", []))
+        session.history = list(meta["history"])
+        session.latest = meta.get("latest")
+        return session
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able status: status, step, steps, elapsed, error, the latest record."""
+        return {
+            "status": self.status,
+            "step": self.step_count,
+            "steps": self.training.steps,
+            "elapsed": self.elapsed,
+            "error": self.error,
+            "latest": self.latest,
+        }
+
+
+def _training_config(training: TrainingConfig | Mapping[str, Any]) -> TrainingConfig:
+    if isinstance(training, TrainingConfig):
+        return training
+    return TrainingConfig.from_dict(training)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

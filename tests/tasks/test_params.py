@@ -1,0 +1,113 @@
+"""Task parameters: defaults, bounds and the errors that name the field and the bound."""
+
+import numpy as np
+import pytest
+
+from app.rnn import RNNError
+from app.tasks import TASKS, TaskError
+
+
+def test_every_task_describes_itself_as_json_with_bounds() -> None:
+    for name, task in TASKS.items():
+        described = task.describe()
+        assert described["name"] == name
+        assert described["description"]
+        for param_name, spec in described["params"].items():
+            assert spec["kind"] in ("int", "float", "choice", "text", "bool"), param_name
+            if spec["kind"] in ("int", "float"):
+                assert "min" in spec and "max" in spec, f"{name}.{param_name} is unbounded"
+            if spec["kind"] == "text":
+                assert spec["max"] <= 1_000_000
+
+
+def test_task_error_is_a_value_error() -> None:
+    assert issubclass(TaskError, RNNError)
+    assert issubclass(TaskError, ValueError)
+
+
+def test_every_task_samples_with_its_defaults_and_the_default_model_fits() -> None:
+    from app.rnn import ModelConfig, Network
+
+    for name, task in TASKS.items():
+        sample = task.sample(seed=3, batch_size=2)
+        config = ModelConfig.from_dict(task.model_config())
+        task.check_config(config)
+        net = Network(config)
+        trace = net.forward(sample.inputs)
+        loss = net.loss(trace, sample.targets)
+        assert np.isfinite(loss), name
+        assert sample.inputs.shape[0] == 2, name
+
+
+def test_sampling_is_reproducible_by_seed() -> None:
+    for name, task in TASKS.items():
+        first, again = task.sample(seed=11, batch_size=4), task.sample(seed=11, batch_size=4)
+        np.testing.assert_array_equal(first.inputs, again.inputs, err_msg=name)
+        np.testing.assert_array_equal(first.targets, again.targets, err_msg=name)
+
+
+def test_an_unknown_parameter_is_named() -> None:
+    with pytest.raises(TaskError, match=r"has no parameter.*colour.*it takes bits"):
+        TASKS["binary_addition"].sample(colour="red")
+
+
+@pytest.mark.parametrize(
+    ("task", "params", "message"),
+    [
+        ("binary_addition", {"bits": 9}, "bits must be at most 8, got 9"),
+        ("binary_addition", {"bits": 1}, "bits must be at least 2, got 1"),
+        ("binary_addition", {"bits": 2.5}, "bits must be an integer"),
+        ("binary_addition", {"bits": True}, "bits must be an integer"),
+        ("sine", {"length": 1001}, "length must be at most 1000"),
+        ("sine", {"frequency": float("nan")}, "frequency must be finite"),
+        ("sine", {"noise": "loud"}, "noise must be a number"),
+        ("sine", {"mode": "both"}, "mode must be one of next, sequence"),
+        ("sine", {"random_phase": 1}, "random_phase must be true or false"),
+        ("copy", {"symbols": 21}, "symbols must be at most 20"),
+        ("adding", {"length": 1}, "length must be at least 2"),
+        ("char_lm", {"text": "a" * 1_000_001}, "text is 1000001 bytes; at most 1000000"),
+        ("char_lm", {"text": b"\xff\xfe"}, "text is not valid UTF-8"),
+        ("char_lm", {"text": 42}, "text must be text"),
+        ("spiral", {"points": 5000}, "points must be at most 2000"),
+        ("waveforms", {"length": 3}, "length must be at least 4"),
+        ("csv_forecast", {"window": 0}, "window must be at least 1"),
+    ],
+)
+def test_out_of_bounds_params_raise_naming_the_field_and_bound(
+    task: str, params: dict, message: str
+) -> None:
+    with pytest.raises(TaskError, match=message):
+        TASKS[task].sample(seed=0, **params)
+
+
+def test_batch_size_and_seed_are_bounded() -> None:
+    with pytest.raises(TaskError, match="batch_size must be at most 1024"):
+        TASKS["sine"].sample(batch_size=1025)
+    with pytest.raises(TaskError, match="batch_size must be at least 1"):
+        TASKS["sine"].sample(batch_size=0)
+    with pytest.raises(TaskError, match="seed must be at least 0"):
+        TASKS["sine"].sample(seed=-1)
+
+
+def test_integral_floats_are_accepted_for_integer_params() -> None:
+    sample = TASKS["binary_addition"].sample(bits=4.0)
+    assert sample.inputs.shape == (1, 4, 2)
+
+
+def test_check_config_names_the_field_that_does_not_fit() -> None:
+    from app.rnn import ModelConfig
+
+    task = TASKS["binary_addition"]
+    wrong_size = ModelConfig.from_dict({**task.model_config(), "input_size": 3})
+    with pytest.raises(TaskError, match="needs input_size = 2, the model has 3"):
+        task.check_config(wrong_size)
+    wrong_loss = ModelConfig.from_dict({**task.model_config(), "loss": "mse", "head": "identity"})
+    task.check_config(wrong_loss)  # binary addition accepts the tutorial's squared error
+    wrong_mode = ModelConfig.from_dict({**task.model_config(), "output_mode": "last"})
+    with pytest.raises(TaskError, match="output_mode = 'sequence'"):
+        task.check_config(wrong_mode)
+    sine = TASKS["sine"]
+    with pytest.raises(TaskError, match="needs loss 'mse'"):
+        sine.check_config(
+            ModelConfig.from_dict({**sine.model_config(), "loss": "bce", "head": "sigmoid"})
+        )

@@ -1,0 +1,60 @@
+"""Training config: bounds named in every error, task defaults, JSON round trip."""
+
+import pytest
+
+from app.rnn import RNNError
+from app.training import EarlyStop, TrainingConfig, TrainingError
+from app.training.config import MAX_BATCH_SIZE, MAX_STEPS
+
+
+def test_training_error_is_a_value_error() -> None:
+    assert issubclass(TrainingError, RNNError) and issubclass(TrainingError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"optimizer": "lbfgs"}, "optimizer must be one of sgd, momentum, adagrad, rmsprop, adam"),
+        ({"lr": 0}, r"lr must lie in \(0, 100\], got 0"),
+        ({"lr": float("nan")}, r"lr must lie in \(0, 100\]"),
+        ({"lr": "fast"}, "lr must be a number"),
+        ({"batch_size": MAX_BATCH_SIZE + 1}, rf"batch_size must lie in \[1, {MAX_BATCH_SIZE}\]"),
+        ({"batch_size": 2.0}, "batch_size must be an integer"),
+        ({"steps": MAX_STEPS + 1}, rf"steps must lie in \[1, {MAX_STEPS}\]"),
+        ({"steps": True}, "steps must be an integer"),
+        ({"clip": -1.0}, r"clip must lie in \(0, 1e\+06\]"),
+        ({"truncate": 0}, r"truncate must lie in \[1, 1000\]"),
+        ({"report_every": 0}, r"report_every must lie in \[1, "),
+        ({"seed": -1}, "seed must lie in"),
+        ({"validation_fraction": 0.95}, r"validation_fraction must lie in \[0, 0.9\]"),
+        ({"task_params": [1]}, "task_params must be an object"),
+        ({"colour": "red"}, r"unknown training field\(s\): colour"),
+        ({"early_stop": {"metric": "accuracy"}}, "early_stop must be {metric, target, mode"),
+        ({"early_stop": {"metric": "a", "target": 1, "mode": "up"}}, "mode must be 'max' or"),
+        ({"early_stop": 3}, "early_stop must be"),
+    ],
+)
+def test_bad_fields_are_named_with_their_bounds(fields: dict, message: str) -> None:
+    with pytest.raises(TrainingError, match=message):
+        TrainingConfig.from_dict(fields)
+
+
+def test_for_task_takes_the_tasks_defaults_and_overrides() -> None:
+    config = TrainingConfig.for_task("sine", {"length": 20}, steps=7)
+    assert config.task == "sine" and config.task_params == {"length": 20}
+    assert config.steps == 7 and config.clip == 1.0 and config.optimizer == "adam"
+    assert config.early_stop == EarlyStop("relative_mse", 0.002, "min")
+    with pytest.raises(TrainingError, match="unknown task 'chess'"):
+        TrainingConfig.for_task("chess")
+
+
+def test_round_trips_through_a_dict() -> None:
+    config = TrainingConfig.for_task("copy", {"length": 5}, truncate=10)
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+
+
+def test_early_stop_reached_in_both_directions() -> None:
+    assert EarlyStop("accuracy", 0.9).reached({"accuracy": 0.95})
+    assert not EarlyStop("accuracy", 0.9).reached({"accuracy": 0.5})
+    assert EarlyStop("mse", 0.1, "min").reached({"mse": 0.05})
+    assert not EarlyStop("mse", 0.1, "min").reached({"other": 0.05})

@@ -1,0 +1,259 @@
+"""Training sessions: step, run, pause/resume/stop, reports, reproducibility, exact resume."""
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.rnn import ModelConfig, NumericalError
+from app.tasks import TASKS
+from app.training import TrainingConfig, TrainingError, TrainingSession
+
+SMALL_SINE = {"length": 10, "frequency": 0.1}
+
+
+def sine_session(steps: int = 20, **overrides: Any) -> TrainingSession:
+    config = TrainingConfig.for_task(
+        "sine", SMALL_SINE, steps=steps, report_every=5, early_stop=None, **overrides
+    )
+    model = {**TASKS["sine"].model_config(SMALL_SINE), "hidden_size": 8}
+    return TrainingSession(config, model)
+
+
+def char_session(steps: int, **params: Any) -> TrainingSession:
+    text = "".join(f"line {i % 7} of a small text; " for i in range(60))
+    task_params = {"text": text, "seq_len": 8, **params}
+    config = TrainingConfig.for_task("char_lm", task_params, steps=steps, report_every=4)
+    model = {**TASKS["char_lm"].model_config(task_params), "hidden_size": 12, "cell": "lstm"}
+    return TrainingSession({**config.to_dict(), "batch_size": 4}, model)
+
+
+def params_of(session: TrainingSession) -> dict[str, np.ndarray]:
+    return {name: value.copy() for name, value in session.net.params.items()}
+
+
+def assert_same_params(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_step_makes_one_update_and_reports_when_due() -> None:
+    records: list[dict] = []
+    session = sine_session()
+    session.on_progress = records.append
+    before = params_of(session)
+    info = session.step()
+    assert info["step"] == 1 and np.isfinite(info["loss"]) and info["grad_norm"] > 0
+    assert session.status == "paused" and session.step_count == 1
+    assert any(not np.array_equal(before[k], session.net.params[k]) for k in before)
+    for _ in range(4):
+        session.step()
+    assert [r["step"] for r in records] == [5]
+    record = records[0]
+    assert record["metrics"]["relative_mse"] > 0
+    assert set(record["grad_norms"]) == set(session.net.params)
+    assert len(record["dH_norm"]) == 10  # ‖dL/dH_t‖ of the latest batch, one per step
+    assert record["elapsed"] > 0 and record["loss"] > 0
+
+
+def test_run_goes_to_the_step_budget_and_reports_every_k_steps() -> None:
+    records: list[dict] = []
+    session = sine_session(steps=12)
+    session.on_progress = records.append
+    assert session.run() == "finished"
+    assert [r["step"] for r in records] == [5, 10, 12]
+    assert records[-1]["status"] == "finished"
+    assert [h["step"] for h in session.history] == [5, 10, 12]
+    with pytest.raises(TrainingError, match="finished at step 12 of 12; nothing left"):
+        session.step()
+
+
+def test_two_runs_with_the_same_seed_are_equal_bit_for_bit() -> None:
+    first, second = sine_session(steps=15), sine_session(steps=15)
+    first.run()
+    second.run()
+    assert_same_params(params_of(first), params_of(second))
+    assert [h["loss"] for h in first.history] == [h["loss"] for h in second.history]
+    other = sine_session(steps=15, seed=1)
+    other.run()
+    assert not np.array_equal(other.net.params["W_hq"], first.net.params["W_hq"])
+
+
+@pytest.mark.parametrize("sampling", ["random", "sequential"])
+def test_resuming_a_snapshot_equals_the_uninterrupted_run(sampling: str) -> None:
+    straight = char_session(12, sampling=sampling)
+    straight.run()
+    interrupted = char_session(12, sampling=sampling)
+    for _ in range(7):
+        interrupted.step()
+    snapshot = interrupted.snapshot()
+    del interrupted
+    resumed = TrainingSession.from_snapshot(snapshot)
+    assert resumed.step_count == 7 and resumed.status == "paused"
+    assert resumed.run() == "finished"
+    assert_same_params(params_of(straight), params_of(resumed))
+
+    def without_times(history: list[dict]) -> list[tuple]:
+        return [(h["step"], h["loss"], h["grad_norm"], h["metrics"]) for h in history]
+
+    assert without_times(straight.history) == without_times(resumed.history)
+
+
+def test_sequential_sampling_carries_the_state_across_batches() -> None:
+    session = char_session(3, sampling="sequential")
+    assert session.data.carries_state
+    session.step()
+    H_after_first = session._H.copy()
+    assert H_after_first.shape == (1, 4, 12) and np.abs(H_after_first).sum() > 0
+    assert session.snapshot().arrays["state.C"].shape == (1, 4, 12)
+
+
+def test_snapshot_is_json_meta_and_arrays() -> None:
+    import json
+
+    session = sine_session(steps=6)
+    session.step()
+    snapshot = session.snapshot()
+    json.dumps(snapshot.meta)
+    assert {"param.W_hq", "optimizer.steps", "optimizer.W_hq.m"} <= set(snapshot.arrays)
+    with pytest.raises(TrainingError, match="unsupported snapshot version"):
+        TrainingSession.from_snapshot(type(snapshot)(snapshot.arrays, {"version": 99}))
+
+
+def test_early_stop_ends_the_run_when_the_metric_reaches_its_target() -> None:
+    config = TrainingConfig.for_task(
+        "sine",
+        SMALL_SINE,
+        steps=500,
+        report_every=10,
+        early_stop={"metric": "relative_mse", "target": 0.5, "mode": "min"},
+    )
+    session = TrainingSession(config)
+    assert session.run() == "early_stopped"
+    assert session.step_count < 500 and session.step_count % 10 == 0
+    assert session.latest is not None and session.latest["metrics"]["relative_mse"] <= 0.5
+    assert session.done
+
+
+def test_poll_control_pauses_steps_and_stops() -> None:
+    commands = iter(["pause", "pause", "step", "pause", "run", "run", "stop"])
+    seen: list[str] = []
+
+    def control() -> str:
+        command = next(commands)
+        seen.append(command)
+        return command
+
+    records: list[dict] = []
+    session = sine_session(steps=100)
+    session.poll_control, session.on_progress = control, records.append
+    session.pause_poll_seconds = 0.001
+    assert session.run() == "stopped"
+    assert session.step_count == 3  # one "step" and two "run"
+    assert records[-1]["status"] == "stopped" and records[-1]["step"] == 3
+    with pytest.raises(TrainingError, match="stopped at step 3"):
+        session.step()
+
+
+def test_an_unknown_control_command_is_rejected() -> None:
+    session = sine_session()
+    session.poll_control = lambda: "faster"
+    with pytest.raises(TrainingError, match="poll_control returned 'faster'"):
+        session.run()
+
+
+def test_pause_resume_and_stop_from_another_thread_cancel_a_long_run() -> None:
+    session = sine_session(steps=1_000_000)
+    session.pause_poll_seconds = 0.001
+    worker = threading.Thread(target=session.run)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while session.step_count < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    session.pause()
+    time.sleep(0.05)
+    paused_at = session.step_count
+    time.sleep(0.1)
+    assert session.status == "paused" and session.step_count == paused_at
+    session.resume()
+    while session.step_count < paused_at + 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    session.stop()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert session.status == "stopped" and session.step_count < 1_000_000
+    assert session.latest is not None and session.latest["status"] == "stopped"
+
+
+def test_stopping_a_session_that_is_not_running_marks_it_at_once() -> None:
+    session = sine_session()
+    session.step()
+    session.stop()
+    assert session.status == "stopped" and session.done
+    assert session.run() == "stopped"
+
+
+def test_an_overflow_fails_the_session_with_the_engines_message() -> None:
+    config = TrainingConfig.for_task(
+        "sine", SMALL_SINE, steps=50, lr=100.0, optimizer="sgd", clip=None, early_stop=None
+    )
+    model = {**TASKS["sine"].model_config(SMALL_SINE), "nonlinearity": "relu", "init": "normal"}
+    records: list[dict] = []
+    session = TrainingSession(config, {**model, "init_std": 3.0}, on_progress=records.append)
+    assert session.run() == "failed"
+    assert session.error is not None and "overflowed" in session.error
+    assert records[-1]["status"] == "failed"
+    with pytest.raises(TrainingError, match="failed"):
+        session.step()
+
+
+def test_the_model_must_fit_the_task() -> None:
+    with pytest.raises(ValueError, match="needs input_size = 1, the model has 2"):
+        TrainingSession(
+            TrainingConfig.for_task("sine"),
+            ModelConfig(input_size=2, hidden_size=4, output_size=1, output_mode="last"),
+        )
+    with pytest.raises(TrainingError, match="unknown task 'chess'"):
+        TrainingSession({"task": "chess"})
+
+
+def test_training_on_explicit_arrays() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5, 2))
+    y = X.sum(axis=(1, 2))[:, None]
+    model = ModelConfig(input_size=2, hidden_size=8, output_size=1, output_mode="last")
+    config = {"steps": 30, "report_every": 10, "lr": 0.02, "validation_fraction": 0.25}
+    session = TrainingSession(config, model, inputs=X, targets=y)
+    first = session.evaluate()["mse"]
+    assert session.run() == "finished"
+    assert session.latest["metrics"]["mse"] < first
+    assert "train_mse" in session.latest["metrics"]
+    resumed = TrainingSession.from_snapshot(session.snapshot())
+    np.testing.assert_array_equal(resumed.data.X_train, session.data.X_train)
+
+
+def test_explicit_arrays_are_checked_against_the_model() -> None:
+    model = ModelConfig(input_size=2, hidden_size=4, output_size=1, output_mode="last")
+    with pytest.raises(ValueError, match="targets have shape"):
+        TrainingSession({"steps": 1}, model, inputs=np.zeros((3, 4, 2)), targets=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="inputs contain NaN"):
+        TrainingSession(
+            {"steps": 1}, model, inputs=np.full((3, 4, 2), np.nan), targets=np.zeros((3, 1))
+        )
+    with pytest.raises(TrainingError, match="a model config is needed"):
+        TrainingSession({"steps": 1}, inputs=np.zeros((3, 4, 2)), targets=np.zeros((3, 1)))
+
+
+def test_describe_is_json_status() -> None:
+    session = sine_session(steps=5)
+    session.run()
+    described = session.describe()
+    assert described["status"] == "finished" and described["step"] == 5
+    assert described["latest"]["step"] == 5
+
+
+def test_nan_free_engine_errors_are_value_errors() -> None:
+    assert issubclass(NumericalError, ValueError)
