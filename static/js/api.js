@@ -1,0 +1,164 @@
+// The only module that talks to the server: REST with fetch, the stream over a WebSocket.
+// Every failure becomes an ApiError whose message is fit to show the user as is.
+
+const BASE = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/** FastAPI's `detail` (a string, or pydantic's list of {loc, msg}) as one readable message. */
+export function describeDetail(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((item) => {
+        const where = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body").join(" → ") : "";
+        return where ? `${where}: ${item.msg}` : String(item.msg ?? JSON.stringify(item));
+      })
+      .join("\n");
+  }
+  return detail === undefined ? "" : JSON.stringify(detail);
+}
+
+async function request(method, path, { json, body, expect = "json" } = {}) {
+  const init = { method, headers: {} };
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  let response;
+  try {
+    response = await fetch(BASE + path, init);
+  } catch {
+    throw new ApiError(`Cannot reach the server (${method} ${BASE}${path}). Is it running?`);
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const payload = await response.json();
+      const detail = describeDetail(payload.detail);
+      if (detail) message = detail;
+    } catch {
+      // Not JSON: the status line is all there is to say.
+    }
+    if (response.status === 404 && message === "Not Found") {
+      message = `The server has no ${method} ${BASE}${path} route (404).`;
+    }
+    throw new ApiError(message, response.status);
+  }
+  if (expect === "buffer") return response.arrayBuffer();
+  if (expect === "blob") return response.blob();
+  return response.json();
+}
+
+export const listTasks = () => request("GET", "/tasks");
+export const listPresets = () => request("GET", "/presets");
+
+export function sampleTask(task, seed, params = {}) {
+  const q = new URLSearchParams({ seed: String(seed) });
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined) q.set(key, String(value));
+  }
+  return request("GET", `/tasks/${encodeURIComponent(task)}/sample?${q}`);
+}
+
+export const createModel = (config, name) =>
+  request("POST", "/models", { json: name ? { config, name } : { config } });
+export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });
+export const forward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body });
+export const backward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body });
+export const weightsBlob = (id) => request("GET", `/models/${encodeURIComponent(id)}/weights`, { expect: "blob" });
+
+/** The model's weights as {PyTorch name: {shape, data: Float64Array}}. */
+export async function weights(id) {
+  const buffer = await request("GET", `/models/${encodeURIComponent(id)}/weights`, { expect: "buffer" });
+  return parseSafetensors(buffer);
+}
+
+export function importWeights(file, config, name) {
+  const form = new FormData();
+  form.append("weights", file, file.name);
+  form.append("config", JSON.stringify(config));
+  if (name) form.append("name", name);
+  return request("POST", "/models/import", { body: form });
+}
+
+export const startTraining = (id, trainingConfig) =>
+  request("POST", `/models/${encodeURIComponent(id)}/train`, { json: trainingConfig });
+export const trainingStatus = (session) => request("GET", `/training/${encodeURIComponent(session)}`);
+export const controlTraining = (session, action) =>
+  request("POST", `/training/${encodeURIComponent(session)}/${action}`);
+
+const DTYPES = {
+  F64: [8, (view, offset) => view.getFloat64(offset, true)],
+  F32: [4, (view, offset) => view.getFloat32(offset, true)],
+};
+
+/** safetensors: an 8-byte little-endian header length, a JSON header, then the raw tensors. */
+export function parseSafetensors(buffer) {
+  const view = new DataView(buffer);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
+  const start = 8 + headerLength;
+  const tensors = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const kind = DTYPES[info.dtype];
+    if (!kind) throw new ApiError(`Weights: tensor ${name} has dtype ${info.dtype}, expected F32 or F64.`);
+    const [size, read] = kind;
+    const [begin, end] = info.data_offsets;
+    const data = new Float64Array((end - begin) / size);
+    for (let k = 0; k < data.length; k++) data[k] = read(view, start + begin + k * size);
+    tensors[name] = { shape: info.shape, data };
+  }
+  return tensors;
+}
+
+/**
+ * Opens the model's stream. `handlers` maps message types ("start", "forward", "backward",
+ * "summary", "metrics", "end", "error") to functions; `onClose` is called once when it closes.
+ * Returns {send(message), close()}; messages sent before the socket opens are queued.
+ */
+export function openStream(id, handlers, onClose = () => {}) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}${BASE}/models/${encodeURIComponent(id)}/stream`);
+  const queue = [];
+  let closed = false;
+  socket.addEventListener("open", () => {
+    for (const message of queue.splice(0)) socket.send(JSON.stringify(message));
+  });
+  socket.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      handlers.error?.({ detail: "The stream sent a message that is not JSON." });
+      return;
+    }
+    handlers[message.type]?.(message);
+  });
+  const finish = (reason) => {
+    if (closed) return;
+    closed = true;
+    onClose(reason);
+  };
+  socket.addEventListener("error", () => finish("The stream's connection failed."));
+  socket.addEventListener("close", (event) => finish(event.code === 1000 ? "" : `The stream closed (${event.code}).`));
+  return {
+    send(message) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+      else queue.push(message);
+    },
+    close() {
+      closed = true;
+      socket.close(1000);
+    },
+  };
+}

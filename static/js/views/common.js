@@ -1,0 +1,148 @@
+// What the Plotly views share: colours, the base layout, the cursor shapes and small helpers.
+
+/* global Plotly */
+
+export const COLORS = {
+  ink: "#1d2433",
+  soft: "#5a6272",
+  grid: "#eceff3",
+  W_xh: "#0072b2",
+  W_hh: "#d55e00",
+  W_hq: "#009e73",
+  target: "#1d2433",
+  cursor: "#e69f00",
+  series: ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"],
+};
+
+// Signed values: blue (negative) – white – orange (positive), distinguishable in every common
+// colour-vision deficiency; magnitudes and probabilities: viridis / cividis.
+export const DIVERGING = [
+  [0, "#2b5c8a"],
+  [0.25, "#8db3d6"],
+  [0.5, "#f7f7f7"],
+  [0.75, "#f3b36b"],
+  [1, "#b35806"],
+];
+export const SEQUENTIAL = "Viridis";
+
+export const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+  toImageButtonOptions: { format: "png", scale: 2 },
+};
+
+export function baseLayout(extra = {}) {
+  return {
+    margin: { l: 44, r: 12, t: 6, b: 32 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 11, color: COLORS.ink },
+    showlegend: false,
+    hoverlabel: { font: { size: 11 } },
+    ...extra,
+  };
+}
+
+export function axis(title, extra = {}) {
+  return {
+    title: title ? { text: title, font: { size: 11, color: COLORS.soft }, standoff: 4 } : undefined,
+    gridcolor: COLORS.grid,
+    zeroline: false,
+    linecolor: "#c9ced8",
+    tickfont: { size: 10, color: COLORS.soft },
+    automargin: true,
+    ...extra,
+  };
+}
+
+/**
+ * The shared cursor as layout shapes: a line at step t and a veil over the steps not yet
+ * computed (after t on the forward pass, before t on the backward pass). Moving it is one
+ * cheap relayout of `shapes`, no re-plot.
+ */
+export function cursorShapes(t, T, phase, { yref = "paper", veil = true } = {}) {
+  const shapes = [
+    {
+      type: "line", xref: "x", yref, x0: t, x1: t, y0: 0, y1: 1,
+      line: { color: COLORS.cursor, width: 2 },
+    },
+  ];
+  if (veil) {
+    const [x0, x1] = phase === "forward" ? [t + 0.5, T - 0.5] : [-0.5, t - 0.5];
+    if (x1 > x0) {
+      shapes.push({
+        type: "rect", xref: "x", yref, x0, x1, y0: 0, y1: 1,
+        fillcolor: "rgba(244,245,247,0.88)", line: { width: 0 }, layer: "above",
+      });
+    }
+  }
+  return shapes;
+}
+
+/** Replaces an element's content with a short explanation (no plot to draw). */
+export function showEmpty(el, message) {
+  if (el.dataset.plotted) {
+    Plotly.purge(el);
+    delete el.dataset.plotted;
+  }
+  el.replaceChildren();
+  const p = document.createElement("p");
+  p.className = "empty";
+  p.textContent = message;
+  el.append(p);
+}
+
+/** Creates or updates the figure in place (Plotly.react diffs; never a full re-plot). */
+export function draw(el, data, layout) {
+  if (!el.dataset.plotted) {
+    el.replaceChildren();
+    el.dataset.plotted = "1";
+  }
+  return Plotly.react(el, data, layout, PLOT_CONFIG);
+}
+
+/** Moves the cursor shapes only. */
+export function moveShapes(el, shapes) {
+  if (el.dataset.plotted) Plotly.relayout(el, { shapes });
+}
+
+export function transpose(rows) {
+  if (rows.length === 0) return [];
+  const cols = rows[0].length;
+  const out = new Array(cols);
+  for (let j = 0; j < cols; j++) {
+    const col = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) col[i] = rows[i][j];
+    out[j] = col;
+  }
+  return out;
+}
+
+export function range(n) {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+export function maxAbs(rows) {
+  let m = 0;
+  for (const row of rows) for (const v of row) if (Math.abs(v) > m) m = Math.abs(v);
+  return m || 1;
+}
+
+export function fmt(value, digits = 3) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const a = Math.abs(value);
+  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return value.toExponential(2);
+  return value.toFixed(digits);
+}
+
+export function norm(vector) {
+  let s = 0;
+  for (const v of vector) s += v * v;
+  return Math.sqrt(s);
+}
+
+/** A trace's identity plus its version: views re-draw their data only when it changes. */
+export function traceKey(trace) {
+  return trace ? `${trace.id}:${trace.version}` : "";
+}

@@ -1,0 +1,199 @@
+// The equation of the current step with its live numbers and shapes (for the selected unit),
+// and the pseudo-code loop beside it with the running lines highlighted. Plain DOM, textContent
+// only; the structure is built once per trace and phase, stepping only rewrites the numbers.
+
+import { fmt, norm, traceKey } from "./common.js";
+import { outputAt, preactivationTerms } from "../trace.js";
+
+let el = null;
+let builtKey = "";
+let slots = {}; // name → element whose text is a live number
+let codeLines = [];
+
+const PHI = { tanh: "tanh", sigmoid: "σ", relu: "relu", identity: "id" };
+
+export function init(element) {
+  el = element;
+  const p = document.createElement("p");
+  p.className = "empty";
+  p.textContent = "The equation of the current step, with its numbers and shapes.";
+  el.replaceChildren(p);
+}
+
+function node(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** One equation line from parts: strings, {slot}, {shape}, or {term, cls}. */
+function line(parts) {
+  const div = node("div", "eq");
+  for (const part of parts) {
+    if (typeof part === "string") div.append(part);
+    else if (part.slot) {
+      const span = node("span", "num");
+      span.dataset.slot = part.slot;
+      slots[part.slot] = span;
+      div.append(span);
+    } else if (part.shape) div.append(node("span", "shape", part.shape));
+    else if (part.term) div.append(node("span", part.cls, part.term));
+    else if (part.br) div.append(document.createElement("br"));
+  }
+  return div;
+}
+
+const xh = (text = "X_t W_xh") => ({ term: text, cls: "t-xh" });
+const hh = (text = "H_{t−1} W_hh") => ({ term: text, cls: "t-hh" });
+const hq = (text = "H_t W_hq") => ({ term: text, cls: "t-hq" });
+
+function forwardLines(trace, D, H, Q) {
+  const G = trace.gateNames.length || 1;
+  const phi = PHI[trace.config.nonlinearity] || "φ";
+  const shapes = { shape: `  (1,${D})·(${D},${G * H}) + (1,${H})·(${H},${G * H}) + (${G * H},) → (1,${G * H})` };
+  const lines = [];
+  if (trace.cell === "rnn") {
+    lines.push(line(["H_t = ", phi, "(", xh(), " + ", hh(), " + b_h)", { br: true }, shapes]));
+    lines.push(line(["unit ", { slot: "unit" }, ":  A_t = ", xh("("), { slot: "xw" }, xh(")"), " + ", hh("("), { slot: "hw" }, hh(")"), " + ", { slot: "b" }, " = ", { slot: "a" }]));
+    lines.push(line(["H_t[", { slot: "unit2" }, "] = ", phi, "(", { slot: "a2" }, ") = ", { slot: "h" }]));
+  } else if (trace.cell === "lstm") {
+    lines.push(line(["[i f g o] = ", xh(), " + ", hh(), " + b_h", { br: true }, shapes]));
+    lines.push(line(["unit ", { slot: "unit" }, ":  i=σ(", { slot: "a_i" }, ")=", { slot: "i" }, "  f=σ(", { slot: "a_f" }, ")=", { slot: "f" }, { br: true },
+      "g=tanh(", { slot: "a_g" }, ")=", { slot: "g" }, "  o=σ(", { slot: "a_o" }, ")=", { slot: "o" }]));
+    lines.push(line(["C_t = f⊙C_{t−1} + i⊙g = ", { slot: "f2" }, "·", { slot: "cprev" }, " + ", { slot: "i2" }, "·", { slot: "g2" }, " = ", { slot: "c" }]));
+    lines.push(line(["H_t = o⊙tanh(C_t) = ", { slot: "h" }]));
+  } else {
+    lines.push(line(["[r z n] = ", xh(), " + ", hh(), " + b", { br: true }, shapes]));
+    lines.push(line(["unit ", { slot: "unit" }, ":  r=σ(", { slot: "a_r" }, ")=", { slot: "r" }, "  z=σ(", { slot: "a_z" }, ")=", { slot: "z" }]));
+    lines.push(line(["n = tanh(X_t W_xn + b_in + r⊙(H_{t−1}W_hn + b_hn)) = ", { slot: "n" }]));
+    lines.push(line(["H_t = (1−z)⊙n + z⊙H_{t−1} = ", { slot: "h" }]));
+  }
+  lines.push(line(["O_t = ", hq(), " + b_q", { shape: `  (1,${H})·(${H},${Q}) + (${Q},) → (1,${Q})` }, { br: true }, "O_t[0] = ", { slot: "o0" }]));
+  return lines;
+}
+
+function backwardLines(trace, D, H, Q) {
+  const G = trace.gateNames.length || 1;
+  return [
+    line(["dL/dH_t = dL/dO_t ", hq("W_hqᵀ"), " + (from t+1) ", hh("dL/dA_{t+1} W_hhᵀ"), { br: true }, { shape: `  (1,${Q})·(${Q},${H}) + (1,${G * H})·(${G * H},${H}) → (1,${H})` }]),
+    line(["‖dL/dH_t‖ = ", { slot: "dh_norm" }, "   unit ", { slot: "unit" }, ": ", { slot: "dh" }]),
+    line([trace.cell === "rnn" ? "dL/dA_t = dL/dH_t ⊙ φ′(A_t)" : "dL/dA_t (all gates) ", " → unit: ", { slot: "da" }]),
+    line([hh("dW_hh"), " += H_{t−1}ᵀ dL/dA_t", { shape: `  (${H},1)·(1,${G * H}) → (${H},${G * H})` }, { br: true }, "‖step t's part‖ = ", { slot: "dwhh" }]),
+    line([xh("dW_xh"), " += X_tᵀ dL/dA_t", { shape: `  (${D},1)·(1,${G * H})` }, "  ‖·‖ = ", { slot: "dwxh" }]),
+  ];
+}
+
+const CODE = {
+  rnn: {
+    forward: ["H = zeros(1, H)", "for t in range(T):", "    A = X[t] @ W_xh + H @ W_hh + b_h", "    H = φ(A)", "    O[t] = H @ W_hq + b_q"],
+    backward: ["dH_next = zeros(1, H)", "for t in reversed(range(T)):", "    dH = dO[t] @ W_hq.T + dH_next", "    dA = dH * φ'(A[t])", "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA", "    dH_next = dA @ W_hh.T"],
+  },
+  lstm: {
+    forward: ["H, C = zeros(1, H), zeros(1, H)", "for t in range(T):", "    i, f, g, o = split(X[t] @ W_xh + H @ W_hh + b_h)", "    i, f, g, o = σ(i), σ(f), tanh(g), σ(o)", "    C = f * C + i * g;  H = o * tanh(C)", "    O[t] = H @ W_hq + b_q"],
+    backward: ["dH_next, dC_next = zeros(1, H), zeros(1, H)", "for t in reversed(range(T)):", "    dH = dO[t] @ W_hq.T + dH_next", "    dA = gate_grads(dH, dC_next, i, f, g, o, C)", "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA", "    dH_next = dA @ W_hh.T"],
+  },
+  gru: {
+    forward: ["H = zeros(1, H)", "for t in range(T):", "    r, z = σ(X[t] @ W_xr,z + H @ W_hr,z + b_r,z)", "    n = tanh(X[t] @ W_xn + b_in + r * (H @ W_hn + b_hn))", "    H = (1 - z) * n + z * H", "    O[t] = H @ W_hq + b_q"],
+    backward: ["dH_next = zeros(1, H)", "for t in reversed(range(T)):", "    dH = dO[t] @ W_hq.T + dH_next", "    dA = gate_grads(dH, r, z, n)", "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA", "    dH_next = dA @ W_hh.T + dH * z"],
+  },
+};
+
+function build(trace, state, backward) {
+  slots = {};
+  const D = state.layer === 0 ? trace.D : trace.H;
+  const heading = node("p", "check");
+  heading.append(backward ? "Backward through time, step " : "Forward, step ");
+  const tSlot = node("span", "num");
+  slots.t = tSlot;
+  heading.append(tSlot, ` of ${trace.T} · layer ${state.layer + 1} · rows are (batch=1, features)`);
+  const lines = backward ? backwardLines(trace, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
+  const check = node("p", "check");
+  slots.check = check;
+  const code = node("div", "code");
+  code.setAttribute("aria-label", "Pseudo-code of the loop");
+  codeLines = CODE[trace.cell][backward ? "backward" : "forward"].map((text) => {
+    const span = node("span", "", text);
+    code.append(span);
+    return span;
+  });
+  el.replaceChildren(heading, ...lines, check, code);
+}
+
+function put(name, value, digits = 4) {
+  const span = slots[name];
+  if (!span) return;
+  span.textContent = typeof value === "number" ? fmt(value, digits) : String(value);
+  if (typeof value === "number") span.dataset.exact = String(value);
+}
+
+function fillForward(trace, state) {
+  const { t } = state;
+  const layer = trace.layers[state.layer];
+  const j = Math.min(state.unit, trace.H - 1);
+  put("unit", String(j));
+  put("unit2", String(j));
+  put("h", layer.H[t][j]);
+  if (trace.cell === "rnn") {
+    const a = layer.A[t][j];
+    const terms = preactivationTerms(trace, state.layer, t, 0, j);
+    put("a", a);
+    put("a2", a);
+    if (terms) {
+      put("xw", terms.xw);
+      put("hw", terms.hw);
+      put("b", terms.bias_ih + terms.bias_hh);
+      const sum = terms.xw + terms.hw + terms.bias_ih + terms.bias_hh;
+      slots.check.textContent = `Σ of the terms = ${fmt(sum, 6)}; the server's A_t = ${fmt(a, 6)} (|Δ| = ${Math.abs(sum - a).toExponential(1)})`;
+    } else {
+      put("xw", "…");
+      put("hw", "…");
+      put("b", "…");
+      slots.check.textContent = "";
+    }
+  } else {
+    const names = trace.gateNames;
+    for (let k = 0; k < names.length; k++) {
+      put(`a_${names[k]}`, layer.A[t][k * trace.H + j], 3);
+      put(names[k], layer.gates[names[k]]?.[t]?.[j], 3);
+    }
+    if (trace.cell === "lstm") {
+      put("f2", layer.gates.f[t][j], 3);
+      put("i2", layer.gates.i[t][j], 3);
+      put("g2", layer.gates.g[t][j], 3);
+      put("cprev", t > 0 ? layer.gates.C[t - 1][j] : 0, 3);
+      put("c", layer.gates.C[t][j]);
+    }
+    slots.check.textContent = "Gate order as PyTorch's: the stacked weight blocks are " + names.join(", ") + ".";
+  }
+  const out = outputAt(trace, t);
+  put("o0", out ? out[0] : "— (no output at this step)");
+}
+
+function fillBackward(trace, state) {
+  const { t } = state;
+  const layer = trace.layers[state.layer];
+  const j = Math.min(state.unit, trace.H - 1);
+  put("unit", String(j));
+  put("dh_norm", layer.dH_norm[t]);
+  put("dh", layer.dH[t][j]);
+  put("da", layer.dA[t][j]);
+  put("dwhh", layer.step_grad_norms?.W_hh?.[t] ?? "…");
+  put("dwxh", layer.step_grad_norms?.W_xh?.[t] ?? "…");
+  slots.check.textContent = `‖dL/dH_t‖ recomputed from the ${trace.H} values: ${fmt(norm(layer.dH[t]), 6)}`;
+}
+
+export function update(state, trace) {
+  if (!trace) return;
+  const backward = state.phase === "backward" && trace.hasBackward;
+  const key = `${traceKey(trace)}|${backward}|${state.layer}`;
+  if (key !== builtKey) {
+    build(trace, state, backward);
+    builtKey = key;
+  }
+  put("t", String(state.t));
+  if (backward) fillBackward(trace, state);
+  else fillForward(trace, state);
+  codeLines.forEach((span, k) => span.classList.toggle("active", k >= 2 || (k === 0 && (backward ? state.t === trace.T - 1 : state.t === 0))));
+  codeLines[1].textContent = `${CODE[trace.cell][backward ? "backward" : "forward"][1]}   # t = ${state.t}`;
+}

@@ -1,0 +1,84 @@
+// LSTM / GRU gates and the LSTM cell state of the selected unit over time. For the vanilla RNN:
+// the nonlinearity φ with this step's (A_t, H_t) of the unit on it, which shows saturation.
+
+import { COLORS, axis, baseLayout, cursorShapes, draw, moveShapes, range, showEmpty, traceKey } from "./common.js";
+
+let el = null;
+let drawnKey = "";
+
+const PHI = {
+  tanh: Math.tanh,
+  sigmoid: (a) => 1 / (1 + Math.exp(-a)),
+  relu: (a) => Math.max(0, a),
+  identity: (a) => a,
+};
+const GATE_LABEL = { i: "input i", f: "forget f", g: "candidate g", o: "output o", C: "cell C", r: "reset r", z: "update z", n: "new n" };
+
+export function init(element) {
+  el = element;
+  showEmpty(el, "LSTM and GRU gates, or the RNN's nonlinearity, appear here.");
+}
+
+function phiFigure(state, trace) {
+  const layer = trace.layers[state.layer];
+  const j = Math.min(state.unit, trace.H - 1);
+  const a = layer.A.map((row) => row[j]);
+  const h = layer.H.map((row) => row[j]);
+  const limit = Math.max(4, ...a.map(Math.abs)) * 1.05;
+  const xs = Array.from({ length: 121 }, (_, k) => -limit + (2 * limit * k) / 120);
+  const phi = PHI[trace.config.nonlinearity] || Math.tanh;
+  return {
+    data: [
+      { type: "scatter", mode: "lines", x: xs, y: xs.map(phi), line: { color: COLORS.soft, width: 1.5 }, hoverinfo: "skip", name: "φ" },
+      { type: "scatter", mode: "markers", x: a, y: h, marker: { color: "rgba(0,114,178,0.35)", size: 5 }, name: "all steps", hovertemplate: "A=%{x:.3f} → H=%{y:.3f}<extra></extra>" },
+      { type: "scatter", mode: "markers", x: [a[state.t]], y: [h[state.t]], marker: { color: COLORS.cursor, size: 12, line: { color: COLORS.ink, width: 1 } }, name: "this step", hovertemplate: "t: A=%{x:.3f} → H=%{y:.3f}<extra></extra>" },
+    ],
+    layout: baseLayout({
+      xaxis: axis(`A_t[${j}] (pre-activation)`), yaxis: axis(`H_t[${j}] = ${trace.config.nonlinearity}(A)`),
+      annotations: [{ xref: "paper", yref: "paper", x: 0.02, y: 0.98, xanchor: "left", showarrow: false, font: { size: 10, color: COLORS.soft }, text: "flat ends of φ = saturated unit = vanishing gradient" }],
+    }),
+  };
+}
+
+function gatesFigure(state, trace) {
+  const layer = trace.layers[state.layer];
+  const j = Math.min(state.unit, trace.H - 1);
+  const names = [...trace.gateNames, ...(trace.cell === "lstm" ? ["C"] : [])];
+  const steps = range(trace.T);
+  const data = names.map((name, k) => ({
+    type: "scatter", mode: "lines", x: steps, y: layer.gates[name].map((row) => row[j]), name: GATE_LABEL[name],
+    line: { color: COLORS.series[k % COLORS.series.length], width: name === "C" ? 2.5 : 1.6, dash: name === "C" ? "dot" : "solid" },
+    hovertemplate: `${GATE_LABEL[name]} at t=%{x}: %{y:.3f}<extra></extra>`,
+  }));
+  return {
+    data,
+    layout: baseLayout({
+      showlegend: true, legend: { orientation: "h", y: 1.16, x: 0, font: { size: 10 } },
+      margin: { l: 44, r: 12, t: 20, b: 32 },
+      xaxis: axis("timestep t"), yaxis: axis(`unit ${j}`),
+      shapes: cursorShapes(state.t, trace.T, "forward"),
+    }),
+  };
+}
+
+export function update(state, trace) {
+  if (!trace) return;
+  const gated = trace.gateNames.length > 0;
+  const key = `${traceKey(trace)}|${state.layer}|${state.unit}`;
+  if (key === drawnKey) {
+    if (gated) moveShapes(el, cursorShapes(state.t, trace.T, "forward"));
+    else {
+      const layer = trace.layers[state.layer];
+      const j = Math.min(state.unit, trace.H - 1);
+      window.Plotly.restyle(el, { x: [[layer.A[state.t][j]]], y: [[layer.H[state.t][j]]] }, [2]);
+    }
+    return;
+  }
+  drawnKey = key;
+  if (!trace.layers[state.layer]) {
+    showEmpty(el, "No such layer.");
+    return;
+  }
+  const { data, layout } = gated ? gatesFigure(state, trace) : phiFigure(state, trace);
+  draw(el, data, layout);
+}

@@ -1,0 +1,72 @@
+// The vanishing / exploding gradient picture: ‖dL/dH_t‖ and ‖∂H_T/∂H_t‖ per step on a log axis,
+// each step's contribution to dW_hh as bars, and the spectral radius of W_hh.
+
+import { COLORS, axis, baseLayout, cursorShapes, draw, fmt, moveShapes, range, showEmpty, traceKey } from "./common.js";
+
+let el = null;
+let drawnKey = "";
+
+export function init(element) {
+  el = element;
+  showEmpty(el, "Run the backward pass to see how the gradient flows back through time.");
+}
+
+function positive(values) {
+  // a log axis cannot show zeros; they are left as gaps
+  return values.map((v) => (v > 0 ? v : null));
+}
+
+function radiusText(trace, layer) {
+  const radius = trace.spectral[layer];
+  if (!radius) return "";
+  const parts = Object.entries(radius).map(([name, value]) => (name === "W_hh" ? `ρ(W_hh) = ${fmt(value)}` : `ρ(W_h${name}) = ${fmt(value, 2)}`));
+  return parts.join("  ");
+}
+
+export function update(state, trace) {
+  if (!trace) return;
+  if (!trace.hasBackward) {
+    if (drawnKey !== "empty") showEmpty(el, "This model has no backward pass yet: give it targets and run it.");
+    drawnKey = "empty";
+    return;
+  }
+  const key = `${traceKey(trace)}|${state.layer}`;
+  if (key === drawnKey) {
+    moveShapes(el, cursorShapes(state.t, trace.T, "backward", { veil: state.phase === "backward" }));
+    return;
+  }
+  drawnKey = key;
+  const steps = range(trace.T);
+  const layer = Math.min(state.layer, trace.L - 1);
+  const L = trace.layers[layer];
+  const data = [];
+  if (L.step_grad_norms?.W_hh) {
+    data.push({
+      type: "bar", x: steps, y: positive(L.step_grad_norms.W_hh), yaxis: "y2", name: "step t's part of ‖dW_hh‖",
+      marker: { color: "rgba(213,94,0,0.28)" }, hovertemplate: "t=%{x}: ‖H<sub>t−1</sub>ᵀ dA<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
+    });
+  }
+  data.push({
+    type: "scatter", mode: "lines+markers", x: steps, y: positive(L.dH_norm), name: "‖dL/dH_t‖",
+    line: { color: COLORS.W_xh, width: 2 }, marker: { size: 3 }, hovertemplate: "t=%{x}: ‖dL/dH<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
+  });
+  if (L.jacobian_norms) {
+    data.push({
+      type: "scatter", mode: "lines", x: steps, y: positive(L.jacobian_norms), name: "‖∂H_T/∂H_t‖",
+      line: { color: COLORS.ink, width: 1.5, dash: "dash" }, hovertemplate: "t=%{x}: ‖∂H<sub>T</sub>/∂H<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
+    });
+  }
+  draw(el, data, baseLayout({
+    showlegend: true, legend: { orientation: "h", y: 1.16, x: 0, font: { size: 10 } },
+    margin: { l: 48, r: 48, t: 20, b: 32 },
+    xaxis: axis("timestep t"),
+    yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
+    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power" }),
+    annotations: [{
+      xref: "paper", yref: "paper", x: 1, y: 1.16, xanchor: "right", yanchor: "middle", showarrow: false,
+      text: radiusText(trace, layer), font: { size: 11, color: COLORS.W_hh },
+    }],
+    bargap: 0.1,
+    shapes: cursorShapes(state.t, trace.T, "backward", { veil: state.phase === "backward" }),
+  }));
+}

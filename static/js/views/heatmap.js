@@ -1,0 +1,48 @@
+// Hidden state H_t as a units × time heatmap that fills as the cursor advances (on the backward
+// pass: dL/dH_t, filling right to left). The full z is drawn once per trace; stepping only moves
+// the cursor line and the veil over the steps not yet computed.
+
+import { COLORS, DIVERGING, axis, baseLayout, cursorShapes, draw, maxAbs, moveShapes, range, showEmpty, transpose, traceKey } from "./common.js";
+
+let el = null;
+let drawnKey = "";
+
+export function init(element) {
+  el = element;
+  showEmpty(el, "The hidden state of every unit at every step appears here.");
+}
+
+function shapes(state, trace) {
+  return [
+    ...cursorShapes(state.t, trace.T, state.phase),
+    {
+      type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1, y0: state.unit - 0.5, y1: state.unit + 0.5,
+      line: { color: COLORS.ink, width: 1 }, fillcolor: "rgba(0,0,0,0)",
+    },
+  ];
+}
+
+export function update(state, trace) {
+  if (!trace) return;
+  const backward = state.phase === "backward" && trace.hasBackward;
+  const key = `${traceKey(trace)}|${state.layer}|${backward}|${state.unit}`;
+  if (key === drawnKey) {
+    moveShapes(el, shapes(state, trace));
+    return;
+  }
+  drawnKey = key;
+  const layer = trace.layers[state.layer] || trace.layers[0];
+  const z = transpose(backward ? layer.dH : layer.H);
+  const m = maxAbs(z);
+  const name = backward ? "dL/dH" : "H";
+  draw(el, [{
+    type: "heatmap", z, x: range(trace.T), y: range(trace.H), zmin: -m, zmax: m, zmid: 0,
+    colorscale: DIVERGING,
+    colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+    hovertemplate: `${name}<sub>t=%{x}</sub>[unit %{y}] = %{z:.4f}<extra></extra>`,
+  }], baseLayout({
+    xaxis: axis("timestep t", { showgrid: false }),
+    yaxis: axis("hidden unit", { showgrid: false, autorange: "reversed" }),
+    shapes: shapes(state, trace),
+  }));
+}

@@ -1,0 +1,86 @@
+// Outputs against targets: lines over time for regression, the predicted distribution per step
+// (classes × time, with the target class marked) for classification, and a bar chart when the
+// model only answers at the last step.
+
+import { COLORS, SEQUENTIAL, axis, baseLayout, cursorShapes, draw, moveShapes, range, showEmpty, transpose, traceKey } from "./common.js";
+
+let el = null;
+let drawnKey = "";
+
+export function init(element) {
+  el = element;
+  showEmpty(el, "Outputs O_t and the targets appear here.");
+}
+
+function classTargets(trace) {
+  // cross-entropy targets are class indices (T_out,); one-hot rows are accepted too
+  const rows = trace.sequence ? trace.targets : [trace.targets];
+  return rows.map((row) => (Array.isArray(row) ? row.indexOf(Math.max(...row)) : row));
+}
+
+function labels(trace) {
+  const vocab = trace.meta.vocab;
+  if (vocab && vocab.length === trace.Q) return vocab.map((c) => (c === " " ? "␣" : c === "\n" ? "⏎" : c));
+  return range(trace.Q).map(String);
+}
+
+export function update(state, trace) {
+  if (!trace) return;
+  const key = traceKey(trace);
+  if (key === drawnKey) {
+    if (trace.sequence) moveShapes(el, cursorShapes(state.t, trace.T, "forward"));
+    return;
+  }
+  drawnKey = key;
+  const classification = trace.config.head === "softmax";
+  if (!trace.sequence) {
+    const x = classification ? labels(trace) : range(trace.Q).map((q) => `O[${q}]`);
+    const target = trace.targets;
+    const targetRow = classification ? x.map((_, q) => (q === target ? 1 : 0)) : Array.isArray(target) ? target : [target];
+    draw(el, [
+      { type: "bar", x, y: trace.outputs[0], name: "output", marker: { color: COLORS.W_hq } },
+      { type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } },
+    ], baseLayout({
+      showlegend: true, legend: { orientation: "h", y: 1.12, x: 0, font: { size: 10 } },
+      xaxis: axis("output at the last step"), yaxis: axis(""),
+    }));
+    return;
+  }
+  const steps = range(trace.T);
+  if (classification) {
+    const targets = classTargets(trace);
+    draw(el, [
+      {
+        type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
+        colorscale: SEQUENTIAL, colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+        hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
+      },
+      {
+        type: "scatter", mode: "markers", x: steps, y: targets.map((k) => labels(trace)[k]), name: "target",
+        marker: { symbol: "circle-open", size: 7, color: "#ffffff", line: { width: 1.5 } }, hovertemplate: "target at t=%{x}: %{y}<extra></extra>",
+      },
+    ], baseLayout({
+      xaxis: axis("timestep t", { showgrid: false }),
+      yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
+      shapes: cursorShapes(state.t, trace.T, "forward"),
+    }));
+    return;
+  }
+  const data = [];
+  for (let q = 0; q < Math.min(trace.Q, 4); q++) {
+    data.push({
+      type: "scatter", mode: "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
+      name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
+    });
+    data.push({
+      type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((row) => row[q]),
+      name: trace.Q > 1 ? `output ${q}` : "output", line: { color: COLORS.series[(q * 2 + 2) % 7], width: 2 }, marker: { size: 4 },
+    });
+  }
+  draw(el, data, baseLayout({
+    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
+    margin: { l: 44, r: 12, t: 18, b: 32 },
+    xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
+    shapes: cursorShapes(state.t, trace.T, "forward"),
+  }));
+}
