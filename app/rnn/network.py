@@ -112,6 +112,8 @@ class Network:
     def forward(self, X: Array, H0: Array | None = None, C0: Array | None = None) -> ForwardTrace:
         """X: (B, T, D); H0, C0: (L, B, H) or None for zeros → ForwardTrace.
 
+        A single sequence X: (T, D), with H0, C0: (L, H), is run as a batch of one: the trace is
+        that of X[None], with a batch axis of 1.
         Raises ShapeError for wrong shapes and NumericalError for NaN/Inf in the inputs, the
         weights, or the hidden states (an overflow, named by layer and step).
         """
@@ -208,9 +210,17 @@ class Network:
         )
 
     def checked_targets(self, targets: Array, output_shape: tuple[int, ...]) -> Array:
-        """Targets cast and checked against the output shape (B, T, Q) / (B, Q)."""
+        """Targets cast and checked against the output shape (B, T, Q) / (B, Q).
+
+        For a batch of one the batch axis may be left out: (T, Q) / (Q,), or class indices
+        (T,) / ().
+        """
         cfg = self.config
         targets = np.asarray(targets)
+        batched = (output_shape, output_shape[:-1])
+        unbatched = (output_shape[1:], output_shape[1:-1])
+        if output_shape[0] == 1 and targets.shape not in batched and targets.shape in unbatched:
+            targets = targets[None]
         if cfg.loss == "cross_entropy" and targets.shape == output_shape[:-1]:
             if not np.issubdtype(targets.dtype, np.integer):
                 if not np.all(np.equal(np.mod(targets, 1), 0)):
@@ -235,11 +245,12 @@ class Network:
         return targets
 
     def _checked_input(self, X: Array) -> Array:
-        X = np.asarray(X, dtype=self.dtype)
+        given = np.asarray(X, dtype=self.dtype)
+        X = given[None] if given.ndim == 2 else given  # one sequence (T, D): a batch of one
         if X.ndim != 3 or X.shape[2] != self.config.input_size or X.shape[0] < 1 or X.shape[1] < 1:
             raise ShapeError(
-                f"inputs have shape {X.shape}, expected (B, T, {self.config.input_size}) "
-                "with B, T ≥ 1"
+                f"inputs have shape {given.shape}, expected (B, T, {self.config.input_size}) or "
+                f"(T, {self.config.input_size}) with B, T ≥ 1"
             )
         check_finite("inputs", X)
         return X
@@ -250,6 +261,8 @@ class Network:
         if S0 is None:
             return np.zeros(shape, dtype=self.dtype)
         S0 = np.asarray(S0, dtype=self.dtype)
+        if B == 1 and S0.shape == (cfg.num_layers, cfg.hidden_size):
+            S0 = S0[:, None]  # the state of a single sequence: (L, H)
         if S0.shape != shape:
             raise ShapeError(f"{name} has shape {S0.shape}, expected (L, B, H) = {shape}")
         check_finite(name, S0)
@@ -276,7 +289,7 @@ def _checked_params(
 def _check_loss(value: float) -> None:
     if not np.isfinite(value):
         raise NumericalError(
-            f"the loss overflowed to {value}; the outputs are too large for this loss "
+            f"the loss overflowed to NaN/Inf ({value}); the outputs are too large for this loss "
             "(try a smaller learning rate or init scale)"
         )
 

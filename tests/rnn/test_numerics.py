@@ -113,7 +113,8 @@ def test_a_loss_that_overflows_is_an_error_not_inf() -> None:
     ("X", "message"),
     [
         (np.zeros((1, 3, 5)), r"inputs have shape \(1, 3, 5\), expected \(B, T, 2\)"),
-        (np.zeros((3, 2)), r"inputs have shape \(3, 2\)"),
+        (np.zeros((3, 5)), r"inputs have shape \(3, 5\), expected \(B, T, 2\) or \(T, 2\)"),
+        (np.zeros(3), r"inputs have shape \(3,\)"),
         (np.zeros((1, 0, 2)), r"B, T ≥ 1"),
         (np.zeros((0, 3, 2)), r"B, T ≥ 1"),
     ],
