@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     stream_idle_seconds: float = Field(
         600.0, gt=0, description="a manual stream waits this long for the next step"
     )
+    stream_queue_frames: int = Field(
+        8, ge=1, description="frames made ahead of a slow reader before the pass waits"
+    )
+
+    # Training sessions' bookkeeping in the store (shared by every worker).
+    snapshot_seconds: float = Field(
+        5.0, gt=0, description="a running session saves a resumable snapshot this often"
+    )
+    heartbeat_seconds: float = Field(
+        1.0, gt=0, description="a running session touches its row in the store this often"
+    )
+    stale_seconds: float = Field(
+        15.0, gt=0, description="a session silent this long is reported interrupted"
+    )
 
 
 @lru_cache

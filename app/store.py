@@ -94,8 +94,17 @@ class Store(Protocol):
     def get_session(self, session_id: str) -> SessionRecord: ...
     def list_sessions(self, model_id: str | None = None) -> list[SessionRecord]: ...
     def update_session(self, session_id: str, **changes: Any) -> None: ...
-    def count_active_sessions(self) -> int: ...
+    def count_active_sessions(self, alive_after: float = 0.0) -> int: ...
+    def create_session_if_room(
+        self, record: SessionRecord, max_active: int, alive_after: float
+    ) -> int: ...
+    def claim_session(
+        self, session_id: str, owner: str, from_statuses: tuple[str, ...], control: str
+    ) -> bool: ...
+    def mark_interrupted_if_silent(self, session_id: str, alive_after: float) -> bool: ...
     def set_control(self, session_id: str, control: str) -> None: ...
+    def take_control(self, session_id: str) -> str: ...
+    def truncate_history(self, session_id: str, after_step: int) -> None: ...
     def append_history(self, session_id: str, records: list[dict[str, Any]]) -> None: ...
     def history(
         self, session_id: str, after_step: int = -1, limit: int = 10_000
@@ -312,21 +321,7 @@ class SQLiteStore:
             db.execute(
                 f"INSERT INTO sessions({_SESSION_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.model_id,
-                    record.status,
-                    json.dumps(record.config),
-                    record.step,
-                    record.total_steps,
-                    record.control,
-                    record.owner,
-                    record.created_at,
-                    record.updated_at,
-                    None if record.latest is None else json.dumps(record.latest),
-                    record.error,
-                    json.dumps(record.extra),
-                ),
+                _session_row(record),
             )
 
     def get_session(self, session_id: str) -> SessionRecord:
@@ -362,13 +357,90 @@ class SQLiteStore:
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no training session with id {session_id!r}")
 
-    def count_active_sessions(self) -> int:
+    def count_active_sessions(self, alive_after: float = 0.0) -> int:
+        """Sessions running or paused whose row was touched after `alive_after` (a time)."""
         return int(
-            self._query("SELECT COUNT(*) FROM sessions WHERE status IN (?, ?)", _ACTIVE)[0][0]
+            self._query(
+                "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?",
+                (*_ACTIVE, alive_after),
+            )[0][0]
         )
 
+    def create_session_if_room(
+        self, record: SessionRecord, max_active: int, alive_after: float
+    ) -> int:
+        """Insert `record` only if fewer than `max_active` live sessions exist (checked and
+        inserted in one transaction, so two workers cannot both take the last place).
+        Returns the number of live sessions found; the record was stored iff it is below."""
+        with self._transaction() as db:
+            active = int(
+                db.execute(
+                    "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?",
+                    (*_ACTIVE, alive_after),
+                ).fetchone()[0]
+            )
+            if active < max_active:
+                db.execute(
+                    f"INSERT INTO sessions({_SESSION_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _session_row(record),
+                )
+            return active
+
+    def claim_session(
+        self, session_id: str, owner: str, from_statuses: tuple[str, ...], control: str
+    ) -> bool:
+        """Make `owner` run the session if its status is one of `from_statuses` (compare and
+        set: of two workers resuming the same session, one wins)."""
+        marks = ", ".join("?" for _ in from_statuses)
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE sessions SET status = 'running', owner = ?, control = ?, error = NULL, "
+                f"updated_at = ? WHERE id = ? AND status IN ({marks})",
+                (owner, control, time.time(), session_id, *from_statuses),
+            )
+            return cursor.rowcount == 1
+
+    def mark_interrupted_if_silent(self, session_id: str, alive_after: float) -> bool:
+        """A running or paused session not touched since `alive_after` lost its worker."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET status = 'interrupted' "
+                "WHERE id = ? AND status IN (?, ?) AND updated_at <= ?",
+                (session_id, *_ACTIVE, alive_after),
+            )
+            return cursor.rowcount == 1
+
     def set_control(self, session_id: str, control: str) -> None:
-        self.update_session(session_id, control=control)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET control = ? WHERE id = ?", (control, session_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no training session with id {session_id!r}")
+
+    def take_control(self, session_id: str) -> str:
+        """The session's control; a "step" is consumed (turned into "pause") as it is read."""
+        rows = self._query("SELECT control FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise NotFoundError(f"no training session with id {session_id!r}")
+        control = str(rows[0][0])
+        if control == "step":
+            with self._transaction() as db:
+                cursor = db.execute(
+                    "UPDATE sessions SET control = 'pause' WHERE id = ? AND control = 'step'",
+                    (session_id,),
+                )
+                if cursor.rowcount == 0:  # another command came in between: read it next time
+                    return "pause"
+        return control
+
+    def truncate_history(self, session_id: str, after_step: int) -> None:
+        """Forget records past `after_step` (a session resumed from an older snapshot)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM history WHERE session_id = ? AND step > ?", (session_id, after_step)
+            )
 
     def append_history(self, session_id: str, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -397,6 +469,24 @@ def _model(row: tuple[Any, ...]) -> ModelRecord:
         created_at=row[3],
         updated_at=row[4],
         weights_version=row[5],
+    )
+
+
+def _session_row(record: SessionRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.model_id,
+        record.status,
+        json.dumps(record.config),
+        record.step,
+        record.total_steps,
+        record.control,
+        record.owner,
+        record.created_at,
+        record.updated_at,
+        None if record.latest is None else json.dumps(record.latest),
+        record.error,
+        json.dumps(record.extra),
     )
 
 
