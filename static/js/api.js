@@ -69,6 +69,10 @@ export function sampleTask(task, seed, params = {}) {
   return request("GET", `/tasks/${encodeURIComponent(task)}/sample?${q}`);
 }
 
+/** The same with the parameters in a JSON body (a long text such as a corpus). */
+export const sampleTaskPost = (task, seed, params) =>
+  request("POST", `/tasks/${encodeURIComponent(task)}/sample`, { json: { seed, params } });
+
 export const createModel = (config, name) =>
   request("POST", "/models", { json: name ? { config, name } : { config } });
 export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });

@@ -18,7 +18,7 @@ import * as unrolled from "./views/unrolled.js";
 import * as weightsView from "./views/weights.js";
 
 const $ = (id) => document.getElementById(id);
-const EXPLORE_VIEWS = [unrolled, heatmap, outputs, gradients, equation, gates, weightsView, text];
+const EXPLORE_VIEWS = { unrolled, heatmap, outputs, gradients, equation, gates, weights: weightsView, text };
 
 let tasks = [];
 let presets = [];
@@ -79,36 +79,38 @@ function normaliseSample(raw) {
   if (batched) {
     inputs = inputs[0];
     targets = targets[0];
-    for (const [key, value] of Object.entries(meta)) {
-      if (Array.isArray(value) && value.length >= 1 && key !== "bit_accuracy") meta[key] = value[0];
-    }
+  }
+  // meta facts come per sequence (lists of one for a single sample)
+  for (const [key, value] of Object.entries(meta)) {
+    if (Array.isArray(value) && (batched || value.length === 1)) meta[key] = value[0];
   }
   if (typeof meta.vocabulary === "string") meta.vocab = [...meta.vocabulary];
-  return { inputs, targets, meta };
+  return { inputs, targets, meta, config: raw.config || null };
 }
 
 async function fetchSample(task) {
-  const params = controls.readTaskParams();
+  const params = changedParams(task);
   if (localTasks) return normaliseSample(localSample(task, state.sampleSeed, params));
-  return normaliseSample(await api.sampleTask(task.name, state.sampleSeed, params));
+  const hasText = Object.values(params).some((v) => typeof v === "string" && v.length > 200);
+  const raw = hasText
+    ? await api.sampleTaskPost(task.name, state.sampleSeed, params)
+    : await api.sampleTask(task.name, state.sampleSeed, params);
+  return normaliseSample(raw);
 }
 
-/** The model config: the task's default, sized to the sample, with the form's model fields. */
+const SIZE_FIELDS = ["input_size", "output_size", "output_mode", "head", "loss"];
+
+/** The model config: the task's config for this sample (its sizes), with the form's model fields. */
 function configFor(task, data, fields = controls.readModelForm()) {
-  const config = { ...task.default_config, ...fields };
-  config.input_size = data.inputs[0].length;
-  const T = data.inputs.length;
-  const classes = task.default_config.loss === "cross_entropy";
-  if (classes) {
-    config.output_size = data.meta.vocab ? data.meta.vocab.length : task.default_config.output_size;
-    config.output_mode = Array.isArray(data.targets) && data.targets.length === T && T > 1 ? "sequence" : "last";
-  } else if (Array.isArray(data.targets[0])) {
-    config.output_mode = "sequence";
-    config.output_size = data.targets[0].length;
+  const config = { ...task.default_config, ...(data.config || {}), ...fields };
+  if (data.config) {
+    for (const key of SIZE_FIELDS) if (key in data.config) config[key] = data.config[key];
   } else {
-    config.output_mode = Array.isArray(data.targets) && data.targets.length === T && T > 1 && config.output_size === 1 && task.default_config.output_mode === "sequence" ? "sequence" : "last";
-    config.output_size = Array.isArray(data.targets) ? data.targets.length : 1;
-    if (config.output_mode === "sequence") config.output_size = 1;
+    // a sample of the page's own tasks: sizes from its shapes
+    config.input_size = data.inputs[0].length;
+    const sequence = Array.isArray(data.targets[0]);
+    config.output_mode = sequence ? "sequence" : "last";
+    config.output_size = sequence ? data.targets[0].length : data.targets.length;
   }
   if (config.cell !== "rnn") config.nonlinearity = "tanh";
   return config;
@@ -133,19 +135,13 @@ async function replaceModel(config) {
   return info;
 }
 
-function targetsForApi(data, config) {
-  return config.output_mode === "last" && Array.isArray(data.targets) && data.targets.length === 1 && config.loss === "cross_entropy"
-    ? data.targets[0]
-    : data.targets;
-}
-
 /** Runs forward + backward on the current sample with the current model and shows the trace. */
 async function computeTrace() {
   const task = currentTask();
   const config = model.config;
   const [forwardResult, backwardResult, weights] = await Promise.all([
     api.forward(model.id, { inputs: sample.inputs }),
-    api.backward(model.id, { inputs: sample.inputs, targets: targetsForApi(sample, config) }),
+    api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
     api.weights(model.id),
   ]);
   trace = buildTrace({ modelId: model.id, config, task: task.name, sample, forward: forwardResult, backward: backwardResult, weights });
@@ -353,7 +349,7 @@ function streamRun() {
   });
   status("Streaming from the server…");
   stream.send({
-    type: "run", inputs: expected.inputs, targets: targetsForApi(sample, expected.config), rate: Math.min(state.speed, 60),
+    type: "run", inputs: expected.inputs, targets: sample.targets, rate: Math.min(state.speed, 60),
   });
 }
 
@@ -366,11 +362,12 @@ async function startTraining(settings) {
     const body = { task: state.task, task_params: changedParams(currentTask()), seed: state.sampleSeed };
     for (const [key, value] of Object.entries(settings)) if (value !== undefined && value !== null && !Number.isNaN(value)) body[key] = value;
     set({ training: { ...state.training, ...settings } });
+    if (body.steps && !body.report_every) body.report_every = Math.max(1, Math.round(body.steps / 60));
     const started = await api.startTraining(model.id, body);
     training.reset();
     training.setRunning("running");
     training.showStatus("Training…");
-    followSession(started.session);
+    followSession(started.id ?? started.session);
   });
 }
 
@@ -398,7 +395,9 @@ function followSession(id) {
   session?.stream?.close();
   const stream = api.openStream(model.id, {
     metrics: (frame) => {
-      training.addMetrics(frame);
+      const flat = { step: frame.step, loss: frame.loss, grad_norm: frame.grad_norm, dH_norm: frame.dH_norm };
+      for (const [key, value] of Object.entries(frame.metrics || {})) flat[key === "loss" ? "val_loss" : key] = value;
+      training.addMetrics(flat);
       scheduleRefresh();
     },
     end: (frame) => {
@@ -437,7 +436,7 @@ async function runCompare(a, b) {
       const config = { ...base, ...side };
       const info = await api.createModel(config, `compare · ${side.cell} ${side.nonlinearity} ${side.init}`);
       compareModels.push(info.id);
-      const body = { inputs: sample.inputs, targets: targetsForApi(sample, config) };
+      const body = { inputs: sample.inputs, targets: sample.targets };
       const [forwardResult, backwardResult] = await Promise.all([api.forward(info.id, { inputs: body.inputs }), api.backward(info.id, body)]);
       traces.push(buildTrace({ modelId: info.id, config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights: null }));
     }
@@ -494,7 +493,13 @@ function render(current, changed) {
   if (!trace) return;
   if (changed.length === 1 && (changed[0] === "playing" || changed[0] === "speed")) return;
   performance.mark("render-start");
-  if (current.tab === "explore") for (const view of EXPLORE_VIEWS) view.update(current, trace);
+  if (current.tab === "explore") {
+    for (const [name, view] of Object.entries(EXPLORE_VIEWS)) {
+      const start = performance.now();
+      view.update(current, trace);
+      performance.measure(`view:${name}`, { start, end: performance.now() });
+    }
+  }
   else if (current.tab === "train") training.update(current, trace);
   else compare.update(current);
   performance.mark("render-end");
@@ -537,7 +542,7 @@ async function start() {
   unrolled.init($("view-unrolled"), $("view-overview"), (t) => set({ t: Math.max(0, Math.min(trace.T - 1, t)) }));
   heatmap.init($("view-heatmap"));
   outputs.init($("view-outputs"));
-  gradients.init($("view-gradients"));
+  gradients.init($("view-gradients"), $("gradient-radius"));
   equation.init($("view-equation"));
   gates.init($("view-gates"));
   weightsView.init($("view-weights"));

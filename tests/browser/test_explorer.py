@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 from tests.browser.helpers import shot, wait_for_new_trace
 
 PLOTS = [
-    "view-unrolled",
     "view-overview",
     "view-heatmap",
     "view-outputs",
@@ -50,6 +49,7 @@ def test_page_loads_and_draws_every_view(explorer: Callable[..., Page]) -> None:
     page = explorer()
     for plot in PLOTS:
         expect(page.locator(f"#{plot} .main-svg").first).to_be_attached()
+    expect(page.locator("#view-unrolled svg .node").first).to_be_visible()
     expect(page.locator("#view-equation .eq").first).to_be_visible()
     expect(page.locator("#model-summary")).to_contain_text("parameters")
     expect(page.locator("#error")).to_be_hidden()
@@ -157,3 +157,27 @@ def test_api_errors_are_shown_in_place(
     error = page.locator("#error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("hidden")
+
+
+def test_every_task_runs_forward_and_backward(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer()
+    names = page.eval_on_selector_all("#task option", "options => options.map(o => o.value)")
+    assert len(names) >= 2
+    for name in names:
+        before = page.evaluate("document.body.dataset.traceReady")
+        page.select_option("#task", name)
+        wait_for_new_trace(page, before)
+        expect(page.locator("#error")).to_be_hidden()
+        trace = page.evaluate(
+            "(() => { const t = window.rnnExplorer.trace();"
+            " return {task: t.task, T: t.T, back: t.hasBackward, loss: t.loss}; })()"
+        )
+        assert trace["task"] == name
+        assert trace["back"] and trace["loss"] is not None
+        page.keyboard.press("End")
+        page.keyboard.press("b")
+        expect(page.locator("#view-equation")).to_contain_text("dL/dH_t")
+        page.keyboard.press("b")
+        shot(page, f"task-{name}")

@@ -57,27 +57,54 @@ export function axis(title, extra = {}) {
 }
 
 /**
- * The shared cursor as layout shapes: a line at step t and a veil over the steps not yet
- * computed (after t on the forward pass, before t on the backward pass). Moving it is one
- * cheap relayout of `shapes`, no re-plot.
+ * The shared cursor drawn over a plot as plain DOM (not as Plotly shapes): a line at step t, an
+ * optional band (around it, or any span), and a veil over the steps not yet computed (after t on the forward
+ * pass, before t on the backward pass). Moving it sets a few style properties from the plot's
+ * x axis — no Plotly call — which keeps a timestep step far below a frame's budget.
  */
-export function cursorShapes(t, T, phase, { yref = "paper", veil = true } = {}) {
-  const shapes = [
-    {
-      type: "line", xref: "x", yref, x0: t, x1: t, y0: 0, y1: 1,
-      line: { color: COLORS.cursor, width: 2 },
-    },
-  ];
-  if (veil) {
-    const [x0, x1] = phase === "forward" ? [t + 0.5, T - 0.5] : [-0.5, t - 0.5];
-    if (x1 > x0) {
-      shapes.push({
-        type: "rect", xref: "x", yref, x0, x1, y0: 0, y1: 1,
-        fillcolor: "rgba(244,245,247,0.88)", line: { width: 0 }, layer: "above",
-      });
+export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: showLine = true } = {}) {
+  el.cursorArgs = [t, T, phase, { veil, band, line: showLine }];
+  const layout = el._fullLayout;
+  const xa = layout?.xaxis;
+  const ya = layout?.yaxis;
+  if (!xa || !ya || typeof xa.l2p !== "function") return;
+  let box = el.querySelector(":scope > .cursor-overlay");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "cursor-overlay";
+    box.setAttribute("aria-hidden", "true");
+    for (const part of ["veil", "band", "line"]) {
+      const div = document.createElement("div");
+      div.className = `cursor-${part}`;
+      box.append(div);
     }
+    el.append(box);
+    el.on?.("plotly_afterplot", () => {
+      if (el.cursorArgs) placeCursor(el, ...el.cursorArgs);
+    });
   }
-  return shapes;
+  const left = xa._offset;
+  const right = xa._offset + xa._length;
+  const x = (v) => Math.max(left, Math.min(right, xa._offset + xa.l2p(v)));
+  box.style.top = `${ya._offset}px`;
+  box.style.height = `${ya._length}px`;
+  const [line, bandEl, veilEl] = [box.querySelector(".cursor-line"), box.querySelector(".cursor-band"), box.querySelector(".cursor-veil")];
+  line.hidden = !showLine;
+  line.style.transform = `translateX(${x(t) - 1}px)`;
+  if (band) {
+    // a half-width around t, or an explicit [from, to]
+    const [from, to] = Array.isArray(band) ? band : [t - band, t + band];
+    const x0 = x(from);
+    bandEl.style.transform = `translateX(${x0}px)`;
+    bandEl.style.width = `${x(to) - x0}px`;
+  }
+  bandEl.hidden = !band;
+  const [v0, v1] = phase === "forward" ? [x(t + 0.5), x(T - 0.5)] : [x(-0.5), x(t - 0.5)];
+  veilEl.hidden = !veil || v1 - v0 < 1;
+  if (!veilEl.hidden) {
+    veilEl.style.transform = `translateX(${v0}px)`;
+    veilEl.style.width = `${v1 - v0}px`;
+  }
 }
 
 /** Replaces an element's content with a short explanation (no plot to draw). */
@@ -100,11 +127,6 @@ export function draw(el, data, layout) {
     el.dataset.plotted = "1";
   }
   return Plotly.react(el, data, layout, PLOT_CONFIG);
-}
-
-/** Moves the cursor shapes only. */
-export function moveShapes(el, shapes) {
-  if (el.dataset.plotted) Plotly.relayout(el, { shapes });
 }
 
 export function transpose(rows) {

@@ -2,7 +2,7 @@
 // how their gradients fade or grow back through time (sigmoid vs tanh vs ReLU, RNN vs LSTM,
 // uniform(0,1) vs orthogonal initialisation).
 
-import { COLORS, DIVERGING, axis, baseLayout, cursorShapes, draw, fmt, maxAbs, moveShapes, range, transpose } from "./common.js";
+import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, maxAbs, placeCursor, range, transpose } from "./common.js";
 
 let root = null;
 let plots = {};
@@ -105,8 +105,8 @@ export function update(state) {
   }
   const t = Math.min(state.t, pair.a.T - 1);
   if (drawnPair === pair) {
-    for (const side of ["a", "b"]) moveShapes(plots[side], cursorShapes(t, pair[side].T, "forward"));
-    moveShapes(plots.grad, cursorShapes(t, pair.a.T, "backward", { veil: false }));
+    for (const side of ["a", "b"]) placeCursor(plots[side], t, pair[side].T, "forward");
+    placeCursor(plots.grad, t, pair.a.T, "backward", { veil: false });
     return;
   }
   drawnPair = pair;
@@ -121,8 +121,8 @@ export function update(state) {
       margin: { l: 44, r: 12, t: 22, b: 32 },
       xaxis: axis("timestep t", { showgrid: false }), yaxis: axis("hidden unit", { showgrid: false, autorange: "reversed" }),
       annotations: [{ xref: "paper", yref: "paper", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom", showarrow: false, text: `${side.toUpperCase()}: ${label(trace)}`, font: { size: 12, color: SIDE_COLOUR[side] } }],
-      shapes: cursorShapes(t, trace.T, "forward"),
     }));
+    placeCursor(plots[side], t, trace.T, "forward");
   }
   const data = ["a", "b"].map((side) => ({
     type: "scatter", mode: "lines+markers", x: range(pair[side].T), y: pair[side].layers[0].dH_norm.map((v) => (v > 0 ? v : null)),
@@ -132,8 +132,8 @@ export function update(state) {
     showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 11 } },
     margin: { l: 52, r: 12, t: 22, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis("‖dL/dH_t‖ (log)", { type: "log", exponentformat: "power" }),
-    shapes: cursorShapes(t, pair.a.T, "backward", { veil: false }),
   }));
+  placeCursor(plots.grad, t, pair.a.T, "backward", { veil: false });
   const radius = (trace) => Object.entries(trace.spectral[0] || {}).map(([k, v]) => `ρ(${k})=${fmt(v, 2)}`).join(" ");
   const ratio = (trace) => {
     const n = trace.layers[0].dH_norm;

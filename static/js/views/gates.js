@@ -1,7 +1,7 @@
 // LSTM / GRU gates and the LSTM cell state of the selected unit over time. For the vanilla RNN:
 // the nonlinearity φ with this step's (A_t, H_t) of the unit on it, which shows saturation.
 
-import { COLORS, axis, baseLayout, cursorShapes, draw, moveShapes, range, showEmpty, traceKey } from "./common.js";
+import { COLORS, axis, baseLayout, draw, placeCursor, range, showEmpty, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -19,6 +19,22 @@ export function init(element) {
   showEmpty(el, "LSTM and GRU gates, or the RNN's nonlinearity, appear here.");
 }
 
+/** This step's (A_t, H_t) as a DOM dot over the plot: moving it costs no Plotly call. */
+function placeMarker(element, a, h) {
+  const layout = element._fullLayout;
+  if (!layout?.xaxis?.l2p) return;
+  let dot = element.querySelector(":scope > .step-marker");
+  if (!dot) {
+    dot = document.createElement("div");
+    dot.className = "step-marker";
+    dot.setAttribute("aria-hidden", "true");
+    element.append(dot);
+  }
+  const x = layout.xaxis._offset + layout.xaxis.l2p(a);
+  const y = layout.yaxis._offset + layout.yaxis.l2p(h);
+  dot.style.transform = `translate(${x - 7}px, ${y - 7}px)`;
+}
+
 function phiFigure(state, trace) {
   const layer = trace.layers[state.layer];
   const j = Math.min(state.unit, trace.H - 1);
@@ -31,7 +47,6 @@ function phiFigure(state, trace) {
     data: [
       { type: "scatter", mode: "lines", x: xs, y: xs.map(phi), line: { color: COLORS.soft, width: 1.5 }, hoverinfo: "skip", name: "φ" },
       { type: "scatter", mode: "markers", x: a, y: h, marker: { color: "rgba(0,114,178,0.35)", size: 5 }, name: "all steps", hovertemplate: "A=%{x:.3f} → H=%{y:.3f}<extra></extra>" },
-      { type: "scatter", mode: "markers", x: [a[state.t]], y: [h[state.t]], marker: { color: COLORS.cursor, size: 12, line: { color: COLORS.ink, width: 1 } }, name: "this step", hovertemplate: "t: A=%{x:.3f} → H=%{y:.3f}<extra></extra>" },
     ],
     layout: baseLayout({
       xaxis: axis(`A_t[${j}] (pre-activation)`), yaxis: axis(`H_t[${j}] = ${trace.config.nonlinearity}(A)`),
@@ -56,7 +71,6 @@ function gatesFigure(state, trace) {
       showlegend: true, legend: { orientation: "h", y: 1.16, x: 0, font: { size: 10 } },
       margin: { l: 44, r: 12, t: 20, b: 32 },
       xaxis: axis("timestep t"), yaxis: axis(`unit ${j}`),
-      shapes: cursorShapes(state.t, trace.T, "forward"),
     }),
   };
 }
@@ -66,11 +80,11 @@ export function update(state, trace) {
   const gated = trace.gateNames.length > 0;
   const key = `${traceKey(trace)}|${state.layer}|${state.unit}`;
   if (key === drawnKey) {
-    if (gated) moveShapes(el, cursorShapes(state.t, trace.T, "forward"));
+    if (gated) placeCursor(el, state.t, trace.T, "forward");
     else {
       const layer = trace.layers[state.layer];
       const j = Math.min(state.unit, trace.H - 1);
-      window.Plotly.restyle(el, { x: [[layer.A[state.t][j]]], y: [[layer.H[state.t][j]]] }, [2]);
+      placeMarker(el, layer.A[state.t][j], layer.H[state.t][j]);
     }
     return;
   }
@@ -81,4 +95,10 @@ export function update(state, trace) {
   }
   const { data, layout } = gated ? gatesFigure(state, trace) : phiFigure(state, trace);
   draw(el, data, layout);
+  if (gated) placeCursor(el, state.t, trace.T, "forward");
+  else {
+    const layer = trace.layers[state.layer];
+    const j = Math.min(state.unit, trace.H - 1);
+    placeMarker(el, layer.A[state.t][j], layer.H[state.t][j]);
+  }
 }

@@ -1,13 +1,16 @@
 // The vanishing / exploding gradient picture: ‖dL/dH_t‖ and ‖∂H_T/∂H_t‖ per step on a log axis,
 // each step's contribution to dW_hh as bars, and the spectral radius of W_hh.
 
-import { COLORS, axis, baseLayout, cursorShapes, draw, fmt, moveShapes, range, showEmpty, traceKey } from "./common.js";
+import { COLORS, axis, baseLayout, draw, fmt, placeCursor, range, showEmpty, traceKey } from "./common.js";
 
 let el = null;
+let radiusEl = null;
 let drawnKey = "";
 
-export function init(element) {
+/** element: the plot; radiusElement: where the spectral radius of W_hh is written. */
+export function init(element, radiusElement) {
   el = element;
+  radiusEl = radiusElement;
   showEmpty(el, "Run the backward pass to see how the gradient flows back through time.");
 }
 
@@ -32,12 +35,14 @@ export function update(state, trace) {
   }
   const key = `${traceKey(trace)}|${state.layer}`;
   if (key === drawnKey) {
-    moveShapes(el, cursorShapes(state.t, trace.T, "backward", { veil: state.phase === "backward" }));
+    placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
     return;
   }
   drawnKey = key;
   const steps = range(trace.T);
   const layer = Math.min(state.layer, trace.L - 1);
+  radiusEl.textContent = radiusText(trace, layer);
+  radiusEl.title = "spectral radius: below 1 the gradient tends to vanish back through time, above 1 it can explode";
   const L = trace.layers[layer];
   const data = [];
   if (L.step_grad_norms?.W_hh) {
@@ -62,11 +67,7 @@ export function update(state, trace) {
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
     yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power" }),
-    annotations: [{
-      xref: "paper", yref: "paper", x: 1, y: 1.16, xanchor: "right", yanchor: "middle", showarrow: false,
-      text: radiusText(trace, layer), font: { size: 11, color: COLORS.W_hh },
-    }],
     bargap: 0.1,
-    shapes: cursorShapes(state.t, trace.T, "backward", { veil: state.phase === "backward" }),
   }));
+  placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
 }

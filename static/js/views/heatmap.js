@@ -2,7 +2,7 @@
 // pass: dL/dH_t, filling right to left). The full z is drawn once per trace; stepping only moves
 // the cursor line and the veil over the steps not yet computed.
 
-import { COLORS, DIVERGING, axis, baseLayout, cursorShapes, draw, maxAbs, moveShapes, range, showEmpty, transpose, traceKey } from "./common.js";
+import { COLORS, DIVERGING, axis, baseLayout, draw, maxAbs, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -12,9 +12,8 @@ export function init(element) {
   showEmpty(el, "The hidden state of every unit at every step appears here.");
 }
 
-function shapes(state, trace) {
+function shapes(state) {
   return [
-    ...cursorShapes(state.t, trace.T, state.phase),
     {
       type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1, y0: state.unit - 0.5, y1: state.unit + 0.5,
       line: { color: COLORS.ink, width: 1 }, fillcolor: "rgba(0,0,0,0)",
@@ -27,7 +26,7 @@ export function update(state, trace) {
   const backward = state.phase === "backward" && trace.hasBackward;
   const key = `${traceKey(trace)}|${state.layer}|${backward}|${state.unit}`;
   if (key === drawnKey) {
-    moveShapes(el, shapes(state, trace));
+    placeCursor(el, state.t, trace.T, state.phase);
     return;
   }
   drawnKey = key;
@@ -43,6 +42,7 @@ export function update(state, trace) {
   }], baseLayout({
     xaxis: axis("timestep t", { showgrid: false }),
     yaxis: axis("hidden unit", { showgrid: false, autorange: "reversed" }),
-    shapes: shapes(state, trace),
+    shapes: shapes(state),
   }));
+  placeCursor(el, state.t, trace.T, state.phase);
 }

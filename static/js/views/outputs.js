@@ -2,7 +2,7 @@
 // (classes × time, with the target class marked) for classification, and a bar chart when the
 // model only answers at the last step.
 
-import { COLORS, SEQUENTIAL, axis, baseLayout, cursorShapes, draw, moveShapes, range, showEmpty, transpose, traceKey } from "./common.js";
+import { COLORS, SEQUENTIAL, axis, baseLayout, draw, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -28,7 +28,7 @@ export function update(state, trace) {
   if (!trace) return;
   const key = traceKey(trace);
   if (key === drawnKey) {
-    if (trace.sequence) moveShapes(el, cursorShapes(state.t, trace.T, "forward"));
+    if (trace.sequence) placeCursor(el, state.t, trace.T, "forward");
     return;
   }
   drawnKey = key;
@@ -62,8 +62,8 @@ export function update(state, trace) {
     ], baseLayout({
       xaxis: axis("timestep t", { showgrid: false }),
       yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
-      shapes: cursorShapes(state.t, trace.T, "forward"),
     }));
+    placeCursor(el, state.t, trace.T, "forward");
     return;
   }
   const data = [];
@@ -81,6 +81,6 @@ export function update(state, trace) {
     showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
     margin: { l: 44, r: 12, t: 18, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
-    shapes: cursorShapes(state.t, trace.T, "forward"),
   }));
+  placeCursor(el, state.t, trace.T, "forward");
 }

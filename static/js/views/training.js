@@ -162,9 +162,14 @@ export function addMetrics(frame) {
       });
     }
   }
-  const xs = [[frame.step]];
-  const ys = [[frame.loss]];
-  const indices = [0];
+  const xs = [];
+  const ys = [];
+  const indices = [];
+  if (typeof frame.loss === "number") {
+    xs.push([frame.step]);
+    ys.push([frame.loss]);
+    indices.push(0);
+  }
   metricNames.forEach((name, k) => {
     if (typeof frame[name] === "number") {
       xs.push([frame.step]);
@@ -172,7 +177,7 @@ export function addMetrics(frame) {
       indices.push(k + 1);
     }
   });
-  Plotly.extendTraces(lossEl, { x: xs, y: ys }, indices);
+  if (indices.length) Plotly.extendTraces(lossEl, { x: xs, y: ys }, indices);
   if (typeof frame.grad_norm === "number") Plotly.extendTraces(gradEl, { x: [[frame.step]], y: [[frame.grad_norm]] }, [0]);
   if (Array.isArray(frame.dH_norm)) Plotly.restyle(gradEl, { x: [range(frame.dH_norm.length)], y: [frame.dH_norm] }, [1]);
   const parts = [`step ${frame.step}`, `loss ${fmt(frame.loss, 4)}`];

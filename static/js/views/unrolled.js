@@ -1,19 +1,29 @@
 // The unrolled network: x_t → H_t → O_t for a window of steps around the cursor, the recurrent
-// edges H_{t-1} → H_t, and the three shared matrices labelled identically on every step. An
-// overview strip below shows the whole sequence and where the window is.
+// edges H_{t-1} → H_t, and the three shared matrices drawn and named identically on every step.
+// An overview strip (Plotly) below shows the whole sequence and where the window is.
+//
+// The diagram itself is plain SVG built once per window size and structure: a timestep step
+// (even one that slides the window) only recolours ~4·size nodes and rewrites their labels,
+// well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
-/* global Plotly */
-import { COLORS, DIVERGING, SEQUENTIAL, axis, baseLayout, draw, fmt, norm, showEmpty, traceKey } from "./common.js";
+import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
 import { outputAt } from "../trace.js";
 
+const SVG = "http://www.w3.org/2000/svg";
 const STEP_PIXELS = 66; // horizontal room one unrolled step needs to stay readable
+const LEFT = 46; // room for the row names
+const NODE = 13; // node radius in pixels
+const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
 
 let el = null;
 let overviewEl = null;
-let drawnKey = "";
+let onPick = () => {};
+let svg = null;
+let parts = null; // the SVG elements of the current structure
+let structureKey = "";
+let overviewKey = "";
 let windowStart = -1;
 let windowSize = 0;
-let onPick = () => {};
 
 export function init(element, overviewElement, pick) {
   el = element;
@@ -22,245 +32,283 @@ export function init(element, overviewElement, pick) {
   showEmpty(el, "Build & run a model to see the network unrolled in time.");
 }
 
-function windowFor(t, T) {
-  windowSize = Math.min(T, Math.max(5, Math.floor((el.clientWidth || 800) / STEP_PIXELS)));
-  const margin = Math.min(2, Math.floor(windowSize / 4));
+/* ---------- colours ---------- */
+
+function hexToRgb(hex) {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function interpolate(stops, u) {
+  const v = Math.max(0, Math.min(1, Number.isFinite(u) ? u : 0.5));
+  for (let k = 1; k < stops.length; k++) {
+    if (v <= stops[k][0]) {
+      const [p0, c0] = stops[k - 1];
+      const [p1, c1] = stops[k];
+      const w = (v - p0) / (p1 - p0 || 1);
+      const a = hexToRgb(c0);
+      const b = hexToRgb(c1);
+      return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * w)).join(",")})`;
+    }
+  }
+  return stops[stops.length - 1][1];
+}
+
+const VIRIDIS_STOPS = VIRIDIS.map((c, k) => [k / (VIRIDIS.length - 1), c]);
+/** Signed values on blue–white–orange, magnitudes (logs) and probabilities on viridis. */
+const diverging = (v, m) => interpolate(DIVERGING, 0.5 + v / (2 * m));
+const sequential = (v, lo, hi) => interpolate(VIRIDIS_STOPS, (v - lo) / (hi - lo || 1));
+
+/* ---------- layout ---------- */
+
+function sizeFor(T) {
+  return Math.min(T, Math.max(5, Math.floor(((el.clientWidth || 800) - LEFT) / STEP_PIXELS)));
+}
+
+function startFor(t, T, size) {
+  const margin = Math.min(2, Math.floor(size / 4));
   let start = windowStart;
-  if (start < 0 || t < start + margin || t > start + windowSize - 1 - margin) {
-    start = t - Math.floor(windowSize / 2);
-  }
-  return Math.max(0, Math.min(start, T - windowSize));
+  if (start < 0 || t < start + margin || t > start + size - 1 - margin) start = t - Math.floor(size / 2);
+  return Math.max(0, Math.min(start, T - size));
 }
 
-function rows(trace) {
-  // y of the input row, of each hidden layer, and of the output row
-  return { x: 0, h: (layer) => 1 + layer, o: trace.L + 1 };
+function geometry(trace) {
+  const width = el.clientWidth || 800;
+  const height = el.clientHeight || 250;
+  const slot = (width - LEFT - 8) / windowSize;
+  const rows = trace.L + 2; // x, H per layer, O
+  const top = 40;
+  const bottom = height - 48;
+  const gap = (bottom - top) / (rows - 1);
+  return {
+    width, height, slot, top, bottom,
+    x: (k) => LEFT + slot * (k + 0.5),
+    y: (row) => bottom - row * gap, // row 0: x, 1…L: H, L+1: O
+  };
 }
 
-function nodeColours(trace, state, steps) {
-  const { layer: selectedLayer, unit, phase } = state;
-  const backward = phase === "backward" && trace.hasBackward;
-  const hidden = [];
-  for (let layer = 0; layer < trace.L; layer++) {
-    const L = trace.layers[layer];
-    hidden.push(
-      steps.map((t) => (backward ? Math.log10(Math.max(L.dH_norm[t], 1e-12)) : L.H[t][layer === selectedLayer ? unit : 0])),
-    );
-  }
-  const inputs = steps.map((t) => (trace.D === 1 ? trace.inputs[t][0] : norm(trace.inputs[t])));
-  const outputs = steps.map((t) => {
-    if (backward && trace.dO) {
-      const row = trace.sequence ? trace.dO[t] : t === trace.T - 1 ? trace.dO[0] : null;
-      return row ? Math.log10(Math.max(norm(row), 1e-12)) : null;
-    }
-    const out = outputAt(trace, t);
-    return out ? out[0] : null;
-  });
-  return { hidden, inputs, outputs, backward };
+function make(tag, attrs = {}, parent = null) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (parent) parent.append(e);
+  return e;
 }
 
-function hoverText(trace, state, steps, layer) {
-  const L = trace.layers[layer];
-  return steps.map((t) => {
-    const lines = [`H<sub>${t}</sub> (layer ${layer + 1}), unit ${state.unit}: ${fmt(L.H[t][state.unit])}`, `‖H<sub>${t}</sub>‖ = ${fmt(norm(L.H[t]))}`];
-    if (trace.hasBackward) lines.push(`‖dL/dH<sub>${t}</sub>‖ = ${fmt(L.dH_norm[t])}`);
-    return lines.join("<br>");
-  });
+function arrowMarker(defs, id, colour) {
+  const marker = make("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+  make("path", { d: "M0,0 L10,5 L0,10 z", fill: colour }, marker);
 }
 
-function figure(trace, state, start) {
-  const steps = Array.from({ length: windowSize }, (_, k) => start + k);
-  const y = rows(trace);
-  const colours = nodeColours(trace, state, steps);
-  const backward = colours.backward;
-  const data = [];
-  const edge = (name, colour, xs, ys) => ({
-    type: "scatter", mode: "lines", x: xs, y: ys, hoverinfo: "skip", name,
-    line: { color: colour, width: 2 },
-  });
-  // Edges: one trace per shared matrix, segments separated by nulls.
-  const xh = { x: [], y: [] };
-  const hh = { x: [], y: [] };
-  const hq = { x: [], y: [] };
-  for (const t of steps) {
-    for (let layer = 0; layer < trace.L; layer++) {
-      const below = layer === 0 ? y.x : y.h(layer - 1);
-      xh.x.push(t, t, null);
-      xh.y.push(below + 0.16, y.h(layer) - 0.16, null);
-      if (t > start || t > 0) {
-        hh.x.push(t - 1 + 0.14, t - 0.14, null);
-        hh.y.push(y.h(layer), y.h(layer), null);
+/** Builds the SVG for a window of `windowSize` slots (the structure; colours come later). */
+function build(trace, backward, hasOutput, fromBefore) {
+  const g = geometry(trace);
+  svg = make("svg", { width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, role: "img", class: "unrolled-svg" });
+  const title = make("title", {}, svg);
+  title.textContent = "The network unrolled in time: inputs x_t, hidden states H_t and outputs O_t, with the same W_xh, W_hh and W_hq on every step";
+  const defs = make("defs", {}, svg);
+  for (const [name, colour] of [["xh", COLORS.W_xh], ["hh", COLORS.W_hh], ["hq", COLORS.W_hq]]) arrowMarker(defs, `arrow-${name}`, colour);
+  // the cursor's band and the veil go under / over the marks
+  const band = make("rect", { class: "unrolled-band", y: 4, height: g.height - 30, rx: 6 }, svg);
+  const edges = make("g", { class: "edges" }, svg);
+  const nodes = make("g", { class: "nodes" }, svg);
+  const labels = make("g", { class: "row-labels" }, svg);
+  const rowName = (row, text, sub) => {
+    const e = make("text", { x: 8, y: g.y(row) + 4, class: "row-name" }, labels);
+    e.textContent = text;
+    if (sub) make("tspan", { "baseline-shift": "super", "font-size": 9 }, e).textContent = sub;
+  };
+  rowName(0, "x_t");
+  for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
+  rowName(trace.L + 1, "O_t");
+  const arrowEnd = (name) => (backward ? { "marker-start": `url(#arrow-${name})` } : { "marker-end": `url(#arrow-${name})` });
+  const edgeLabel = (x, y, text, colour, anchor = "start") => {
+    const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor }, edges);
+    e.textContent = text;
+  };
+  const slots = [];
+  for (let k = 0; k < windowSize; k++) {
+    const cx = g.x(k);
+    const s = { hidden: [] };
+    for (let l = 0; l < trace.L; l++) {
+      const below = g.y(l) - (l === 0 ? 10 : NODE);
+      make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
+      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, l === 0 ? "W_xh" : "W_xh*", COLORS.W_xh);
+      if (k > 0 || fromBefore) {
+        const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
+        make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, ...arrowEnd("hh") }, edges);
+        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, "W_hh", COLORS.W_hh, "middle");
       }
     }
-    if (outputAt(trace, t)) {
-      hq.x.push(t, t, null);
-      hq.y.push(y.h(trace.L - 1) + 0.16, y.o - 0.16, null);
+    if (hasOutput[k]) {
+      const from = g.y(trace.L) - NODE - 2;
+      make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, ...arrowEnd("hq") }, edges);
+      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.W_hq);
     }
+    s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1 }, nodes);
+    make("title", {}, s.x);
+    for (let l = 0; l < trace.L; l++) {
+      const c = make("circle", { cx, cy: g.y(l + 1), r: NODE, class: "node" }, nodes);
+      make("title", {}, c);
+      s.hidden.push(c);
+    }
+    if (hasOutput[k]) {
+      const cy = g.y(trace.L + 1);
+      s.o = make("polygon", { points: `${cx},${cy - NODE - 2} ${cx + NODE + 2},${cy} ${cx},${cy + NODE + 2} ${cx - NODE - 2},${cy}`, class: "node" }, nodes);
+      make("title", {}, s.o);
+    }
+    s.tick = make("text", { x: cx, y: g.height - 22, class: "tick", "text-anchor": "middle" }, svg);
+    s.value = make("text", { x: cx, y: g.height - 8, class: "tick-value", "text-anchor": "middle" }, svg);
+    slots.push(s);
   }
-  data.push(edge("W_xh", COLORS.W_xh, xh.x, xh.y));
-  data.push(edge("W_hh", COLORS.W_hh, hh.x, hh.y));
-  data.push(edge("W_hq", COLORS.W_hq, hq.x, hq.y));
-  // Arrowheads and the matrix names at the middle of every edge: the same names on every step.
-  const up = backward ? "triangle-down" : "triangle-up";
-  const right = backward ? "triangle-left" : "triangle-right";
-  const label = (name, colour, xs, ys, symbol, position) => ({
-    type: "scatter", mode: "markers+text", x: xs, y: ys, text: xs.map(() => name), hoverinfo: "skip",
-    textposition: position, textfont: { size: 10, color: colour },
-    marker: { symbol, size: 8, color: colour },
+  const veil = make("rect", { class: "unrolled-veil", y: 0, height: g.height - 30 }, svg);
+  const caption = make("text", { x: LEFT, y: 14, class: "unrolled-caption" }, svg);
+  svg.addEventListener("click", (event) => {
+    const x = event.offsetX;
+    const k = Math.floor((x - LEFT) / g.slot);
+    if (k >= 0 && k < windowSize) onPick(windowStart + k);
   });
-  const mids = { xh: [[], []], hh: [[], []], hq: [[], []] };
-  for (const t of steps) {
-    for (let layer = 0; layer < trace.L; layer++) {
-      const below = layer === 0 ? y.x : y.h(layer - 1);
-      mids.xh[0].push(t);
-      mids.xh[1].push((below + y.h(layer)) / 2);
-      if (t > 0) {
-        mids.hh[0].push(t - 0.5);
-        mids.hh[1].push(y.h(layer));
-      }
-    }
-    if (outputAt(trace, t)) {
-      mids.hq[0].push(t);
-      mids.hq[1].push((y.h(trace.L - 1) + y.o) / 2);
-    }
-  }
-  data.push(label(trace.L > 1 ? "W_xh*" : "W_xh", COLORS.W_xh, ...mids.xh, up, "middle right"));
-  data.push(label("W_hh", COLORS.W_hh, ...mids.hh, right, "top center"));
-  data.push(label("W_hq", COLORS.W_hq, ...mids.hq, up, "middle right"));
+  el.replaceChildren(svg);
+  delete el.dataset.plotted;
+  parts = { g, slots, band, veil, caption };
+}
 
-  const node = (name, xs, ys, colour, scale, cmin, cmax, text, hover, symbol = "circle") => ({
-    type: "scatter", mode: "markers+text", x: xs, y: ys, name, text,
-    textposition: "bottom center", textfont: { size: 10, color: COLORS.soft },
-    hovertext: hover, hoverinfo: hover ? "text" : "skip",
-    marker: {
-      symbol, size: 26, color: colour, colorscale: scale, cmin, cmax,
-      line: { color: "#3b4458", width: 1.2 },
-    },
-  });
-  const xText = steps.map((t) => {
-    const vocab = trace.meta.vocab;
-    if (vocab && trace.D === vocab.length) {
-      const row = trace.inputs[t];
-      const c = vocab[row.indexOf(Math.max(...row))];
-      return c === " " ? "␣" : c === "\n" ? "⏎" : c;
-    }
-    return trace.D <= 2 ? trace.inputs[t].map((v) => fmt(v, 2)).join(",") : "";
-  });
-  const inputRange = trace.D === 1 ? trace.inputs.reduce((m, r) => Math.max(m, Math.abs(r[0])), 1e-9) : 1;
-  data.push(node("x", steps, steps.map(() => y.x), colours.inputs, trace.D === 1 ? DIVERGING : "Greys",
-    trace.D === 1 ? -inputRange : 0, trace.D === 1 ? inputRange : 2, xText,
-    steps.map((t) => `x<sub>${t}</sub> = [${trace.inputs[t].slice(0, 6).map((v) => fmt(v, 2)).join(", ")}${trace.D > 6 ? ", …" : ""}]`), "square"));
-  for (let layer = 0; layer < trace.L; layer++) {
-    let cmin;
-    let cmax;
-    let scale;
+/** Colours, labels and hover titles of every slot for the window starting at `start`. */
+function paint(trace, state, start, backward) {
+  const { slots } = parts;
+  const layerRanges = trace.layers.map((L) => {
     if (backward) {
-      const logs = trace.layers[layer].dH_norm.map((v) => Math.log10(Math.max(v, 1e-12)));
-      cmin = Math.min(...logs);
-      cmax = Math.max(...logs, cmin + 1e-9);
-      scale = SEQUENTIAL;
-    } else {
-      const H = trace.layers[layer].H;
-      let m = 1e-9;
-      for (const row of H) for (const v of row) m = Math.max(m, Math.abs(v));
-      cmin = -m;
-      cmax = m;
-      scale = DIVERGING;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of L.dH_norm) {
+        const lv = Math.log10(Math.max(v, 1e-12));
+        lo = Math.min(lo, lv);
+        hi = Math.max(hi, lv);
+      }
+      return [lo, hi];
     }
-    data.push(node(`h${layer}`, steps, steps.map(() => y.h(layer)), colours.hidden[layer], scale, cmin, cmax,
-      null, hoverText(trace, state, steps, layer)));
-  }
-  const outSteps = steps.filter((t) => outputAt(trace, t));
-  const outColours = steps.map((t, k) => colours.outputs[k]).filter((v) => v !== null);
-  let outRange = 1e-9;
-  for (const row of trace.outputs) outRange = Math.max(outRange, Math.abs(row[0]));
-  data.push(node("o", outSteps, outSteps.map(() => y.o), outColours, backward ? SEQUENTIAL : DIVERGING,
-    backward ? undefined : -outRange, backward ? undefined : outRange, null,
-    outSteps.map((t) => `O<sub>${t}</sub> = [${outputAt(trace, t).slice(0, 5).map((v) => fmt(v)).join(", ")}${trace.Q > 5 ? ", …" : ""}]`), "diamond"));
-
-  const tickvals = [y.x, ...Array.from({ length: trace.L }, (_, l) => y.h(l)), y.o];
-  const ticktext = ["x<sub>t</sub>", ...Array.from({ length: trace.L }, (_, l) => (trace.L > 1 ? `H<sub>t</sub><sup>(${l + 1})</sup>` : "H<sub>t</sub>")), "O<sub>t</sub>"];
-  const layout = baseLayout({
-    margin: { l: 40, r: 8, t: 4, b: 26 },
-    xaxis: axis("", {
-      range: [start - 0.6, start + windowSize - 0.4], tickmode: "array", tickvals: steps,
-      ticktext: steps.map((t) => `t=${t}`), showgrid: false, fixedrange: true,
-    }),
-    yaxis: axis("", { range: [-0.55, y.o + 0.5], tickvals, ticktext, showgrid: false, fixedrange: true, tickfont: { size: 12, color: COLORS.ink } }),
-    shapes: shapes(trace, state, start),
-    hovermode: "closest",
+    return null;
   });
-  return { data, layout };
-}
-
-function shapes(trace, state, start) {
-  const t = state.t;
-  const y1 = trace.L + 1.5;
-  const out = [
-    {
-      type: "rect", xref: "x", yref: "y", x0: t - 0.42, x1: t + 0.42, y0: -0.5, y1,
-      fillcolor: "rgba(230,159,0,0.14)", line: { color: COLORS.cursor, width: 2 }, layer: "below",
-    },
-  ];
-  const [x0, x1] = state.phase === "forward" ? [t + 0.45, start + windowSize] : [start - 1, t - 0.45];
-  if (x1 > x0) {
-    out.push({
-      type: "rect", xref: "x", yref: "y", x0, x1, y0: -0.55, y1: y1 + 0.2,
-      fillcolor: "rgba(255,255,255,0.78)", line: { width: 0 }, layer: "above",
+  const inputMax = trace.inputMax;
+  const outMax = trace.outputMax;
+  const classification = trace.config.head === "softmax";
+  for (let k = 0; k < windowSize; k++) {
+    const t = start + k;
+    const s = slots[k];
+    const x = trace.inputs[t];
+    const xv = trace.D === 1 ? x[0] : norm(x);
+    s.x.setAttribute("fill", trace.D === 1 ? diverging(xv, inputMax) : interpolate([[0, "#ffffff"], [1, "#3b4458"]], xv / inputMax));
+    s.x.firstChild.textContent = `x_${t} = [${x.slice(0, 6).map((v) => fmt(v, 2)).join(", ")}${trace.D > 6 ? ", …" : ""}]`;
+    trace.layers.forEach((L, l) => {
+      const node = s.hidden[l];
+      const unit = l === state.layer ? state.unit : 0;
+      if (backward) {
+        const [lo, hi] = layerRanges[l];
+        node.setAttribute("fill", sequential(Math.log10(Math.max(L.dH_norm[t], 1e-12)), lo, hi));
+      } else node.setAttribute("fill", diverging(L.H[t][unit], trace.hiddenMax[l]));
+      const lines = [`H_${t} (layer ${l + 1}) unit ${unit}: ${fmt(L.H[t][unit])}`, `‖H_${t}‖ = ${fmt(norm(L.H[t]))}`];
+      if (L.dH_norm) lines.push(`‖dL/dH_${t}‖ = ${fmt(L.dH_norm[t])}`);
+      node.firstChild.textContent = lines.join("\n");
     });
+    if (s.o) {
+      const out = outputAt(trace, t);
+      if (backward && trace.dO) {
+        const row = trace.sequence ? trace.dO[t] : trace.dO[0];
+        const [lo, hi] = trace.dONormRange;
+        s.o.setAttribute("fill", sequential(Math.log10(Math.max(norm(Array.isArray(row) ? row : [row]), 1e-12)), lo, hi));
+      } else s.o.setAttribute("fill", classification ? sequential(Math.max(...out), 0, 1) : diverging(out[0], outMax));
+      s.o.firstChild.textContent = `O_${t} = [${out.slice(0, 5).map((v) => fmt(v)).join(", ")}${trace.Q > 5 ? ", …" : ""}]`;
+    }
+    s.tick.textContent = `t=${t}`;
+    const vocab = trace.meta.vocab;
+    let value = "";
+    if (vocab && trace.D === vocab.length) {
+      const c = vocab[x.indexOf(Math.max(...x))];
+      value = c === " " ? "␣" : c === "\n" ? "⏎" : c;
+    } else if (trace.D <= 2) value = x.map((v) => fmt(v, 2)).join(",");
+    s.value.textContent = value;
   }
-  return out;
+  parts.caption.textContent = backward
+    ? "node colour: ‖dL/dH_t‖ (log scale, dark = small); the gradient flows right to left"
+    : `node colour: H_t[unit ${state.unit}] (blue −, orange +); the same three matrices at every step`;
 }
 
-function overview(trace, state) {
-  const backward = state.phase === "backward" && trace.hasBackward;
+function moveCursor(state, start) {
+  const { g, band, veil } = parts;
+  const k = state.t - start;
+  band.setAttribute("x", g.x(k) - g.slot * 0.45);
+  band.setAttribute("width", g.slot * 0.9);
+  const [x0, x1] = state.phase === "forward" ? [g.x(k) + g.slot * 0.5, g.width] : [LEFT, g.x(k) - g.slot * 0.5];
+  veil.setAttribute("x", x0);
+  veil.setAttribute("width", Math.max(0, x1 - x0));
+}
+
+/** Per-trace scales, computed once per trace (the colour of a node must not depend on the window). */
+function prepare(trace) {
+  if (trace.hiddenMax) return;
+  trace.hiddenMax = trace.layers.map((L) => {
+    let m = 1e-9;
+    for (const row of L.H) for (const v of row) m = Math.max(m, Math.abs(v));
+    return m;
+  });
+  trace.inputMax = trace.inputs.reduce((m, row) => Math.max(m, trace.D === 1 ? Math.abs(row[0]) : norm(row)), 1e-9);
+  trace.outputMax = trace.outputs.reduce((m, row) => Math.max(m, Math.abs(row[0])), 1e-9);
+  if (trace.dO) {
+    const logs = trace.dO.map((row) => Math.log10(Math.max(norm(Array.isArray(row) ? row : [row]), 1e-12)));
+    trace.dONormRange = [Math.min(...logs), Math.max(...logs)];
+  }
+}
+
+function overview(trace, state, backward) {
   const L = trace.layers[state.layer] || trace.layers[0];
   const values = backward ? L.dH_norm : L.H.map((row) => row[state.unit]);
   const data = [{
-    type: "scatter", mode: "lines", x: values.map((_, t) => t), y: values,
-    line: { color: backward ? COLORS.W_hh : COLORS.W_xh, width: 1.4 }, hoverinfo: "x+y",
+    type: "scatter", mode: "lines", x: values.map((_, t) => t), y: backward ? values.map((v) => (v > 0 ? v : null)) : values,
+    line: { color: backward ? COLORS.W_hh : COLORS.W_xh, width: 1.4 },
+    hovertemplate: backward ? "t=%{x}: ‖dL/dH‖=%{y:.3e}<extra></extra>" : `t=%{x}: H[${state.unit}]=%{y:.3f}<extra></extra>`,
   }];
   const layout = baseLayout({
-    margin: { l: 40, r: 8, t: 2, b: 18 },
+    margin: { l: 46, r: 8, t: 2, b: 18 },
     xaxis: axis("", { range: [-0.5, trace.T - 0.5], fixedrange: true, showgrid: false }),
     yaxis: axis("", { type: backward ? "log" : "linear", fixedrange: true, nticks: 3, showgrid: false }),
-    shapes: overviewShapes(trace, state),
   });
   return { data, layout };
 }
 
-function overviewShapes(trace, state) {
-  return [
-    {
-      type: "rect", xref: "x", yref: "paper", x0: windowStart - 0.5, x1: windowStart + windowSize - 0.5, y0: 0, y1: 1,
-      fillcolor: "rgba(31,95,191,0.10)", line: { color: "rgba(31,95,191,0.5)", width: 1 },
-    },
-    { type: "line", xref: "x", yref: "paper", x0: state.t, x1: state.t, y0: 0, y1: 1, line: { color: COLORS.cursor, width: 2 } },
-  ];
+function outputPattern(trace, start) {
+  if (trace.sequence) return "all";
+  const k = trace.T - 1 - start;
+  return k < windowSize ? String(k) : "none";
 }
-
-let drawnSelection = "";
 
 export function update(state, trace) {
   if (!trace) return;
-  const key = traceKey(trace);
-  const selection = `${state.phase}|${state.unit}|${state.layer}|${el.clientWidth}`;
-  const start = windowFor(state.t, trace.T);
-  if (key !== drawnKey || selection !== drawnSelection || start !== windowStart) {
-    const first = !el.dataset.plotted;
-    windowStart = start;
-    const { data, layout } = figure(trace, state, start);
-    draw(el, data, layout);
-    const ov = overview(trace, state);
-    draw(overviewEl, ov.data, ov.layout);
-    if (first) {
-      el.on("plotly_click", (event) => onPick(Math.round(event.points[0].x)));
-      overviewEl.on("plotly_click", (event) => onPick(Math.round(event.points[0].x)));
-    }
-    drawnKey = key;
-    drawnSelection = selection;
-    return;
+  prepare(trace);
+  const size = sizeFor(trace.T);
+  if (size !== windowSize) windowStart = -1;
+  windowSize = size;
+  const start = startFor(state.t, trace.T, size);
+  const backward = state.phase === "backward" && trace.hasBackward;
+  const key = [trace.id, trace.L, backward, size, outputPattern(trace, start), start > 0, el.clientWidth, el.clientHeight].join("|");
+  const moved = start !== windowStart;
+  windowStart = start;
+  if (key !== structureKey || !parts) {
+    const hasOutput = Array.from({ length: size }, (_, k) => Boolean(outputAt(trace, start + k)));
+    build(trace, backward, hasOutput, start > 0);
+    structureKey = key;
+    paint(trace, state, start, backward);
+    parts.painted = `${traceKey(trace)}|${state.unit}|${state.layer}`;
+  } else if (moved || parts.painted !== `${traceKey(trace)}|${state.unit}|${state.layer}`) {
+    paint(trace, state, start, backward);
+    parts.painted = `${traceKey(trace)}|${state.unit}|${state.layer}`;
   }
-  Plotly.relayout(el, { shapes: shapes(trace, state, start) });
-  Plotly.relayout(overviewEl, { shapes: overviewShapes(trace, state) });
+  moveCursor(state, start);
+  const ovKey = `${traceKey(trace)}|${backward}|${state.unit}|${state.layer}`;
+  if (ovKey !== overviewKey) {
+    const first = !overviewEl.dataset.plotted;
+    const ov = overview(trace, state, backward);
+    draw(overviewEl, ov.data, ov.layout);
+    if (first) overviewEl.on("plotly_click", (event) => onPick(Math.round(event.points[0].x)));
+    overviewKey = ovKey;
+  }
+  placeCursor(overviewEl, state.t, trace.T, state.phase, { veil: false, band: [start - 0.5, start + size - 0.5] });
 }

@@ -1,0 +1,213 @@
+"""How fast the explorer page steps: every view updated for one timestep, measured in Chromium.
+
+Opens the page on a sine sample of T steps with an RNN of H hidden units, then
+- steps the cursor N times through the page's own state (as the → key does) and reads the
+  `render` performance measures the page records around its view updates (synchronous work);
+- times each step to the next painted frame as well (requestAnimationFrame after the update);
+- plays at 60 steps per second for a few seconds and counts the frames drawn per second.
+
+    python -m benchmarks.bench_page            # T=200, H=128, writes benchmarks/PAGE_RESULTS.md
+    python -m benchmarks.bench_page --steps 300 --hidden 128 --length 200 --no-write
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from app.config import Settings
+from app.main import create_app
+
+RESULTS = Path(__file__).with_name("PAGE_RESULTS.md")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# Runs in the page: steps the cursor `count` times, alternating the pass half way, and returns
+# the synchronous update times (the page's `render` measures) and the times to the next frame.
+STEP_SCRIPT = """
+async ([count]) => {
+  const { set, trace } = window.rnnExplorer;
+  const T = trace().T;
+  const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  await nextFrame();
+  performance.clearMeasures("render");
+  const toFrame = [];
+  for (let k = 0; k < count; k++) {
+    const phase = k < count / 2 ? "forward" : "backward";
+    const t = phase === "forward" ? k % T : T - 1 - (k % T);
+    const start = performance.now();
+    set({ phase, t });
+    await nextFrame();
+    toFrame.push(performance.now() - start);
+  }
+  const sync = performance.getEntriesByName("render").map((e) => e.duration);
+  return { sync, toFrame };
+}
+"""
+
+PLAY_SCRIPT = """
+async ([seconds]) => {
+  const { set } = window.rnnExplorer;
+  set({ phase: "forward", t: 0, speed: 60 });
+  performance.clearMeasures("render");
+  let frames = 0;
+  let running = true;
+  const count = () => { frames += 1; if (running) requestAnimationFrame(count); };
+  requestAnimationFrame(count);
+  set({ playing: true });
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  running = false;
+  set({ playing: false });
+  const elapsed = (performance.now() - start) / 1000;
+  const renders = performance.getEntriesByName("render").map((e) => e.duration);
+  return { fps: frames / elapsed, stepsPerSecond: renders.length / elapsed, renders };
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _chromium() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return path if Path(path).exists() else None
+
+
+def measure(page: Page, steps: int, seconds: float) -> dict[str, Any]:
+    stepping = page.evaluate(STEP_SCRIPT, [steps])
+    playing = page.evaluate(PLAY_SCRIPT, [seconds])
+    sync, to_frame = stepping["sync"], stepping["toFrame"]
+    return {
+        "sync_median": statistics.median(sync),
+        "sync_p95": _percentile(sync, 0.95),
+        "sync_max": max(sync),
+        "frame_median": statistics.median(to_frame),
+        "frame_p95": _percentile(to_frame, 0.95),
+        "fps": playing["fps"],
+        "play_steps_per_second": playing["stepsPerSecond"],
+        "play_sync_median": statistics.median(playing["renders"]) if playing["renders"] else 0.0,
+        "steps": len(sync),
+    }
+
+
+def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-"))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(data_dir=data_dir)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    query = f"task=sine&p.length={length}&p.mode=sequence&cell={cell}&hidden_size={hidden}"
+    try:
+        with sync_playwright() as playwright:
+            executable = _chromium()
+            browser = playwright.chromium.launch(
+                args=FLAGS, **({"executable_path": executable} if executable else {})
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"http://127.0.0.1:{port}/?{query}")
+            page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+            shape = page.evaluate(
+                "(() => { const t = window.rnnExplorer.trace(); return [t.T, t.H]; })()"
+            )
+            result = measure(page, steps, seconds)
+            result["T"], result["H"] = shape
+            result["browser"] = browser.version
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    result["cell"] = cell
+    return result
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Explorer page: time to step one timestep",
+        "",
+        "Every view of the Explore tab (unrolled network + overview, hidden-state heatmap,",
+        "outputs, gradient flow, equation, gates, weights, text) updated for one cursor move, in",
+        f"headless Chromium {results[0]['browser']} (software rendering, `--disable-gpu`) on "
+        f"{os.cpu_count()} shared cores, {platform.machine()}, Python {platform.python_version()}.",
+        "",
+        "- *update*: the page's own `render` performance measure (all views' synchronous work);",
+        "- *to frame*: from the state change to the next `requestAnimationFrame` (update + style,",
+        "  layout and paint of the previous frame);",
+        "- *fps*: animation frames per second while playing at 60 steps/s for a few seconds.",
+        "",
+        "| cell | T | H | update median (ms) | update p95 (ms) | to frame median (ms) "
+        "| to frame p95 (ms) | fps playing | steps/s playing |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['cell']} | {r['T']} | {r['H']} | {r['sync_median']:.1f} | {r['sync_p95']:.1f} "
+            f"| {r['frame_median']:.1f} | {r['frame_p95']:.1f} | {r['fps']:.0f} "
+            f"| {r['play_steps_per_second']:.0f} |"
+        )
+    lines += [
+        "",
+        "Budget (issue 5): < 33 ms per step at T=200, H=128, aiming at 16 ms; ≥ 30 fps playing.",
+        "Reproduce: `python -m benchmarks.bench_page` (needs Chromium at /usr/bin/chromium or",
+        "`$CHROMIUM_PATH`, or Playwright's own browser).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=int, default=200, help="T")
+    parser.add_argument("--hidden", type=int, default=128, help="H")
+    parser.add_argument("--steps", type=int, default=200, help="cursor moves to time")
+    parser.add_argument("--seconds", type=float, default=4.0, help="how long to play")
+    parser.add_argument("--cells", default="rnn,lstm", help="comma-separated cells")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    results = [
+        run(args.length, args.hidden, args.steps, args.seconds, cell)
+        for cell in args.cells.split(",")
+    ]
+    text = report(results)
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
