@@ -2,6 +2,12 @@
 
 Derivatives are written in terms of the output H = φ(A) where that is cheaper (tanh, sigmoid), so
 the backward pass needs no second pass over the pre-activation.
+
+Speed: NumPy's tanh has no SIMD loop for AVX2 CPUs and costs about 2.5× its exp (measured here,
+float64: 19 ns against 7 ns an element), so the cells' nonlinearities go through exp:
+σ(a) = 1 / (1 + e^(−a)) and tanh(a) = 1 − 2 / (1 + e^(2a)). Where e^(…) overflows to Inf these
+return the exact limits 0, ±1; the network silences that overflow warning around its passes. Both
+agree with np.tanh and PyTorch to a few units in the last place.
 """
 
 from collections.abc import Callable
@@ -12,6 +18,10 @@ from app.rnn.arrays import Array
 
 NONLINEARITIES = ("tanh", "sigmoid", "relu", "identity")
 
+# Below this many elements the four extra NumPy calls of the exp form of tanh cost more than
+# np.tanh's slower loop saves (the break-even measured here lies between 256 and 512).
+EXP_TANH_MIN_SIZE = 512
+
 
 def sigmoid(A: Array, out: Array | None = None) -> Array:
     """σ(A) = 1 / (1 + e^(-A)), written as ½(1 + tanh(A/2)) so that it never overflows."""
@@ -19,6 +29,26 @@ def sigmoid(A: Array, out: Array | None = None) -> Array:
     np.tanh(out, out=out)
     out *= 0.5
     out += 0.5
+    return out
+
+
+def sigmoid_exp(A: Array, out: Array | None = None) -> Array:
+    """σ(A) = 1 / (1 + e^(−A)); 0 where e^(−A) overflows (A < −709 in float64)."""
+    out = np.negative(A, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def tanh(A: Array, out: Array | None = None) -> Array:
+    """tanh(A); large arrays as 1 − 2 / (1 + e^(2A)), which is ±1 where e^(2A) overflows or is 0."""
+    if A.size < EXP_TANH_MIN_SIZE:
+        return np.tanh(A, out=out)
+    out = np.multiply(A, 2.0, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.divide(-2.0, out, out=out)
+    out += 1.0
     return out
 
 
@@ -33,27 +63,32 @@ def identity(A: Array, out: Array | None = None) -> Array:
     return out
 
 
-def tanh(A: Array, out: Array | None = None) -> Array:
-    return np.tanh(A, out=out)
-
-
-def derivative(name: str, A: Array, H: Array) -> Array:
+def derivative(name: str, A: Array, H: Array, out: Array | None = None) -> Array:
     """φ'(A) for all elements at once, given the pre-activation A and the output H = φ(A)."""
-    if name == "tanh":
-        return 1.0 - H * H
-    if name == "sigmoid":
-        return H * (1.0 - H)
+    if name == "tanh":  # 1 − H²
+        out = np.multiply(H, H, out=out)
+        return np.subtract(1.0, out, out=out)
+    if name == "sigmoid":  # H (1 − H)
+        out = np.subtract(1.0, H, out=out)
+        out *= H
+        return out
     if name == "relu":
         # PyTorch's convention: the derivative of relu at exactly 0 is 0.
-        return (A > 0).astype(A.dtype)
+        if out is None:
+            return (A > 0.0).astype(A.dtype)
+        return np.greater(A, 0.0, out=out)
     if name == "identity":
-        return np.ones_like(A)
+        if out is None:
+            return np.ones_like(A)
+        out.fill(1.0)
+        return out
     raise ValueError(f"unknown nonlinearity {name!r}")
 
 
+# The forms the vanilla RNN's recurrence uses, inside the network's silenced-overflow passes.
 FORWARD: dict[str, Callable[..., Array]] = {
     "tanh": tanh,
-    "sigmoid": sigmoid,
+    "sigmoid": sigmoid_exp,
     "relu": relu,
     "identity": identity,
 }

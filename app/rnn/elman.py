@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import FORWARD, derivative
-from app.rnn.arrays import Array, previous
-from app.rnn.layer import LayerGrads
+from app.rnn.arrays import Array
+from app.rnn.layer import LayerGrads, weight_grads
 
 
 @dataclass
@@ -77,7 +77,7 @@ def backward(
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H0, H = trace.X, trace.H0, trace.H
-    T, B, D = X.shape
+    T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
     dphi = factors(trace)["dphi"]
     dH = np.empty_like(H)
@@ -91,16 +91,9 @@ def backward(
             dH_next.fill(0.0)
         else:
             np.dot(dA[t], W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
-    H_prev = previous(H0, H)
-    dA_flat = dA.reshape(T * B, hidden_size)
-    grads = {
-        "W_xh": X.reshape(T * B, D).T @ dA_flat,
-        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_flat,
-        "b_h": dA_flat.sum(axis=0),
-    }
-    dX = (dA_flat @ W_xh.T).reshape(T, B, D)
+    grads = weight_grads(X, H0, H, dA, dA)
     dH0 = dA[0] @ W_hh_T
-    return LayerGrads(grads, dX, dH0, dH, dA, dA)
+    return LayerGrads(grads, dH0, dH, dA, dA, W_xh)
 
 
 def vjp_step(

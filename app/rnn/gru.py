@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.rnn.activations import tanh
 from app.rnn.arrays import Array, previous
-from app.rnn.layer import LayerGrads
+from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("r", "z", "n")
 
@@ -56,12 +57,13 @@ def forward(
     hidden_size = W_hh.shape[0]
     rz = slice(0, 2 * hidden_size)
     n_cols = slice(2 * hidden_size, 3 * hidden_size)
-    # σ(a) = ½ + ½ tanh(a/2): halve the r and z columns once, then one tanh serves both gates.
+    # σ(a) = 1 / (1 + e^(−a)): negate the r and z columns once, then one exp serves both gates
+    # (activations.py says why exp rather than tanh).
     scale = np.ones(3 * hidden_size, dtype=X.dtype)
-    scale[rz] = 0.5
+    scale[rz] = -1.0
     A = (X.reshape(T * B, D) @ (W_xh * scale)).reshape(T, B, 3 * hidden_size)
     A += b_h * scale
-    W_hh_half = W_hh * scale
+    W_hh_scaled = W_hh * scale
     G = np.empty_like(A)
     N = np.empty((T, B, hidden_size), dtype=X.dtype)
     H = np.empty_like(N)
@@ -70,20 +72,22 @@ def forward(
     H_prev = H0
     for t in range(T):
         At, Gt = A[t], G[t]
-        np.dot(H_prev, W_hh_half, out=recurrent)
-        At[:, rz] += recurrent[:, rz]
-        np.tanh(At[:, rz], out=Gt[:, rz])
-        Gt[:, rz] *= 0.5  # r, z = σ(A_r), σ(A_z)
-        Gt[:, rz] += 0.5
+        np.dot(H_prev, W_hh_scaled, out=recurrent)
+        A_rz, G_rz, G_n = At[:, rz], Gt[:, rz], Gt[:, n_cols]
+        A_rz += recurrent[:, rz]
+        np.exp(A_rz, out=G_rz)
+        G_rz += 1.0
+        np.reciprocal(G_rz, out=G_rz)  # r, z = σ(A_r), σ(A_z)
         np.add(recurrent[:, n_cols], b_hn, out=N[t])  # N_t = H_{t-1} W_hn + b_hn
         np.multiply(Gt[:, :hidden_size], N[t], out=scratch)
-        At[:, n_cols] += scratch  # A_n = X_t W_in + b_in + r ⊙ N_t
-        np.tanh(At[:, n_cols], out=Gt[:, n_cols])
-        np.subtract(H_prev, Gt[:, n_cols], out=scratch)  # H_t = n + z ⊙ (H_{t-1} − n)
+        A_n = At[:, n_cols]
+        A_n += scratch  # A_n = X_t W_in + b_in + r ⊙ N_t
+        tanh(A_n, out=G_n)
+        np.subtract(H_prev, G_n, out=scratch)  # H_t = n + z ⊙ (H_{t-1} − n)
         scratch *= Gt[:, hidden_size : 2 * hidden_size]
-        np.add(Gt[:, n_cols], scratch, out=H[t])
+        np.add(G_n, scratch, out=H[t])
         H_prev = H[t]
-    A[:, :, rz] *= 2.0
+    A[:, :, rz] *= -1.0
     return GRUTrace(X, H0, A, G, N, H)
 
 
@@ -118,7 +122,7 @@ def backward(
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
-    T, B, D = X.shape
+    T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
     fac = factors(trace)
     Fn, Fz, Fr, r, z = fac["Fn"], fac["Fz"], fac["Fr"], fac["r"], fac["z"]
@@ -145,18 +149,10 @@ def backward(
             dH_next += direct
     dA_x = dA_h.copy()
     dA_x[:, :, n_cols] = dA_n
-    H_prev = previous(trace.H0, H)
-    dA_x_flat = dA_x.reshape(T * B, 3 * hidden_size)
-    dA_h_flat = dA_h.reshape(T * B, 3 * hidden_size)
-    grads = {
-        "W_xh": X.reshape(T * B, D).T @ dA_x_flat,
-        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_h_flat,
-        "b_h": dA_x_flat.sum(axis=0),
-        "b_hn": dA_h_flat[:, n_cols].sum(axis=0),
-    }
-    dX = (dA_x_flat @ W_xh.T).reshape(T, B, D)
+    grads = weight_grads(X, trace.H0, H, dA_x, dA_h)
+    grads["b_hn"] = dA_h[:, :, n_cols].sum(axis=(0, 1))
     dH0 = dA_h[0] @ W_hh_T + dH[0] * z[0]
-    return LayerGrads(grads, dX, dH0, dH, dA_x, dA_h)
+    return LayerGrads(grads, dH0, dH, dA_x, dA_h, W_xh)
 
 
 def vjp_step(

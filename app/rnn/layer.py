@@ -1,6 +1,6 @@
-"""What every recurrent layer returns from its backward pass."""
+"""What every recurrent layer returns from its backward pass, and the products all cells share."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.rnn.arrays import Array
 
@@ -10,17 +10,48 @@ class LayerGrads:
     """dL/d(everything) of one layer: parameters, inputs, initial state, per-timestep trace.
 
     grads: the layer's parameter gradients by name (W_xh, W_hh, b_h, and b_hn for the GRU);
-    dX: (T, B, D); dH0: (B, H); dH: (T, B, H) the total dL/dH_t (from the output at t and from
-    the future); dA_x: (T, B, G·H) the gradient of the input-side pre-activation X_t W_xh + b_h;
+    dH0: (B, H); dH: (T, B, H) the total dL/dH_t (from the output at t and from the future);
+    dA_x: (T, B, G·H) the gradient of the input-side pre-activation X_t W_xh + b_h;
     dA_h: (T, B, G·H) that of the recurrent product H_{t-1} W_hh (the same array for rnn and lstm).
     For the LSTM, dC0: (B, H) and dC: (T, B, H) the total dL/dC_t.
+    dX: (T, B, D) dL/dX_t = dA_x W_xhᵀ, computed when first read: the layer below needs it, the
+    network's inputs rarely do, and at large sizes it costs as much as a weight gradient.
     """
 
     grads: dict[str, Array]
-    dX: Array
     dH0: Array
     dH: Array
     dA_x: Array
     dA_h: Array
+    W_xh: Array = field(repr=False)
     dC0: Array | None = None
     dC: Array | None = None
+    _dX: Array | None = field(default=None, init=False, repr=False)
+
+    @property
+    def dX(self) -> Array:
+        if self._dX is None:
+            T, B, width = self.dA_x.shape
+            dX = self.dA_x.reshape(T * B, width) @ self.W_xh.T
+            self._dX = dX.reshape(T, B, self.W_xh.shape[0])
+        return self._dX
+
+
+def weight_grads(X: Array, H0: Array, H: Array, dA_x: Array, dA_h: Array) -> dict[str, Array]:
+    """W_xh, W_hh and b_h gradients as single products over all timesteps.
+
+    dW_xh = Σ_t X_tᵀ dA_x,t and dW_hh = Σ_t H_{t-1}ᵀ dA_h,t, the latter split into step 0 (from
+    H0) and steps 1… (from H itself) so that the shifted states are never copied.
+    X: (T, B, D); H0: (B, H); H: (T, B, H); dA_x, dA_h: (T, B, G·H).
+    """
+    T, B, D = X.shape
+    hidden_size, width = H.shape[2], dA_x.shape[2]
+    dW_hh = H0.T @ dA_h[0]
+    if T > 1:
+        dW_hh += H[:-1].reshape((T - 1) * B, hidden_size).T @ dA_h[1:].reshape(-1, width)
+    dA_x_flat = dA_x.reshape(T * B, width)
+    return {
+        "W_xh": X.reshape(T * B, D).T @ dA_x_flat,
+        "W_hh": dW_hh,
+        "b_h": dA_x_flat.sum(axis=0),
+    }

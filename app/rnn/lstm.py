@@ -8,17 +8,20 @@
 W_xh (D, 4H) and W_hh (H, 4H) hold the four gates' weights side by side, in that order;
 b_h (4H,) is PyTorch's bias_ih + bias_hh. Arrays inside the layer are time-major, (T, B, ·).
 
-Speed: σ(a) = ½ + ½ tanh(a/2), so with the i, f, o columns of the weights halved once per pass,
-a single tanh over all 4H columns evaluates every gate, and one multiply-add maps the sigmoid
-gates' tanh values to σ. Halving is exact in binary floating point, so nothing is lost.
+Speed: σ(a) = 1 / (1 + e^(−a)) and tanh(a) = 2 / (1 + e^(−2a)) − 1, so with the columns of the
+weights and bias scaled once per pass by −1 (i, f, o) and −2 (g), a single exp over all 4H columns,
+one +1 and one division m / (1 + e) with m = 1 (i, f, o) or 2 (g) evaluate every gate; g is then
+shifted by −1 (see activations.py for why exp, not tanh). Scaling by −1 and −2 is exact in binary
+floating point, so the true pre-activations are recovered exactly for the trace.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.rnn.activations import tanh
 from app.rnn.arrays import Array, previous
-from app.rnn.layer import LayerGrads
+from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("i", "f", "g", "o")
 
@@ -52,13 +55,17 @@ def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]
     return np.zeros((B, hidden_size), dtype=dtype), np.zeros((B, hidden_size), dtype=dtype)
 
 
-def _gate_vectors(hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]:
-    """(scale, shift) over the 4H columns: 0.5/0.5 for the sigmoid gates i, f, o; 1/0 for g."""
-    scale = np.full(4 * hidden_size, 0.5, dtype=dtype)
-    scale[2 * hidden_size : 3 * hidden_size] = 1.0
-    shift = np.full(4 * hidden_size, 0.5, dtype=dtype)
-    shift[2 * hidden_size : 3 * hidden_size] = 0.0
-    return scale, shift
+def _gate_vectors(hidden_size: int, dtype: np.dtype) -> tuple[Array, Array, Array]:
+    """Over the 4H columns: the pre-activation scale (−1 for the sigmoid gates i, f, o; −2 for g),
+    the numerator m (1; 2) and the shift (0; −1) of gate = m / (1 + e^(scale·A)) + shift."""
+    g_cols = slice(2 * hidden_size, 3 * hidden_size)
+    scale = np.full(4 * hidden_size, -1.0, dtype=dtype)
+    scale[g_cols] = -2.0
+    numerator = np.ones(4 * hidden_size, dtype=dtype)
+    numerator[g_cols] = 2.0
+    shift = np.zeros(4 * hidden_size, dtype=dtype)
+    shift[g_cols] = -1.0
+    return scale, numerator, shift
 
 
 def forward(
@@ -70,8 +77,8 @@ def forward(
     hidden_size = W_hh.shape[0]
     if C0 is None:
         C0 = np.zeros_like(H0)
-    scale, shift = _gate_vectors(hidden_size, X.dtype)
-    W_hh_half = W_hh * scale
+    scale, numerator, shift = _gate_vectors(hidden_size, X.dtype)
+    W_hh_scaled = W_hh * scale
     A = (X.reshape(T * B, D) @ (W_xh * scale)).reshape(T, B, 4 * hidden_size)
     A += b_h * scale
     G = np.empty_like(A)
@@ -81,21 +88,21 @@ def forward(
     recurrent = np.empty((B, 4 * hidden_size), dtype=X.dtype)
     i_times_g = np.empty((B, hidden_size), dtype=X.dtype)
     H_prev, C_prev = H0, C0
-    f_cols = slice(hidden_size, 2 * hidden_size)
-    g_cols = slice(2 * hidden_size, 3 * hidden_size)
-    o_cols = slice(3 * hidden_size, 4 * hidden_size)
+    G4 = G.reshape(T, B, 4, hidden_size)
     for t in range(T):
-        np.dot(H_prev, W_hh_half, out=recurrent)
-        A[t] += recurrent  # (halved) A_t = X_t W_xh + H_{t-1} W_hh + b_h
+        np.dot(H_prev, W_hh_scaled, out=recurrent)
+        A[t] += recurrent  # (scaled) A_t = X_t W_xh + H_{t-1} W_hh + b_h
         Gt = G[t]
-        np.tanh(A[t], out=Gt)
-        Gt *= scale  # i, f, o: ½ tanh(A/2) + ½ = σ(A); g: tanh(A)
+        np.exp(A[t], out=Gt)
+        Gt += 1.0
+        np.divide(numerator, Gt, out=Gt)  # i, f, o = σ(A); g = tanh(A) + 1
         Gt += shift
-        np.multiply(Gt[:, f_cols], C_prev, out=C[t])  # C_t = f ⊙ C_{t-1} + i ⊙ g
-        np.multiply(Gt[:, :hidden_size], Gt[:, g_cols], out=i_times_g)
+        i, f, g, o = G4[t, :, 0], G4[t, :, 1], G4[t, :, 2], G4[t, :, 3]
+        np.multiply(f, C_prev, out=C[t])  # C_t = f ⊙ C_{t-1} + i ⊙ g
+        np.multiply(i, g, out=i_times_g)
         C[t] += i_times_g
-        np.tanh(C[t], out=tanhC[t])
-        np.multiply(Gt[:, o_cols], tanhC[t], out=H[t])  # H_t = o ⊙ tanh(C_t)
+        tanh(C[t], out=tanhC[t])
+        np.multiply(o, tanhC[t], out=H[t])  # H_t = o ⊙ tanh(C_t)
         H_prev, C_prev = H[t], C[t]
     A /= scale  # back to the true pre-activations for the trace
     return LSTMTrace(X, H0, C0, A, G, C, tanhC, H)
@@ -133,7 +140,7 @@ def backward(
     `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching."""
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
-    T, B, D = X.shape
+    T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
     fac = factors(trace)
     K, F3, Fo, f = fac["K"], fac["F3"], fac["Fo"], fac["f"]
@@ -156,17 +163,10 @@ def backward(
         else:
             np.dot(dA[t], W_hh_T, out=dH_next)
             np.multiply(dC[t], f[t], out=dC_next)
-    H_prev = previous(trace.H0, H)
-    dA_flat = dA.reshape(T * B, 4 * hidden_size)
-    grads = {
-        "W_xh": X.reshape(T * B, D).T @ dA_flat,
-        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_flat,
-        "b_h": dA_flat.sum(axis=0),
-    }
-    dX = (dA_flat @ W_xh.T).reshape(T, B, D)
+    grads = weight_grads(X, trace.H0, H, dA, dA)
     dH0 = dA[0] @ W_hh_T
     dC0 = dC[0] * f[0]
-    return LayerGrads(grads, dX, dH0, dH, dA, dA, dC0=dC0, dC=dC)
+    return LayerGrads(grads, dH0, dH, dA, dA, W_xh, dC0=dC0, dC=dC)
 
 
 def vjp_step(

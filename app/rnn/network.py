@@ -323,9 +323,7 @@ def _step_contributions(
     H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
     pairs["W_hq"] = (H_top, dO_tm)
     biases["b_q"] = dO_tm.sum(axis=1)
-    norms: dict[str, Array] = {
-        name: _outer_norms(left, right) for name, (left, right) in pairs.items()
-    }
+    norms = _step_norms(trace, layer_grads, H_top, dO_tm)
     norms.update({name: np.sqrt((v * v).sum(axis=1)) for name, v in biases.items()})
     if mode == "norms":
         return norms, None
@@ -336,11 +334,39 @@ def _step_contributions(
     return norms, full
 
 
-def _outer_norms(left: Array, right: Array) -> Array:
-    """‖left_tᵀ right_t‖_F for every t, without forming the matrices: left (T, B, M), right
-    (T, B, K) → (T,). Uses ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ), cheap while B is small."""
-    if left.shape[1] == 1:
-        return np.linalg.norm(left[:, 0], axis=1) * np.linalg.norm(right[:, 0], axis=1)
-    gram_left = left @ np.swapaxes(left, 1, 2)
-    gram_right = right @ np.swapaxes(right, 1, 2)
+def _step_norms(
+    trace: ForwardTrace, layer_grads: list[LayerGrads], H_top: Array, dO_tm: Array
+) -> dict[str, Array]:
+    """‖step t's contribution‖_F to W_xh, W_hh of every layer and to W_hq, without forming them.
+
+    ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ) with the (B, B) Gram matrices of each step, cheap while B is small.
+    Each Gram is computed once and shared: a layer's input X is the layer below's H, the
+    states H_{t-1} are H shifted by a step, and the rnn and lstm have one dA for both weights.
+    """
+    grams: dict[int, Array] = {}
+
+    def gram(S: Array) -> Array:
+        key = id(S)
+        if key not in grams:
+            grams[key] = _gram(S)
+        return grams[key]
+
+    norms: dict[str, Array] = {}
+    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
+        gram_H = gram(tr.H)
+        gram_previous = np.concatenate([_gram(tr.H0[None]), gram_H[:-1]], axis=0)
+        norms[f"layer{layer}.W_xh"] = _norms_from_grams(gram(tr.X), gram(g.dA_x))
+        norms[f"layer{layer}.W_hh"] = _norms_from_grams(gram_previous, gram(g.dA_h))
+    norms["W_hq"] = _norms_from_grams(gram(H_top), gram(dO_tm))
+    return norms
+
+
+def _gram(S: Array) -> Array:
+    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B)."""
+    if S.shape[1] == 1:
+        return (S * S).sum(axis=2)[:, :, None]
+    return S @ np.swapaxes(S, 1, 2)
+
+
+def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
     return np.sqrt(np.maximum((gram_left * gram_right).sum(axis=(1, 2)), 0.0))
