@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     # Data sizes (forward, backward, stream, training data).
     max_steps: int = Field(1000, ge=1, description="T: timesteps of one sequence")
-    max_batch: int = Field(256, ge=1, description="B: sequences in one request")
+    max_batch: int = Field(1024, ge=1, description="B: sequences in one request or batch")
     max_elements: int = Field(
         2_000_000, ge=1, description="B·T·max(D, G·H): the largest array one request may produce"
     )

@@ -1,3 +1,5 @@
+import os
+
 from fastapi.testclient import TestClient
 
 from app import __version__
@@ -5,9 +7,9 @@ from app.config import Settings
 from app.main import create_app
 
 
-def test_health_reports_ok_and_version(tmp_path) -> None:
+def test_health_reports_ok_version_and_the_answering_worker(tmp_path) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
         response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": __version__}
+    assert response.json() == {"status": "ok", "version": __version__, "worker": os.getpid()}
     assert (tmp_path / "data").is_dir()

@@ -19,6 +19,7 @@ from app.api.schemas import (
     ErrorFrame,
     ForwardFrame,
     MetricsFrame,
+    SessionFrame,
     StartFrame,
     StreamCommand,
     SummaryFrame,
@@ -27,7 +28,14 @@ from app.api.schemas import (
 __all__ = ["install_openapi", "stream_schemas"]
 
 StreamFrame = (
-    StartFrame | ForwardFrame | BackwardFrame | SummaryFrame | MetricsFrame | EndFrame | ErrorFrame
+    StartFrame
+    | ForwardFrame
+    | BackwardFrame
+    | SummaryFrame
+    | MetricsFrame
+    | SessionFrame
+    | EndFrame
+    | ErrorFrame
 )
 _REF = "#/components/schemas/{model}"
 
@@ -68,7 +76,8 @@ def install_openapi(app: FastAPI) -> None:
                     "server_messages": {"$ref": _REF.format(model="StreamFrame")},
                     "description": "Send a command; the server answers with frames: start, T "
                     "forward frames (t ascending), T backward frames (t descending), summary; "
-                    "or metrics frames and an end frame when following a training session.",
+                    "pause / resume / step / stop steer a run. follow (or train, which starts "
+                    "a session first) sends metrics frames and an end frame.",
                 }
             }
             app.openapi_schema = document

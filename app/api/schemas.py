@@ -39,6 +39,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
+    worker: int = Field(description="the answering worker's process id")
 
 
 class ModelConfigBody(BaseModel):
@@ -175,6 +176,144 @@ class BackwardResponse(BaseModel):
     trace: BackwardTraceBody
 
 
+# Tasks --------------------------------------------------------------------------------------
+
+
+class TaskInfo(BaseModel):
+    name: str
+    title: str
+    description: str
+    params: dict[str, dict[str, Any]] = Field(
+        description="each parameter's kind, default, bounds (min, max, choices) and meaning"
+    )
+    default_config: dict[str, Any] = Field(description="a ModelConfig that fits the defaults")
+    default_training: dict[str, Any] = Field(description="TrainingConfig fields that work")
+
+
+class SampleRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"seed": 1, "params": {"length": 20}}]},
+    )
+
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    batch_size: int | None = Field(
+        None, ge=1, description="absent: one sequence without a batch axis"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="the task's parameters")
+
+
+class TaskSample(BaseModel):
+    task: str
+    seed: int
+    inputs: NumberArray = Field(description="(T, D), or (B, T, D) when batch_size was given")
+    targets: NumberOrArray = Field(description="as the fitting model's backward pass wants")
+    meta: dict[str, Any] = Field(description="facts about the example, for the page")
+    config: dict[str, Any] = Field(description="a ModelConfig that fits these params")
+
+
+class PresetInfo(BaseModel):
+    name: str
+    description: str
+    group: str | None = Field(description="presets of one group are meant side by side")
+    model: dict[str, Any] = Field(description="the ModelConfig to create")
+    task: str | None = Field(description="the task it trains on; null: it shows shapes only")
+    task_params: dict[str, Any]
+    training: dict[str, Any] | None = Field(description="the TrainRequest to start")
+    example_shape: list[int] | None = Field(description="(B, T, D) of a shapes-only preset")
+
+
+class PresetExample(BaseModel):
+    preset: str
+    seed: int
+    inputs: NumberArray = Field(description="(B, T, D) standard-normal inputs")
+    config: dict[str, Any]
+
+
+# Training -----------------------------------------------------------------------------------
+
+
+class EarlyStopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(description="a metric the task reports, e.g. accuracy or relative_mse")
+    target: float = Field(allow_inf_nan=False)
+    mode: Literal["max", "min"] = "max"
+
+
+class TrainingData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: NumberArray = Field(description="(N, T, D) sequences, or (T, D) one sequence")
+    targets: NumberOrArray = Field(description="as for backward, with the leading N")
+
+
+class TrainRequest(BaseModel):
+    """A training session's configuration; fields left out take the task's defaults."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"task": "sine", "task_params": {"length": 30}, "steps": 500, "lr": 0.01},
+                {
+                    "data": {"inputs": [[[0.0], [1.0]], [[1.0], [0.0]]], "targets": [[1.0], [0.0]]},
+                    "steps": 100,
+                },
+            ]
+        },
+    )
+
+    task: str | None = Field(None, description="a name from GET /api/v1/tasks")
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    data: TrainingData | None = Field(None, description="the user's own arrays instead of a task")
+    optimizer: Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"] | None = None
+    lr: float | None = Field(None, gt=0, allow_inf_nan=False)
+    batch_size: int | None = Field(None, ge=1)
+    clip: float | None = Field(None, gt=0, allow_inf_nan=False, description="max global norm")
+    truncate: int | None = Field(None, ge=1, description="truncated BPTT length k")
+    steps: int | None = Field(None, ge=1)
+    report_every: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    early_stop: EarlyStopBody | None = None
+    validation_fraction: float | None = Field(None, ge=0, allow_inf_nan=False)
+    start_paused: bool = Field(False, description="wait for step or resume before training")
+
+
+SessionStatus = Literal[
+    "running", "paused", "stopped", "finished", "early_stopped", "failed", "interrupted"
+]
+
+
+class SessionInfo(BaseModel):
+    id: str
+    model_id: str
+    status: SessionStatus = Field(
+        description="interrupted: its worker ended (shutdown or crash); resume continues it "
+        "from the last snapshot"
+    )
+    control: Literal["run", "pause", "stop", "step"] = Field(
+        description="the last command, which the session's worker obeys within ~0.1 s"
+    )
+    step: int
+    steps: int = Field(description="the step budget")
+    resumable: bool
+    worker: str = Field(description="host:pid:nonce of the worker that runs it")
+    created_at: float
+    updated_at: float = Field(description="the session's last sign of life")
+    training: dict[str, Any] = Field(description="the TrainingConfig in effect")
+    latest: dict[str, Any] | None = Field(None, description="the latest progress record")
+    error: str | None = None
+
+
+class SessionHistory(BaseModel):
+    session: str
+    records: list[dict[str, Any]] = Field(
+        description="progress records, step ascending: step, loss, metrics, grad_norm, ..."
+    )
+    last_step: int = Field(description="pass as after_step to read on; -1 when empty")
+
+
 # WebSocket messages -------------------------------------------------------------------------
 
 
@@ -198,23 +337,46 @@ class RunCommand(BaseModel):
     c0: NumberArray | None = None
     sample: SampleSpec | None = Field(None, description="replaces inputs/targets")
     truncate: int | None = Field(None, ge=1)
-    rate: float = Field(0.0, ge=0, description="frames per second; 0 = as fast as sent")
-    manual: bool = Field(False, description="one frame per step command")
+    rate: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="frames per second; 0 = as fast as read"
+    )
+    manual: bool = Field(False, description="start paused: one frame per step command")
 
 
 class StepCommand(BaseModel):
+    """Send the next frame of the current run, and pause it there."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["step"]
 
 
+class PauseCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["pause"]
+
+
+class ResumeCommand(BaseModel):
+    """Play the current run on, at `rate` frames per second if given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["resume"]
+    rate: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+
 class StopCommand(BaseModel):
+    """Cancel the current run or follow; the server answers with an end frame."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["stop"]
 
 
 class FollowCommand(BaseModel):
+    """Metric frames of a training session (any worker's) until it ends."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["follow"]
@@ -222,8 +384,21 @@ class FollowCommand(BaseModel):
     after_step: int = Field(-1, ge=-1, description="replay history after this step")
 
 
+class TrainCommand(TrainRequest):
+    """Start a training session on this model (as POST .../train), then follow it."""
+
+    type: Literal["train"]
+
+
 StreamCommand = Annotated[
-    RunCommand | StepCommand | StopCommand | FollowCommand, Field(discriminator="type")
+    RunCommand
+    | StepCommand
+    | PauseCommand
+    | ResumeCommand
+    | StopCommand
+    | FollowCommand
+    | TrainCommand,
+    Field(discriminator="type"),
 ]
 
 
@@ -276,6 +451,14 @@ class MetricsFrame(_Frame):
     loss: float | None = None
 
 
+class SessionFrame(_Frame):
+    """The session a train command started; metrics frames follow."""
+
+    type: Literal["session"] = "session"
+    session: str
+    status: str
+
+
 class EndFrame(_Frame):
     type: Literal["end"] = "end"
     session: str | None = None
@@ -291,13 +474,17 @@ class ErrorFrame(_Frame):
 STREAM_MESSAGES: tuple[type[BaseModel], ...] = (
     RunCommand,
     StepCommand,
+    PauseCommand,
+    ResumeCommand,
     StopCommand,
     FollowCommand,
+    TrainCommand,
     StartFrame,
     ForwardFrame,
     BackwardFrame,
     SummaryFrame,
     MetricsFrame,
+    SessionFrame,
     EndFrame,
     ErrorFrame,
 )

@@ -1,9 +1,13 @@
 """The WebSocket protocol (v1): commands in, per-timestep frames out.
 
-One `StreamConnection` per socket. A receiver reads commands while at most one job (a run or a
-follow) produces frames. Frames are made one at a time and each send waits until the transport
-can take it, so a slow reader only slows the job down: the server holds the pass's arrays
-(bounded by the settings) and never a backlog of frames. A disconnect cancels the job at once.
+One `StreamConnection` per socket runs three things: a receiver that reads commands, at most one
+job (a run, or following a training session) that makes frames, and a sender that writes them.
+Between job and sender sits a bounded queue (`stream_queue_frames`); the sender waits while the
+transport is paused (uvicorn stops it above its write buffer's high-water mark), so a slow reader
+fills the queue and the job then waits for room: the server holds at most that many frames plus
+one transport buffer per socket, never a backlog. Frames are made lazily, one at a time, from the
+pass's arrays (bounded by the settings). When the socket closes, the receiver or the sender ends
+and the job is cancelled at once.
 """
 
 import asyncio
@@ -24,12 +28,19 @@ from app.api.errors import DOMAIN_ERRORS, InputError, LimitError, error_body
 from app.api.schemas import (
     STREAM_PROTOCOL_VERSION,
     FollowCommand,
+    PauseCommand,
+    ResumeCommand,
     RunCommand,
+    StepCommand,
+    StopCommand,
     StreamCommand,
+    TrainCommand,
+    TrainRequest,
 )
 from app.api.service import ModelService
 from app.api.strictjson import strict_loads
 from app.api.traces import backward_frames, forward_frames, summary_frame
+from app.api.training import FINAL, TrainingService
 from app.config import Settings
 from app.store import NotFoundError, Store
 
@@ -38,8 +49,11 @@ __all__ = ["Sampler", "StreamConnection", "StreamStats"]
 logger = logging.getLogger(__name__)
 
 _COMMANDS: TypeAdapter[Any] = TypeAdapter(StreamCommand)
-_FINISHED = ("stopped", "finished", "failed", "interrupted")
+_ENDED = (*FINAL, "interrupted")
 FOLLOW_POLL_SECONDS = 0.2
+FOLLOW_BATCH = 500
+MAX_PENDING_STEPS = 1000
+_CLOSED = (WebSocketDisconnect, RuntimeError, OSError)
 
 # (task, seed, params) → (inputs, targets) as nested lists: a sample of a built-in task.
 Sampler = Callable[[str, int, dict[str, Any]], tuple[Any, Any]]
@@ -47,11 +61,14 @@ Sampler = Callable[[str, int, dict[str, Any]], tuple[Any, Any]]
 
 @dataclass
 class StreamStats:
-    """This worker's streams, for limits and tests: open sockets, running jobs, frames sent."""
+    """This worker's streams, for limits, tests and benchmarks: open sockets, running jobs,
+    frames made and sent, and the most frames ever waiting in one socket's queue."""
 
     open: int = 0
     jobs: int = 0
+    frames_made: int = 0
     frames: int = 0
+    queue_high_water: int = 0
 
 
 class StreamConnection:
@@ -64,7 +81,7 @@ class StreamConnection:
         settings: Settings,
         stats: StreamStats,
         sampler: Sampler | None,
-        extra_errors: tuple[type[Exception], ...] = (),
+        training: TrainingService | None = None,
     ) -> None:
         self.websocket = websocket
         self.model_id = model_id
@@ -73,9 +90,14 @@ class StreamConnection:
         self.settings = settings
         self.stats = stats
         self.sampler = sampler
-        self.errors = (*DOMAIN_ERRORS, *extra_errors)
+        self.training = training
         self.job: asyncio.Task[None] | None = None
-        self.steps: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.stream_queue_frames)
+        # A run's pacing: paused (frames only on step), or playing at `interval` seconds.
+        self.paused = False
+        self.pending_steps = 0
+        self.interval = 0.0
+        self.wake = asyncio.Event()
 
     async def serve(self) -> None:
         await self.websocket.accept()
@@ -92,22 +114,28 @@ class StreamConnection:
             )
             return
         try:
-            self.models.info(self.model_id)
+            await run_in_threadpool(self.models.info, self.model_id)
         except NotFoundError as error:
             await self._close_with_error(error, code=4404)
             return
         self.stats.open += 1
+        receiver = asyncio.create_task(self._receive_commands())
+        sender = asyncio.create_task(self._send_frames())
         try:
-            await self._receive_commands()
+            await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.stats.open -= 1
             await self._cancel_job()
+            for task in (receiver, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *_CLOSED):
+                    await task
 
     async def _receive_commands(self) -> None:
         while True:
             try:
                 message = await self.websocket.receive()
-            except (WebSocketDisconnect, RuntimeError):
+            except _CLOSED:
                 return
             if message["type"] == "websocket.disconnect":
                 return
@@ -119,21 +147,37 @@ class StreamConnection:
             except InputError as error:
                 await self._send_error(error)
                 continue
-            if command.type == "step":
-                with contextlib.suppress(asyncio.QueueFull):
-                    self.steps.put_nowait(None)
-            elif command.type == "stop":
-                await self._cancel_job()
-                await self._send({"type": "end", "v": STREAM_PROTOCOL_VERSION, "status": "stopped"})
-            elif isinstance(command, RunCommand):
-                await self._start(self._run(command))
-            elif isinstance(command, FollowCommand):
-                await self._start(self._follow(command))
+            await self._obey(command)
+
+    async def _obey(self, command: Any) -> None:
+        if isinstance(command, StepCommand):
+            self.paused = True
+            self.pending_steps = min(self.pending_steps + 1, MAX_PENDING_STEPS)
+            self.wake.set()
+        elif isinstance(command, PauseCommand):
+            self.paused = True
+        elif isinstance(command, ResumeCommand):
+            try:
+                if command.rate is not None:
+                    self.interval = self._interval(command.rate)
+            except LimitError as error:
+                await self._send_error(error)
+                return
+            self.paused = False
+            self.wake.set()
+        elif isinstance(command, StopCommand):
+            await self._cancel_job()
+            await self._send({"type": "end", "v": STREAM_PROTOCOL_VERSION, "status": "stopped"})
+        elif isinstance(command, RunCommand):
+            await self._start(self._run(command))
+        elif isinstance(command, FollowCommand):
+            await self._start(self._follow(command.session, command.after_step))
+        elif isinstance(command, TrainCommand):
+            await self._start(self._train(command))
 
     async def _start(self, work: Awaitable[None]) -> None:
         await self._cancel_job()
-        while not self.steps.empty():
-            self.steps.get_nowait()
+        self.paused, self.pending_steps, self.interval = False, 0, 0.0
         self.job = asyncio.create_task(self._guarded(work))
 
     async def _cancel_job(self) -> None:
@@ -147,23 +191,24 @@ class StreamConnection:
         self.stats.jobs += 1
         try:
             await work
-        except self.errors as error:
+        except DOMAIN_ERRORS as error:
             await self._send_error(error)
         except TimeoutError:
             idle = self.settings.stream_idle_seconds
             await self._send_error(InputError("step", f"no step command for {idle:g} s; stopped"))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            logger.debug("stream to a closed socket ended")
         finally:
             self.stats.jobs -= 1
 
     # A run ----------------------------------------------------------------------------------
 
+    def _interval(self, rate: float) -> float:
+        if rate > self.settings.max_fps:
+            raise LimitError("rate", "frames per second", "max_fps", self.settings.max_fps, rate)
+        return 1.0 / rate if rate > 0 else 0.0
+
     async def _run(self, command: RunCommand) -> None:
-        if command.rate > self.settings.max_fps:
-            raise LimitError(
-                "rate", "frames per second", "max_fps", self.settings.max_fps, command.rate
-            )
+        self.interval = self._interval(command.rate)
+        self.paused = command.manual
         inputs, targets = command.inputs, command.targets
         if command.sample is not None:
             if self.sampler is None:
@@ -198,34 +243,60 @@ class StreamConnection:
         frames: Iterator[dict[str, Any]] = forward_frames(trace)
         if result is not None:
             frames = chain(frames, backward_frames(trace, result))
-        interval = 1.0 / command.rate if command.rate > 0 else 0.0
         count = 0
         next_time = time.monotonic()
         for frame in frames:
-            if command.manual:
-                await asyncio.wait_for(self.steps.get(), self.settings.stream_idle_seconds)
-            elif interval:
-                delay = next_time - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                next_time = max(next_time + interval, time.monotonic() - interval)
+            next_time = await self._pace(next_time)
             await self._send(frame)
             count += 1
         await self._send(summary_frame(trace, result, count))
 
-    # Following a training session -----------------------------------------------------------
+    async def _pace(self, next_time: float) -> float:
+        """Wait until the next frame is due: a step command while paused, else the rate's
+        next tick. Returns the tick after that."""
+        while self.paused and self.pending_steps == 0:
+            self.wake.clear()
+            await asyncio.wait_for(self.wake.wait(), self.settings.stream_idle_seconds)
+            next_time = time.monotonic()
+        if self.paused:
+            self.pending_steps -= 1
+            return time.monotonic()
+        if self.interval:
+            delay = next_time - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Late frames do not make up for lost time in a burst.
+            return max(next_time + self.interval, time.monotonic())
+        return next_time
 
-    async def _follow(self, command: FollowCommand) -> None:
-        session_id = command.session
+    # Training -------------------------------------------------------------------------------
+
+    async def _train(self, command: TrainCommand) -> None:
+        if self.training is None:
+            raise InputError("type", "training is not available on this server")
+        fields = command.model_fields_set - {"type"}
+        request = TrainRequest.model_validate(command.model_dump(include=fields))
+        info = await run_in_threadpool(self.training.start, self.model_id, request)
+        await self._send(
+            {
+                "type": "session",
+                "v": STREAM_PROTOCOL_VERSION,
+                "session": info.id,
+                "status": info.status,
+            }
+        )
+        await self._follow(info.id, -1)
+
+    async def _follow(self, session_id: str, after: int) -> None:
+        """Metric frames from the store's history (written by whichever worker trains)."""
         session = await run_in_threadpool(self.store.get_session, session_id)
         if session.model_id != self.model_id:
             raise InputError(
                 "session", f"session {session_id!r} trains model {session.model_id!r}, not this one"
             )
-        after = command.after_step
         while True:
-            session = await run_in_threadpool(self.store.get_session, session_id)
-            records = await run_in_threadpool(self.store.history, session_id, after, 500)
+            status = await run_in_threadpool(self._status, session_id)
+            records = await run_in_threadpool(self.store.history, session_id, after, FOLLOW_BATCH)
             for record in records:
                 await self._send(
                     {
@@ -236,43 +307,53 @@ class StreamConnection:
                     }
                 )
                 after = int(record["step"])
-            if not records and session.status in _FINISHED:
+            if not records and status in _ENDED:
                 break
-            if len(records) < 500:
+            if len(records) < FOLLOW_BATCH:
                 await asyncio.sleep(FOLLOW_POLL_SECONDS)
         await self._send(
-            {
-                "type": "end",
-                "v": STREAM_PROTOCOL_VERSION,
-                "session": session_id,
-                "status": session.status,
-            }
+            {"type": "end", "v": STREAM_PROTOCOL_VERSION, "session": session_id, "status": status}
         )
+
+    def _status(self, session_id: str) -> str:
+        if self.training is not None:
+            return self.training.status(session_id).status
+        return self.store.get_session(session_id).status
 
     # Sending --------------------------------------------------------------------------------
 
     async def _send(self, message: dict[str, Any]) -> None:
-        # Waits while the transport's buffer is full (uvicorn pauses writing): back-pressure.
-        await self.websocket.send_text(json.dumps(message))
-        self.stats.frames += 1
+        """Queue a frame; waits while the queue is full (the reader is slower than the job)."""
+        await self.outbox.put(json.dumps(message))
+        self.stats.frames_made += 1
+        self.stats.queue_high_water = max(self.stats.queue_high_water, self.outbox.qsize())
+
+    async def _send_frames(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            try:
+                # Waits while uvicorn has paused writing (its buffer is above the high mark).
+                await self.websocket.send_text(text)
+            except _CLOSED:
+                return
+            self.stats.frames += 1
 
     async def _send_error(self, error: Exception) -> None:
-        if isinstance(error, self.errors) and not isinstance(error, DOMAIN_ERRORS):
-            body: dict[str, Any] = {"detail": str(error)}
-        else:
-            _, body = error_body(error)
-        message = {
-            "type": "error",
-            "v": STREAM_PROTOCOL_VERSION,
-            "detail": body["detail"],
-            "field": body.get("field"),
-        }
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await self._send(message)
+        _, body = error_body(error)
+        await self._send(
+            {
+                "type": "error",
+                "v": STREAM_PROTOCOL_VERSION,
+                "detail": body["detail"],
+                "field": body.get("field"),
+            }
+        )
 
     async def _close_with_error(self, error: Exception, code: int) -> None:
-        await self._send_error(error)
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        _, body = error_body(error)
+        message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "detail": body["detail"]}
+        with contextlib.suppress(*_CLOSED):
+            await self.websocket.send_text(json.dumps({**message, "field": body.get("field")}))
             await self.websocket.close(code=code)
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, WebSocket
 
-from app.api.deps import get_models, get_settings, get_store
+from app.api.deps import get_models, get_settings, get_store, get_training
 from app.api.streaming import StreamConnection
 
 router = APIRouter(tags=["stream"])
@@ -19,7 +19,7 @@ async def stream(websocket: WebSocket, model_id: str) -> None:
         store=get_store(websocket),
         settings=get_settings(websocket),
         stats=state.stream_stats,
-        sampler=getattr(state, "sampler", None),
-        extra_errors=getattr(state, "extra_errors", ()),
+        sampler=state.sampler,
+        training=get_training(websocket),
     )
     await connection.serve()

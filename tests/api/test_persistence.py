@@ -1,0 +1,107 @@
+"""Everything persistent survives the server: a restart, a shutdown mid-training, a crash."""
+
+import os
+import signal
+import time
+
+import httpx
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.api.conftest import uvicorn_process
+from tests.api.test_training import SINE, SINE_MODEL, wait_for
+
+
+def test_restart_keeps_models_sessions_history_and_weights(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(
+            f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 40, "report_every": 10}
+        ).json()["id"]
+        finished = wait_for(client, session, ("finished",))
+        model = client.get(f"/api/v1/models/{model_id}").json()
+        weights = client.get(f"/api/v1/models/{model_id}/weights").content
+        history = client.get(f"/api/v1/training/{session}/history").json()
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/api/v1/models/{model_id}").json() == model
+        assert client.get(f"/api/v1/models/{model_id}/weights").content == weights
+        assert client.get(f"/api/v1/training/{session}").json() == finished
+        assert client.get(f"/api/v1/training/{session}/history").json() == history
+        assert [r["step"] for r in history["records"]] == [10, 20, 30, 40]
+
+
+def test_shutdown_interrupts_a_session_and_resume_continues_it_bit_for_bit(tmp_path) -> None:
+    body = {**SINE, "steps": 60, "report_every": 10, "seed": 4}
+    with TestClient(create_app(Settings(data_dir=tmp_path / "straight"))) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(f"/api/v1/models/{model_id}/train", json=body).json()["id"]
+        wait_for(client, session, ("finished",))
+        expected_weights = client.get(f"/api/v1/models/{model_id}/weights").content
+        expected_history = client.get(f"/api/v1/training/{session}/history").json()["records"]
+
+    settings = Settings(data_dir=tmp_path / "interrupted")
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        started = client.post(
+            f"/api/v1/models/{model_id}/train", json={**body, "start_paused": True}
+        ).json()
+        session = started["id"]
+        assert started["status"] == "paused" and started["step"] == 0
+        for _ in range(3):
+            client.post(f"/api/v1/training/{session}/step")
+        paused = client.get(f"/api/v1/training/{session}").json()
+        assert paused["status"] == "paused" and paused["step"] == 3
+    with TestClient(create_app(settings)) as client:
+        interrupted = client.get(f"/api/v1/training/{session}").json()
+        assert interrupted["status"] == "interrupted" and interrupted["resumable"]
+        assert interrupted["step"] == paused["step"]
+        assert client.post(f"/api/v1/training/{session}/pause").status_code == 409
+        resumed = client.post(f"/api/v1/training/{session}/resume").json()
+        assert resumed["status"] in ("running", "finished")
+        assert resumed["worker"] != paused["worker"]
+        wait_for(client, session, ("finished",))
+        assert client.get(f"/api/v1/models/{model_id}/weights").content == expected_weights
+        history = client.get(f"/api/v1/training/{session}/history").json()["records"]
+    assert [(r["step"], r["loss"]) for r in history] == [
+        (r["step"], r["loss"]) for r in expected_history
+    ]
+
+
+def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable(
+    tmp_path,
+) -> None:
+    with uvicorn_process(tmp_path) as url:
+        model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = httpx.post(
+            f"{url}/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
+        ).json()
+        pid = httpx.get(f"{url}/api/v1/health").json()["worker"]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+    with uvicorn_process(tmp_path) as url:
+        status = httpx.get(f"{url}/api/v1/training/{session['id']}").json()
+        assert status["status"] == "interrupted" and status["resumable"]
+        resumed = httpx.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
+        assert resumed["status"] == "running"
+        stopped = httpx.post(f"{url}/api/v1/training/{session['id']}/stop", timeout=30).json()
+        assert stopped["status"] == "stopped" and stopped["step"] >= 0
+
+
+def test_a_silent_session_on_another_host_is_interrupted_after_stale_seconds(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, stale_seconds=0.5)
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(
+            f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 20}
+        ).json()["id"]
+        wait_for(client, session, ("finished",))
+        store = client.app.state.store
+        store.update_session(session, status="running", owner="elsewhere:1:abc")
+        assert client.get(f"/api/v1/training/{session}").json()["status"] == "running"
+        time.sleep(0.6)
+        assert client.get(f"/api/v1/training/{session}").json()["status"] == "interrupted"
