@@ -135,9 +135,7 @@ def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict
     try:
         with sync_playwright() as playwright:
             executable = _chromium()
-            browser = playwright.chromium.launch(
-                args=FLAGS, **({"executable_path": executable} if executable else {})
-            )
+            browser = playwright.chromium.launch(args=FLAGS, executable_path=executable)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"http://127.0.0.1:{port}/?{query}")
             page.wait_for_selector("body[data-ready='true']", timeout=60_000)

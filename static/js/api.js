@@ -75,6 +75,11 @@ export const sampleTaskPost = (task, seed, params) =>
 
 export const createModel = (config, name) =>
   request("POST", "/models", { json: name ? { config, name } : { config } });
+export const getModel = (id) => request("GET", `/models/${encodeURIComponent(id)}`);
+/** Deletes a model as the page goes away (keepalive: the request outlives the page). */
+export function forgetModel(id) {
+  fetch(`${BASE}/models/${encodeURIComponent(id)}`, { method: "DELETE", keepalive: true }).catch(() => {});
+}
 export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });
 export const forward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body });
 export const backward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body });

@@ -17,6 +17,7 @@ import * as training from "./views/training.js";
 import * as unrolled from "./views/unrolled.js";
 import * as weightsView from "./views/weights.js";
 
+/* global Plotly */
 const $ = (id) => document.getElementById(id);
 const EXPLORE_VIEWS = { unrolled, heatmap, outputs, gradients, equation, gates, weights: weightsView, text };
 
@@ -212,9 +213,12 @@ async function openStoredModel(id) {
 }
 
 async function fetchModel(id) {
-  const response = await fetch(`/api/v1/models/${encodeURIComponent(id)}`);
-  if (!response.ok) throw new api.ApiError(`The model ${id} of the link is not on this server (${response.status}); building one from the configuration instead.`, response.status);
-  return response.json();
+  try {
+    return await api.getModel(id);
+  } catch (error) {
+    if (error.status === 404) throw new api.ApiError(`The model ${id} of the link is not on this server; building one from the configuration instead.`, 404);
+    throw error;
+  }
 }
 
 async function pickTask(name, { keepForm = false } = {}) {
@@ -382,6 +386,7 @@ function scheduleRefresh() {
     if (refreshing || !model) return;
     refreshing = true;
     try {
+      model = await api.getModel(model.id);
       await computeTrace();
     } catch (error) {
       showError(error);
@@ -490,6 +495,11 @@ function render(current, changed) {
   for (const radio of document.querySelectorAll('input[name="phase"]')) {
     if (radio.value === "backward") radio.disabled = !trace?.hasBackward;
   }
+  if (changed.includes("tab")) {
+    // plots drawn while their panel was hidden have no size yet
+    const panel = $(`panel-${current.tab}`);
+    for (const plot of panel.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(plot);
+  }
   if (!trace) return;
   if (changed.length === 1 && (changed[0] === "playing" || changed[0] === "speed")) return;
   performance.mark("render-start");
@@ -591,11 +601,15 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => render(state, ["resize"]), 150);
+});
+
 window.addEventListener("pagehide", () => {
   // models the page made for itself are not kept on the server
-  for (const id of [...createdByPage, ...compareModels]) {
-    fetch(`/api/v1/models/${encodeURIComponent(id)}`, { method: "DELETE", keepalive: true }).catch(() => {});
-  }
+  for (const id of [...createdByPage, ...compareModels]) api.forgetModel(id);
 });
 
 /** For the browser tests and benchmarks: the state, the trace and the URL query. */

@@ -33,7 +33,9 @@ def page_targets(page: Page) -> Any:
 
 def slot(page: Page, name: str) -> float:
     """The exact number behind a live number of the equation view."""
-    return float(page.locator(f"#view-equation [data-slot='{name}']").get_attribute("data-exact"))
+    value = page.locator(f"#view-equation [data-slot='{name}']").get_attribute("data-exact")
+    assert value is not None, f"the equation shows no number for {name}"
+    return float(value)
 
 
 def test_page_is_served_with_a_strict_content_security_policy(live_server: str) -> None:

@@ -11,6 +11,8 @@ export const COLORS = {
   W_hq: "#009e73",
   target: "#1d2433",
   cursor: "#e69f00",
+  // the matrices' hues darkened for text (4.5:1 on white)
+  text: { W_xh: "#0072b2", W_hh: "#a64500", W_hq: "#00775a" },
   series: ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"],
 };
 

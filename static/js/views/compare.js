@@ -17,7 +17,7 @@ const CHOICES = {
   nonlinearity: ["tanh", "sigmoid", "relu", "identity"],
   init: ["pytorch", "uniform", "uniform_symmetric", "normal", "xavier", "orthogonal", "identity"],
 };
-const SIDE_COLOUR = { a: COLORS.W_hh, b: COLORS.W_xh };
+const SIDE_COLOUR = { a: COLORS.text.W_hh, b: COLORS.text.W_xh };
 
 export function init(element, run) {
   root = element;

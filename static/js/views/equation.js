@@ -111,7 +111,9 @@ function build(trace, state, backward) {
   const check = node("p", "check");
   slots.check = check;
   const code = node("div", "code");
-  code.setAttribute("aria-label", "Pseudo-code of the loop");
+  code.setAttribute("aria-label", "Pseudo-code of the loop, the running lines highlighted");
+  code.setAttribute("role", "region");
+  code.tabIndex = 0; // it scrolls sideways on narrow screens: reachable by keyboard
   codeLines = CODE[trace.cell][backward ? "backward" : "forward"].map((text) => {
     const span = node("span", "", text);
     code.append(span);

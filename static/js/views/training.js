@@ -215,7 +215,7 @@ function bitsTable(trace) {
     ["predicted", predicted],
   ];
   const head = document.createElement("tr");
-  head.append(document.createElement("th"));
+  head.append(document.createElement("td"));
   for (const t of order) {
     const th = document.createElement("th");
     th.textContent = `t${t}`;

@@ -132,17 +132,17 @@ function build(trace, backward, hasOutput, fromBefore) {
     for (let l = 0; l < trace.L; l++) {
       const below = g.y(l) - (l === 0 ? 10 : NODE);
       make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
-      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, l === 0 ? "W_xh" : "W_xh*", COLORS.W_xh);
+      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, l === 0 ? "W_xh" : "W_xh*", COLORS.text.W_xh);
       if (k > 0 || fromBefore) {
         const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
         make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, ...arrowEnd("hh") }, edges);
-        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, "W_hh", COLORS.W_hh, "middle");
+        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, "W_hh", COLORS.text.W_hh, "middle");
       }
     }
     if (hasOutput[k]) {
       const from = g.y(trace.L) - NODE - 2;
       make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, ...arrowEnd("hq") }, edges);
-      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.W_hq);
+      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq);
     }
     s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1 }, nodes);
     make("title", {}, s.x);

@@ -49,7 +49,7 @@ export function update(state, trace) {
   }
   const dW = trace.grads?.[name] ? ours(nested(trace.grads[name])) : null;
   const G = trace.gateNames.length;
-  const colour = COLORS[state.weight];
+  const colour = COLORS.text[state.weight];
   const heat = (z, xaxis, yaxis, label, showscale) => {
     const m = maxAbs(z);
     return {

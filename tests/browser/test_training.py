@@ -1,0 +1,40 @@
+"""Training from the page: the session starts, its metric frames stream in over the WebSocket,
+the loss curve grows, and the views follow the new weights."""
+
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import shot
+
+
+def loss_points(page: Page) -> int:
+    return int(page.evaluate("document.getElementById('view-loss').data[0].x.length"))
+
+
+def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]) -> None:
+    page = explorer("task=sine&tab=train")
+    expect(page.locator("#panel-train")).to_be_visible()
+    page.fill("#train-steps", "60")
+    page.fill("#lr", "0.02")
+    version_before = page.evaluate("window.rnnExplorer.model().weights_version")
+    page.click("#train-start")
+    page.wait_for_function(
+        "() => document.getElementById('view-loss').data[0].x.length >= 3", timeout=60_000
+    )
+    expect(page.locator("#train-now")).to_contain_text("loss")
+    page.wait_for_function(
+        "() => /finished|stopped|early/.test(document.getElementById('train-now').textContent)",
+        timeout=60_000,
+    )
+    assert loss_points(page) >= 3
+    losses = page.evaluate("document.getElementById('view-loss').data[0].y")
+    assert losses[-1] < losses[0]
+    expect(page.locator("#train-start")).to_be_enabled()
+    # the explorer follows the trained weights
+    page.wait_for_function(
+        f"() => window.rnnExplorer.trace() && window.rnnExplorer.trace().version !== undefined"
+        f" && window.rnnExplorer.model().weights_version !== {version_before}",
+        timeout=20_000,
+    )
+    shot(page, "training-dashboard")

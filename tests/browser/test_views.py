@@ -1,0 +1,94 @@
+"""The views that explain: the unrolled network's shared weights and gradient direction,
+compare, the stream from the server, presets, and the page on a projector and a tablet."""
+
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import shot, wait_for_new_trace
+
+
+def test_unrolled_network_names_the_same_three_matrices_on_every_step(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=sine&p.mode=sequence&p.length=30&t=10")
+    labels = page.eval_on_selector_all(
+        "#view-unrolled .edge-label", "nodes => nodes.map(n => n.textContent)"
+    )
+    steps = page.locator("#view-unrolled .tick").count()
+    assert labels.count("W_xh") == steps
+    assert labels.count("W_hq") == steps
+    assert labels.count("W_hh") >= steps - 1
+    assert set(labels) == {"W_xh", "W_hh", "W_hq"}
+    forward_arrows = page.locator("#view-unrolled line[marker-end]").count()
+    assert forward_arrows > 0
+    page.keyboard.press("b")
+    # on the backward pass every edge points the other way: the gradient flows right to left
+    expect(page.locator("#view-unrolled line[marker-start]")).to_have_count(forward_arrows)
+    expect(page.locator("#view-unrolled .unrolled-caption")).to_contain_text("right to left")
+    shot(page, "unrolled-backward", "#view-unrolled")
+
+
+def test_long_sequences_keep_a_readable_window_and_an_overview(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=sine&p.length=1000&t=500")
+    assert page.evaluate("window.rnnExplorer.trace().T") == 1000
+    ticks = page.eval_on_selector_all("#view-unrolled .tick", "n => n.map(e => e.textContent)")
+    assert 5 <= len(ticks) <= 30
+    assert "t=500" in ticks
+    page.keyboard.press("End")
+    expect(page.locator("#view-unrolled .tick").last).to_have_text("t=999")
+    expect(page.locator("#view-overview .cursor-band")).to_be_visible()
+
+
+def test_compare_runs_two_configurations_on_the_same_input(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=binary_addition&tab=compare")
+    page.select_option("#cmp-a-nonlinearity", "sigmoid")
+    page.select_option("#cmp-a-init", "uniform")
+    page.select_option("#cmp-b-nonlinearity", "tanh")
+    page.select_option("#cmp-b-init", "orthogonal")
+    page.click("#compare-run")
+    expect(page.locator("#compare-gradients .main-svg").first).to_be_attached()
+    expect(page.locator("#view-compare .compare-loss")).to_contain_text("A: loss")
+    names = page.evaluate("document.getElementById('compare-gradients').data.map(d => d.name)")
+    assert any("sigmoid" in n and "uniform" in n for n in names)
+    assert any("tanh" in n and "orthogonal" in n for n in names)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('cmpA') !== null")
+    assert "sigmoid.uniform" in page.url
+    shot(page, "compare")
+
+
+def test_streaming_from_the_server_replays_the_same_numbers(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=binary_addition&speed=60")
+    page.click("#stream")
+    expect(page.locator("#status")).to_contain_text("Streamed 16 frames", timeout=20_000)
+    expect(page.locator("#status")).to_contain_text("match the REST trace")
+    assert page.evaluate("window.rnnExplorer.state.phase") == "backward"
+
+
+def test_a_preset_sets_task_model_and_training(explorer: Callable[..., Page]) -> None:
+    page = explorer()
+    presets = page.locator("#presets button")
+    if presets.count() == 0:
+        return  # a server without presets: nothing to click
+    before = page.evaluate("document.body.dataset.traceReady")
+    presets.first.click()
+    wait_for_new_trace(page, before)
+    expect(page.locator("#error")).to_be_hidden()
+
+
+def test_projector_and_tablet_layouts_fit_without_sideways_scrolling(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=char_lm")
+    for width, height, name in [(1280, 720, "projector"), (820, 1180, "tablet")]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        expect(page.locator("#play")).to_be_in_viewport()
+        shot(page, f"layout-{name}")
