@@ -83,7 +83,15 @@ class Vocabulary:
 
 @lru_cache(maxsize=8)
 def vocabulary_of(text: str) -> Vocabulary:
+    """The vocabulary of an already validated text (cached: a session and its model share it)."""
     return Vocabulary(text)
+
+
+def vocabulary(text: str | bytes | None = None) -> Vocabulary:
+    """The vocabulary a model of this task uses for `text` (default: the shipped corpus); the
+    text is checked like the task's `text` param (UTF-8, size bounds)."""
+    params = TASK.validate({} if text is None else {"text": text})
+    return vocabulary_of(params["text"])
 
 
 def _windows(vocab: Vocabulary, ids: IntArray, offsets: IntArray, T: int) -> tuple[Array, IntArray]:

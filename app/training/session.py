@@ -36,6 +36,8 @@ STATUSES = ("created", "running", "paused", "stopped", "finished", "early_stoppe
 # The history keeps scalar metrics only and is thinned past this length (every other record
 # dropped), so a long session's snapshot stays small.
 MAX_HISTORY = 4000
+# B·T·max(D, G·H, Q): the largest array one training batch may produce (the API's max_elements).
+MAX_BATCH_ELEMENTS = 2_000_000
 SNAPSHOT_VERSION = 1
 
 
@@ -68,9 +70,11 @@ class TrainingSession:
         on_progress: ProgressHook | None = None,
         poll_control: ControlHook | None = None,
         pause_poll_seconds: float = 0.05,
+        max_batch_elements: int = MAX_BATCH_ELEMENTS,
     ) -> None:
         self.training = _training_config(training)
         self.model = self._model_config(model)
+        self._check_batch_size(inputs, max_batch_elements)
         self.net = Network(self.model, None if params is None else dict(params))
         self.optimizer = make_optimizer(self.training.optimizer, self.training.lr)
         self.rng = np.random.default_rng(self.training.seed)
@@ -104,6 +108,23 @@ class TrainingSession:
         if task is not None:
             task.check_config(config, self.training.task_params)
         return config
+
+    def _check_batch_size(self, inputs: Array | None, limit: int) -> None:
+        """Raise TrainingError if one batch would hold more than `limit` numbers per array."""
+        task = self._task()
+        if task is not None:
+            T = task.sample(0, 1, **self.training.task_params).inputs.shape[1]
+        elif inputs is not None and np.ndim(inputs) in (2, 3):
+            T = np.shape(inputs)[-2]
+        else:
+            return
+        cfg, B = self.model, self.training.batch_size
+        width = max(cfg.input_size, cfg.gates * cfg.hidden_size, cfg.output_size)
+        if B * T * width > limit:
+            raise TrainingError(
+                f"batch_size {B} × {T} steps × {width} (max of D, G·H, Q) = {B * T * width} "
+                f"numbers per batch; at most {limit} are allowed (use a smaller batch_size)"
+            )
 
     def _task(self) -> Any:
         name = self.training.task

@@ -14,6 +14,7 @@ from app.tasks.char_lm import (
     generate,
     metrics,
     unigram_entropy,
+    vocabulary,
     vocabulary_of,
 )
 from app.tasks.corpus.generate import generate as generate_corpus
@@ -168,3 +169,10 @@ def test_the_shipped_corpus_is_exactly_what_the_project_grammar_writes() -> None
     text = corpus()
     assert 40_000 < len(text.encode("utf-8")) < 100_000
     assert text.isascii()
+
+
+def test_the_public_vocabulary_checks_the_text_and_defaults_to_the_corpus() -> None:
+    assert vocabulary().chars == sorted(set(corpus()))
+    assert vocabulary("héllo".encode()).chars == ["h", "l", "o", "é"]
+    with pytest.raises(TaskError, match="text is not valid UTF-8"):
+        vocabulary(b"\xff")

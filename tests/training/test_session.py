@@ -257,3 +257,12 @@ def test_describe_is_json_status() -> None:
 
 def test_nan_free_engine_errors_are_value_errors() -> None:
     assert issubclass(NumericalError, ValueError)
+
+
+def test_a_batch_too_large_for_memory_is_refused_naming_the_bound() -> None:
+    config = TrainingConfig.for_task("char_lm", {"seq_len": 512}, batch_size=1024)
+    with pytest.raises(
+        TrainingError, match=r"batch_size 1024 × 512 steps × 384 .* at most 2000000"
+    ):
+        TrainingSession(config)
+    TrainingSession(config, max_batch_elements=1024 * 512 * 384)  # the service may allow more
