@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import tanh
-from app.rnn.arrays import Array, previous
+from app.rnn.arrays import Array
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("r", "z", "n")
@@ -98,11 +98,22 @@ def factors(trace: GRUTrace) -> dict[str, Array]:
     T, B = trace.H.shape[:2]
     G3 = trace.G.reshape(T, B, 3, hidden_size)
     r, z, n = G3[:, :, 0], G3[:, :, 1], G3[:, :, 2]
-    H_prev = previous(trace.H0, trace.H)
+    one_minus_z = np.subtract(1.0, z)
+    Fn = np.multiply(n, n)  # (1 − z) ⊙ (1 − n²)
+    np.subtract(1.0, Fn, out=Fn)
+    Fn *= one_minus_z
+    Fz = np.empty_like(Fn)  # (H_{t-1} − n) ⊙ z ⊙ (1 − z)
+    np.subtract(trace.H0, n[0], out=Fz[0])
+    np.subtract(trace.H[:-1], n[1:], out=Fz[1:])
+    Fz *= z
+    Fz *= one_minus_z
+    Fr = np.subtract(1.0, r)  # N ⊙ r ⊙ (1 − r)
+    Fr *= r
+    Fr *= trace.N
     return {
-        "Fn": (1.0 - z) * (1.0 - n * n),
-        "Fz": (H_prev - n) * z * (1.0 - z),
-        "Fr": trace.N * r * (1.0 - r),
+        "Fn": Fn,
+        "Fz": Fz,
+        "Fr": Fr,
         "r": np.ascontiguousarray(r),
         "z": np.ascontiguousarray(z),
     }

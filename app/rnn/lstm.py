@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import tanh
-from app.rnn.arrays import Array, previous
+from app.rnn.arrays import Array
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("i", "f", "g", "o")
@@ -119,14 +119,25 @@ def factors(trace: LSTMTrace) -> dict[str, Array]:
     T, B = trace.H.shape[:2]
     G4 = trace.G.reshape(T, B, 4, hidden_size)
     i, f, g, o = G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3]
-    C_prev = previous(trace.C0, trace.C)
-    F3 = np.stack([g * i * (1.0 - i), C_prev * f * (1.0 - f), i * (1.0 - g * g)], axis=2)
-    return {
-        "K": o * (1.0 - trace.tanhC * trace.tanhC),
-        "F3": F3,
-        "Fo": trace.tanhC * o * (1.0 - o),
-        "f": np.ascontiguousarray(f),
-    }
+    K = np.multiply(trace.tanhC, trace.tanhC)
+    np.subtract(1.0, K, out=K)
+    K *= o
+    F3 = np.empty((T, B, 3, hidden_size), dtype=trace.G.dtype)
+    F_i, F_f, F_g = F3[:, :, 0], F3[:, :, 1], F3[:, :, 2]
+    np.subtract(1.0, i, out=F_i)  # g σ'(A_i) = g ⊙ i ⊙ (1 − i)
+    F_i *= i
+    F_i *= g
+    np.subtract(1.0, f, out=F_f)  # C_{t-1} σ'(A_f)
+    F_f *= f
+    F_f[0] *= trace.C0
+    F_f[1:] *= trace.C[:-1]
+    np.multiply(g, g, out=F_g)  # i tanh'(A_g) = i ⊙ (1 − g²)
+    np.subtract(1.0, F_g, out=F_g)
+    F_g *= i
+    Fo = np.subtract(1.0, o)  # tanh(C) σ'(A_o)
+    Fo *= o
+    Fo *= trace.tanhC
+    return {"K": K, "F3": F3, "Fo": Fo, "f": np.ascontiguousarray(f)}
 
 
 def backward(

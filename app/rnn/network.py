@@ -191,7 +191,8 @@ class Network:
                 layer_grads[layer] = result
                 for name, value in result.grads.items():
                     grads[f"layer{layer}.{name}"] = value
-                dH_out = result.dX
+                if layer > 0:
+                    dH_out = result.dX
         for name, value in grads.items():
             check_finite(f"gradient of {name}", value)
         per_step, full = _step_contributions(trace, layer_grads, dO_tm, step_grads)
@@ -312,21 +313,21 @@ def _step_contributions(
     if mode == "none":
         return {}, None
     cfg = trace.config
-    pairs: dict[str, tuple[Array, Array]] = {}
     biases: dict[str, Array] = {}
-    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
-        pairs[f"layer{layer}.W_xh"] = (tr.X, g.dA_x)
-        pairs[f"layer{layer}.W_hh"] = (previous(tr.H0, tr.H), g.dA_h)
+    for layer, g in enumerate(layer_grads):
         biases[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
         if cfg.cell == "gru":
             biases[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * cfg.hidden_size :].sum(axis=1)
     H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
-    pairs["W_hq"] = (H_top, dO_tm)
     biases["b_q"] = dO_tm.sum(axis=1)
     norms = _step_norms(trace, layer_grads, H_top, dO_tm)
     norms.update({name: np.sqrt((v * v).sum(axis=1)) for name, v in biases.items()})
     if mode == "norms":
         return norms, None
+    pairs: dict[str, tuple[Array, Array]] = {"W_hq": (H_top, dO_tm)}
+    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
+        pairs[f"layer{layer}.W_xh"] = (tr.X, g.dA_x)
+        pairs[f"layer{layer}.W_hh"] = (previous(tr.H0, tr.H), g.dA_h)
     full: dict[str, Array] = {
         name: np.swapaxes(left, 1, 2) @ right for name, (left, right) in pairs.items()
     }
