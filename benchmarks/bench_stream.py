@@ -1,0 +1,128 @@
+"""Time to first frame and frames per second of the WebSocket stream over loopback.
+
+    python -m benchmarks.bench_stream
+    python -m benchmarks.bench_stream --write benchmarks/SERVICE_RESULTS.md
+
+One uvicorn worker in a subprocess (fresh data directory); the client (websockets, with the
+permessage-deflate a browser negotiates, and without it) opens a socket, sends one `run` command
+with inputs and targets, and reads the start frame, T forward frames, T backward frames and the
+summary as fast as the server sends them (rate 0). Time to first frame: from sending the command
+to receiving the frame of t = 0 (it includes parsing the request, the forward and backward
+passes of the whole batch, and the start frame). Frames per second: the 2T step frames over the
+time from that first frame to the summary. Sizes (vanilla tanh RNN, float64):
+S1: B=1, T=50, D=1, H=100, Q=1;  S4: B=32, T=100, D=32, H=128, Q=10 (frames show sequence 0).
+Medians over `--repeats` runs after one warm-up.
+"""
+
+import argparse
+import datetime
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from websockets.sync.client import connect
+
+from benchmarks.bench_service import _write_section, create_model, machine, serve
+
+SIZES = {
+    "S1": {"B": 1, "T": 50, "D": 1, "H": 100, "Q": 1},
+    "S4": {"B": 32, "T": 100, "D": 32, "H": 128, "Q": 10},
+}
+
+
+def one_run(ws_url: str, command: str, T: int, compression: str | None) -> dict:
+    with connect(ws_url, max_size=None, compression=compression) as ws:
+        sent = time.perf_counter()
+        ws.send(command)
+        start = json.loads(ws.recv())
+        assert start["type"] == "start", start
+        start_at = time.perf_counter()
+        first = json.loads(ws.recv())
+        first_at = time.perf_counter()
+        assert first["type"] == "forward" and first["t"] == 0, first
+        frames, size = 1, len(json.dumps(first))
+        while True:
+            message = ws.recv()
+            frame = json.loads(message)
+            if frame["type"] == "summary":
+                break
+            frames += 1
+            size += len(message)
+        done_at = time.perf_counter()
+    assert frames == 2 * T, frames
+    return {
+        "start_ms": 1000 * (start_at - sent),
+        "first_ms": 1000 * (first_at - sent),
+        "fps": (frames - 1) / (done_at - first_at),
+        "frame_bytes": size / frames,
+    }
+
+
+def measure(url: str, name: str, repeats: int, compression: str | None) -> dict:
+    size = SIZES[name]
+    B, T, D, H, Q = (size[k] for k in ("B", "T", "D", "H", "Q"))
+    model_id = create_model(
+        url, {"cell": "rnn", "input_size": D, "hidden_size": H, "output_size": Q}
+    )
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(B, T, D)) if B > 1 else rng.normal(size=(T, D))
+    targets = rng.normal(size=(*inputs.shape[:-1], Q))
+    command = json.dumps({"type": "run", "inputs": inputs.tolist(), "targets": targets.tolist()})
+    ws_url = url.replace("http://", "ws://") + f"/api/v1/models/{model_id}/stream"
+    one_run(ws_url, command, T, compression)  # warm-up: the model cache, the code paths
+    runs = [one_run(ws_url, command, T, compression) for _ in range(repeats)]
+    return {
+        "name": name,
+        "compression": compression or "none",
+        "size": size,
+        "command_kb": len(command) / 1024,
+        "start_ms": statistics.median(r["start_ms"] for r in runs),
+        "first_ms": statistics.median(r["first_ms"] for r in runs),
+        "fps": statistics.median(r["fps"] for r in runs),
+        "frame_bytes": statistics.median(r["frame_bytes"] for r in runs),
+        "runs": len(runs),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| size | B, T, D, H, Q | compression | command | time to first frame (t = 0) | "
+        "start frame | frames/s | bytes/frame | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        s = r["size"]
+        lines.append(
+            f"| {r['name']} | {s['B']}, {s['T']}, {s['D']}, {s['H']}, {s['Q']} | "
+            f"{r['compression']} | {r['command_kb']:.0f} KiB | **{r['first_ms']:.1f} ms** | "
+            f"{r['start_ms']:.1f} ms | "
+            f"**{r['fps']:.0f}** | {r['frame_bytes']:.0f} | {r['runs']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--write", metavar="PATH", help="also write the report to this file")
+    args = parser.parse_args()
+    header = machine()
+    with serve(1) as url:
+        rows = [
+            measure(url, name, args.repeats, compression)
+            for name in args.sizes
+            for compression in ("deflate", None)
+        ]
+    report = "\n".join(
+        [f"WebSocket run, one worker, {datetime.date.today()}, {header}:", "", table(rows)]
+    )
+    print(report)
+    if args.write:
+        _write_section(Path(args.write), "## WebSocket stream", report)
+
+
+if __name__ == "__main__":
+    main()
