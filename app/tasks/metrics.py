@@ -26,10 +26,11 @@ def cross_entropy(Y: Array, targets: Targets) -> float:
 
 
 def regression_metrics(Y: Array, targets: Targets) -> Metrics:
-    """mse, and relative_mse = mse / Var(targets): below 0.01 means under 1 % of the variance."""
+    """mse, and relative_mse = mse / Var(targets): below 0.01 means under 1 % of the variance
+    (None when the targets do not vary: JSON has no NaN)."""
     mse = float(np.mean((Y - targets) ** 2))
     variance = float(np.var(targets))
-    relative = mse / variance if variance > 0 else float("nan")
+    relative = mse / variance if variance > 0 else None
     return {"mse": mse, "relative_mse": relative}
 
 

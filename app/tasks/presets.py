@@ -138,7 +138,7 @@ _SPIRAL_TRAINING = {
     "optimizer": "sgd",
     "lr": 1.0,
     "batch_size": 300,
-    "steps": 3000,
+    "steps": 1000,
     "report_every": 100,
 }
 

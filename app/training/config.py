@@ -1,5 +1,6 @@
 """The training configuration: one validated dataclass with bounds, the API's fields."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -27,8 +28,12 @@ class EarlyStop:
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
             raise TrainingError(f"early_stop.metric must name a metric, got {self.metric!r}")
-        if isinstance(self.target, bool) or not isinstance(self.target, int | float):
-            raise TrainingError(f"early_stop.target must be a number, got {self.target!r}")
+        if (
+            isinstance(self.target, bool)
+            or not isinstance(self.target, int | float)
+            or not math.isfinite(self.target)
+        ):
+            raise TrainingError(f"early_stop.target must be a finite number, got {self.target!r}")
         if self.mode not in ("max", "min"):
             raise TrainingError(f"early_stop.mode must be 'max' or 'min', got {self.mode!r}")
 

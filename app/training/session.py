@@ -177,14 +177,15 @@ class TrainingSession:
             started = time.perf_counter()
             try:
                 info = self._update()
+                self.elapsed += time.perf_counter() - started
+                due = self.step_count % self.training.report_every == 0
+                if due or self.step_count >= self.training.steps:
+                    # Evaluation can overflow too (validation data the batches never held).
+                    self._report(final=self.step_count >= self.training.steps)
             except RNNError as error:
                 self.elapsed += time.perf_counter() - started
                 self._fail(error)
                 raise
-            self.elapsed += time.perf_counter() - started
-            due = self.step_count % self.training.report_every == 0
-            if due or self.step_count >= self.training.steps:
-                self._report(final=self.step_count >= self.training.steps)
             return info
 
     def _update(self) -> dict[str, Any]:
@@ -321,11 +322,14 @@ class TrainingSession:
                 continue
             if command not in ("run", "step"):
                 raise TrainingError(f"poll_control returned {command!r}; expected run/pause/stop")
-            self.status = "running" if command == "run" else "paused"
-            try:
-                self.step()
-            except RNNError:
-                break
+            with self._lock:  # a stop() that landed since the check above is not overridden
+                if self.done:
+                    break
+                self.status = "running" if command == "run" else "paused"
+                try:
+                    self.step()
+                except RNNError:
+                    break
         return self.status
 
     # -- persistence ----------------------------------------------------------------------------
@@ -365,6 +369,7 @@ class TrainingSession:
         *,
         on_progress: ProgressHook | None = None,
         poll_control: ControlHook | None = None,
+        max_batch_elements: int = MAX_BATCH_ELEMENTS,
     ) -> "TrainingSession":
         """The session exactly as it was when `snapshot()` was taken (status "paused" if it was
         running, so the service decides when to go on)."""
@@ -380,6 +385,7 @@ class TrainingSession:
             targets=arrays.get("data.targets"),
             on_progress=on_progress,
             poll_control=poll_control,
+            max_batch_elements=max_batch_elements,
         )
         optimizer_state = {
             k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")

@@ -39,3 +39,8 @@ def test_relative_mse_divides_by_the_targets_variance() -> None:
     targets = np.array([[1.0], [-1.0], [1.0], [-1.0]])  # variance 1
     result = metrics(targets + 0.1, targets)
     assert np.isclose(result["mse"], 0.01) and np.isclose(result["relative_mse"], 0.01)
+
+
+def test_relative_mse_of_constant_targets_is_none_not_nan() -> None:
+    result = metrics(np.zeros((3, 1)), np.ones((3, 1)))
+    assert result == {"mse": 1.0, "relative_mse": None}

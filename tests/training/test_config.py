@@ -32,6 +32,7 @@ def test_training_error_is_a_value_error() -> None:
         ({"early_stop": {"metric": "accuracy"}}, "early_stop must be {metric, target, mode"),
         ({"early_stop": {"metric": "a", "target": 1, "mode": "up"}}, "mode must be 'max' or"),
         ({"early_stop": 3}, "early_stop must be"),
+        ({"early_stop": {"metric": "mse", "target": float("inf")}}, "must be a finite number"),
     ],
 )
 def test_bad_fields_are_named_with_their_bounds(fields: dict, message: str) -> None:
