@@ -1,0 +1,339 @@
+"""A classroom on loopback: N simulated students step through forward and backward passes.
+
+Each student owns a model (sine-wave size: D=1, H=100, Q=1, T=50), opens a WebSocket and, over and
+over, asks for a run in manual mode on a freshly sampled sequence and steps through it frame by
+frame — T forward frames, then T backward frames — pausing `--think` seconds between key presses
+like a person holding the arrow key. Every `--train-every`-th student trains a model instead (binary
+addition, REST start, following the session's metric frames on the socket) and starts again when
+the session ends or is refused for the session bound.
+
+For each N the server (the app under uvicorn with `--workers`, as the Docker image runs it) is
+started fresh, and the script reports steps per second over all students, the latency of a step
+(send `step` → its frame arrives) at p50 and p99, the latency of a run (send `run` → start frame),
+errors (any error frame, refused socket or HTTP failure; must be 0) and the server's resident
+memory (all processes). A soak then holds the largest N whose p99 step latency stayed under the
+target for `--soak` seconds and samples memory over time, to show it does not grow.
+
+    python -m benchmarks.bench_load                       # N = 5, 10, 20, 40, 80; 2-minute soak
+    python -m benchmarks.bench_load --students 10 --duration 10 --soak 0   # a quick look
+"""
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = {"input_size": 1, "hidden_size": 100, "output_size": 1, "cell": "rnn", "seed": 0}
+T = 50
+
+
+@dataclass
+class Tally:
+    steps: int = 0
+    runs: int = 0
+    metric_frames: int = 0
+    sessions: int = 0
+    refused_sessions: int = 0
+    errors: list[str] = field(default_factory=list)
+    step_latency: list[float] = field(default_factory=list)
+    run_latency: list[float] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def process_tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and its children (the uvicorn workers), in MiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+class Server:
+    def __init__(self, workers: int, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "RNN_EXPLORER_DATA_DIR": str(data_dir),
+            "RNN_EXPLORER_WORKERS": str(workers),
+            "RNN_EXPLORER_MAX_STREAMS": "1000",
+        }
+        self.log = (data_dir.parent / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "--port", str(self.port), "--workers", str(workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def rss_mb(self) -> float:
+        return process_tree_rss_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+async def student(url: str, model_id: str, seed: int, until: float, think: float, tally: Tally):
+    """Step through runs on one socket until `until`; the first run warms the worker up and is
+    not counted."""
+    ws_url = url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
+    rng = random.Random(seed)
+    warm = False
+    try:
+        async with websockets.connect(ws_url, max_size=2**24) as ws:
+            while time.monotonic() < until:
+                phase = rng.uniform(0, 2 * math.pi)
+                xs = [[0.5 * (1 + math.sin(phase + 0.3 * t))] for t in range(T + 1)]
+                command = {"type": "run", "inputs": xs[:-1], "targets": xs[1:], "manual": True}
+                sent = time.perf_counter()
+                await ws.send(json.dumps(command))
+                start = json.loads(await ws.recv())
+                if start.get("type") != "start":
+                    tally.errors.append(f"run answered {start.get('type')}: {start}")
+                    return
+                if warm:
+                    tally.run_latency.append(time.perf_counter() - sent)
+                    tally.runs += 1
+                for _ in range(2 * T):
+                    if time.monotonic() >= until:
+                        break
+                    sent = time.perf_counter()
+                    await ws.send('{"type": "step"}')
+                    frame = json.loads(await ws.recv())
+                    if frame.get("type") not in ("forward", "backward"):
+                        tally.errors.append(f"step answered {frame.get('type')}: {frame}")
+                        return
+                    if warm:
+                        tally.step_latency.append(time.perf_counter() - sent)
+                        tally.steps += 1
+                    await asyncio.sleep(think if warm else 0)
+                else:
+                    summary = json.loads(await ws.recv())
+                    if summary.get("type") != "summary":
+                        tally.errors.append(f"expected a summary, got {summary.get('type')}")
+                        return
+                    warm = True
+                    continue
+                await ws.send('{"type": "stop"}')
+                break
+    except (OSError, websockets.WebSocketException) as error:
+        tally.errors.append(f"student socket: {error!r}")
+
+
+async def trainer(url: str, client: httpx.AsyncClient, model_id: str, until: float, tally: Tally):
+    """Train binary addition over and over, following each session's metric frames."""
+    ws_url = url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
+    body = {"task": "binary_addition", "steps": 400, "report_every": 20, "seed": 1}
+    while time.monotonic() < until:
+        reply = await client.post(f"{url}/api/v1/models/{model_id}/train", json=body)
+        if reply.status_code in (409, 429):
+            tally.refused_sessions += 1  # the session bound: expected under load, not an error
+            await asyncio.sleep(1.0)
+            continue
+        if reply.status_code != 202:
+            tally.errors.append(f"train answered {reply.status_code}: {reply.text[:200]}")
+            return
+        session = reply.json()["session"]
+        tally.sessions += 1
+        try:
+            async with websockets.connect(ws_url, max_size=2**24) as ws:
+                await ws.send(json.dumps({"type": "follow", "session": session}))
+                while time.monotonic() < until:
+                    frame = json.loads(await ws.recv())
+                    if frame["type"] == "metrics":
+                        tally.metric_frames += 1
+                    elif frame["type"] == "end":
+                        break
+                    else:
+                        tally.errors.append(f"follow answered {frame['type']}: {frame}")
+                        return
+        except (OSError, websockets.WebSocketException) as error:
+            tally.errors.append(f"trainer socket: {error!r}")
+            return
+        await client.post(f"{url}/api/v1/training/{session}/stop")
+
+
+async def classroom(
+    server: Server, n: int, train_every: int, duration: float, think: float
+) -> tuple[Tally, list[tuple[float, float]]]:
+    tally = Tally()
+    memory: list[tuple[float, float]] = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        model_ids = []
+        config = {"cell": "rnn", "input_size": 2, "hidden_size": 16, "output_size": 1}
+        for i in range(n):
+            trains = train_every > 0 and i % train_every == train_every - 1
+            body = (
+                {"config": {**config, "head": "sigmoid", "loss": "bce"}}
+                if trains
+                else {"config": MODEL}
+            )
+            reply = await client.post(f"{server.url}/api/v1/models", json=body)
+            reply.raise_for_status()
+            model_ids.append((reply.json()["id"], trains))
+        started = time.monotonic()
+        until = started + duration
+
+        async def sample_memory() -> None:
+            while time.monotonic() < until:
+                memory.append((time.monotonic() - started, server.rss_mb()))
+                await asyncio.sleep(1.0)
+
+        jobs = [
+            trainer(server.url, client, model_id, until, tally)
+            if trains
+            else student(server.url, model_id, i, until, think, tally)
+            for i, (model_id, trains) in enumerate(model_ids)
+        ]
+        await asyncio.gather(sample_memory(), *jobs)
+    return tally, memory
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def row(n: int, tally: Tally, memory: list[tuple[float, float]], duration: float) -> dict[str, Any]:
+    return {
+        "students": n,
+        "steps_per_s": tally.steps / duration,
+        "step_p50_ms": 1e3 * percentile(tally.step_latency, 0.50),
+        "step_p99_ms": 1e3 * percentile(tally.step_latency, 0.99),
+        "run_p50_ms": 1e3 * percentile(tally.run_latency, 0.50),
+        "run_p99_ms": 1e3 * percentile(tally.run_latency, 0.99),
+        "sessions": tally.sessions,
+        "refused_sessions": tally.refused_sessions,
+        "metric_frames": tally.metric_frames,
+        "errors": len(tally.errors),
+        "rss_start_mb": memory[0][1] if memory else float("nan"),
+        "rss_max_mb": max(m for _, m in memory) if memory else float("nan"),
+        "rss_end_mb": memory[-1][1] if memory else float("nan"),
+        "first_errors": tally.errors[:3],
+    }
+
+
+def print_row(result: dict[str, Any]) -> None:
+    print(
+        f"| {result['students']:>4} | {result['steps_per_s']:8.0f} | {result['step_p50_ms']:7.1f} "
+        f"| {result['step_p99_ms']:7.1f} | {result['run_p50_ms']:7.1f} "
+        f"| {result['run_p99_ms']:7.1f} "
+        f"| {result['sessions']:>4} ({result['refused_sessions']} refused) "
+        f"| {result['metric_frames']:>6} | {result['errors']:>3} "
+        f"| {result['rss_start_mb']:6.0f} → {result['rss_max_mb']:6.0f} |",
+        flush=True,
+    )
+    for error in result["first_errors"]:
+        print(f"    error: {error}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", default="5,10,20,40,80", help="comma-separated N values")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per N")
+    parser.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: none)")
+    parser.add_argument("--think", type=float, default=0.05, help="seconds between key presses")
+    parser.add_argument("--train-every", type=int, default=5, help="every k-th student trains")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--target-ms", type=float, default=100.0, help="p99 step latency bound")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    print(f"cpus: {os.cpu_count()}, workers: {args.workers}, think: {args.think * 1e3:.0f} ms, ")
+    print(f"every {args.train_every}th student trains; {args.duration:.0f} s per N\n")
+    print(
+        "|    N |  steps/s | step p50 ms | step p99 ms | run p50 ms | run p99 ms "
+        "| training sessions | metric frames | errors | RSS MiB start → max |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    results = []
+    best = 0
+    for n in (int(v) for v in args.students.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            server = Server(args.workers, Path(tmp) / "data")
+            try:
+                tally, memory = asyncio.run(
+                    classroom(server, n, args.train_every, args.duration, args.think)
+                )
+            finally:
+                server.stop()
+        result = row(n, tally, memory, args.duration)
+        results.append(result)
+        print_row(result)
+        if result["errors"] == 0 and result["step_p99_ms"] < args.target_ms:
+            best = n
+    print(f"\nlargest N with p99 step latency < {args.target_ms:.0f} ms and no errors: {best}")
+
+    soak = None
+    if args.soak > 0 and best:
+        with tempfile.TemporaryDirectory() as tmp:
+            server = Server(args.workers, Path(tmp) / "data")
+            try:
+                tally, memory = asyncio.run(
+                    classroom(server, best, args.train_every, args.soak, args.think)
+                )
+            finally:
+                server.stop()
+        soak = row(best, tally, memory, args.soak)
+        print(f"\nsoak: N = {best} for {args.soak:.0f} s")
+        print_row(soak)
+        minute = [m for s, m in memory if s >= 60]
+        if minute:
+            print(
+                f"RSS over the soak: start {memory[0][1]:.0f} MiB, after 1 min "
+                f"{minute[0]:.0f} MiB, end {memory[-1][1]:.0f} MiB, "
+                f"median {statistics.median(m for _, m in memory):.0f} MiB"
+            )
+    if args.json:
+        args.json.write_text(json.dumps({"rows": results, "soak": soak, "best": best}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
