@@ -272,7 +272,7 @@ class SQLiteStore:
             db.execute("UPDATE sessions SET control = 'stop' WHERE model_id = ?", (model_id,))
         self._weights_path(model_id).unlink(missing_ok=True)
         for session_id in sessions:
-            self._blob_path(f"session-{session_id}-optimizer").unlink(missing_ok=True)
+            self._blob_path(f"session-{session_id}-snapshot").unlink(missing_ok=True)
 
     def read_weights(self, model_id: str) -> bytes:
         self.get_model(model_id)

@@ -350,13 +350,9 @@ class TrainingService:
         runner.touched_at = time.monotonic()
 
     def _checkpoint(self, runner: _Runner, status: str) -> None:
-        """Save the snapshot and the model's weights, then the row (so the row never points
-        past what is saved)."""
+        """Save the model's weights and the snapshot, then the row (so the row never points
+        past what is saved). A deleted model's session keeps no snapshot."""
         session = runner.session
-        snapshot = session.snapshot()
-        metadata = {"meta": json.dumps(snapshot.meta)}
-        arrays = {k: np.ascontiguousarray(v) for k, v in snapshot.arrays.items()}
-        self.store.write_blob(_snapshot_key(runner.session_id), save_safetensors(arrays, metadata))
         try:
             weights = weights_io.save(session.model, session.net.params)
             self.store.write_weights(runner.model_id, weights)
@@ -364,6 +360,12 @@ class TrainingService:
             logger.info(
                 "model %s was deleted during session %s", runner.model_id, runner.session_id
             )
+        else:
+            snapshot = session.snapshot()
+            metadata = {"meta": json.dumps(snapshot.meta)}
+            arrays = {k: np.ascontiguousarray(v) for k, v in snapshot.arrays.items()}
+            blob = save_safetensors(arrays, metadata)
+            self.store.write_blob(_snapshot_key(runner.session_id), blob)
         self.store.update_session(
             runner.session_id,
             status=status,

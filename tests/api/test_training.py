@@ -262,3 +262,16 @@ def test_follow_replays_after_a_step_and_refuses_another_models_session(client) 
         ws.send_json({"type": "follow", "session": session})
         error = ws.receive_json()
     assert error["type"] == "error" and error["field"] == "session"
+
+
+def test_deleting_a_model_stops_its_sessions(client) -> None:
+    model_id = sine_model(client)
+    session = client.post(
+        f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
+    ).json()["id"]
+    assert client.delete(f"/api/v1/models/{model_id}").status_code == 204
+    stopped = wait_for(client, session, ("stopped",))
+    assert stopped["control"] == "stop"
+    assert client.get(f"/api/v1/models/{model_id}").status_code == 404
+    assert client.get(f"/api/v1/training/{session}/history").status_code == 200
+    assert client.post(f"/api/v1/training/{session}/resume").status_code == 409
