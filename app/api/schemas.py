@@ -1,5 +1,6 @@
 """Request and response bodies of API v1, and the messages of the WebSocket stream.
 
+Request models are strict: a JSON `true` is not the integer 1, nor "3" the number 3.
 Arrays are nested JSON lists (time-major inside one sequence). Their element checks (ragged
 arrays, non-numbers, shapes, size limits) happen in `app.api.arrays` and the service, which give
 the path of the offending element; the schemas here describe them for OpenAPI.
@@ -45,7 +46,7 @@ class Health(BaseModel):
 class ModelConfigBody(BaseModel):
     """A network's configuration (DESIGN.md); sizes are bounded by the service's settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     input_size: int = Field(ge=1, description="D, inputs per step")
     hidden_size: int = Field(ge=1, description="H, hidden units per layer")
@@ -67,6 +68,7 @@ class ModelConfigBody(BaseModel):
 class CreateModelRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -95,6 +97,7 @@ class ModelInfo(BaseModel):
 class ForwardRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"inputs": [[0.0], [0.5], [1.0]]}]},
     )
 
@@ -106,6 +109,7 @@ class ForwardRequest(BaseModel):
 class BackwardRequest(ForwardRequest):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [{"inputs": [[0.0], [0.5], [1.0]], "targets": [[0.5], [1.0], [0.0]]}]
         },
@@ -193,6 +197,7 @@ class TaskInfo(BaseModel):
 class SampleRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"seed": 1, "params": {"length": 20}}]},
     )
 
@@ -234,7 +239,7 @@ class PresetExample(BaseModel):
 
 
 class EarlyStopBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     metric: str = Field(description="a metric the task reports, e.g. accuracy or relative_mse")
     target: float = Field(allow_inf_nan=False)
@@ -242,7 +247,7 @@ class EarlyStopBody(BaseModel):
 
 
 class TrainingData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     inputs: NumberArray = Field(description="(N, T, D) sequences, or (T, D) one sequence")
     targets: NumberOrArray = Field(description="as for backward, with the leading N")
@@ -253,6 +258,7 @@ class TrainRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"task": "sine", "task_params": {"length": 30}, "steps": 500, "lr": 0.01},
@@ -318,7 +324,7 @@ class SessionHistory(BaseModel):
 
 
 class SampleSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     task: str
     seed: int = Field(0, ge=0, le=2**63 - 1)
@@ -328,7 +334,7 @@ class SampleSpec(BaseModel):
 class RunCommand(BaseModel):
     """Run a forward (and, with targets, a backward) pass and stream it step by step."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["run"]
     inputs: NumberArray | None = None
@@ -346,13 +352,13 @@ class RunCommand(BaseModel):
 class StepCommand(BaseModel):
     """Send the next frame of the current run, and pause it there."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["step"]
 
 
 class PauseCommand(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["pause"]
 
@@ -360,7 +366,7 @@ class PauseCommand(BaseModel):
 class ResumeCommand(BaseModel):
     """Play the current run on, at `rate` frames per second if given."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["resume"]
     rate: float | None = Field(None, ge=0, allow_inf_nan=False)
@@ -369,7 +375,7 @@ class ResumeCommand(BaseModel):
 class StopCommand(BaseModel):
     """Cancel the current run or follow; the server answers with an end frame."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["stop"]
 
@@ -377,7 +383,7 @@ class StopCommand(BaseModel):
 class FollowCommand(BaseModel):
     """Metric frames of a training session (any worker's) until it ends."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["follow"]
     session: str

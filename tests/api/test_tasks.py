@@ -91,3 +91,9 @@ def test_sample_limits_are_the_settings(tmp_path) -> None:
         assert text.json()["limit"] == {"setting": "max_text_length", "value": 50}
         long = client.get("/api/v1/tasks/sine/sample?length=21")
         assert long.json()["limit"] == {"setting": "max_steps", "value": 20}
+
+
+def test_post_sample_is_strict_about_types(client) -> None:
+    response = client.post("/api/v1/tasks/sine/sample", json={"seed": False})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "seed"]

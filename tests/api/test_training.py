@@ -115,6 +115,8 @@ def test_training_on_the_users_own_arrays(client) -> None:
         ({"task": "nosuch"}, 422, "task", "no task named 'nosuch'"),
         ({}, 422, "task", "training needs a task"),
         ({"task": "sine", "lr": -1}, 422, None, "greater than 0"),
+        ({"task": "sine", "steps": True}, 422, None, "valid integer"),
+        ({"task": "sine", "lr": "0.1"}, 422, None, "valid number"),
         ({"task": "sine", "colour": 1}, 422, None, "colour"),
         ({"task": "sine", "task_params": {"length": 1}}, 422, None, "length must be at least 2"),
         ({"task": "binary_addition"}, 422, None, "task 'binary_addition' needs input_size = 2"),
