@@ -550,7 +550,7 @@ async function start() {
     hasBackward: () => Boolean(trace?.hasBackward),
   });
   unrolled.init($("view-unrolled"), $("view-overview"), (t) => set({ t: Math.max(0, Math.min(trace.T - 1, t)) }));
-  heatmap.init($("view-heatmap"));
+  heatmap.init($("view-heatmap"), (t, unit) => set({ t: Math.max(0, Math.min(trace.T - 1, t)), unit: Math.max(0, Math.min(trace.H - 1, unit)) }));
   outputs.init($("view-outputs"));
   gradients.init($("view-gradients"), $("gradient-radius"));
   equation.init($("view-equation"));

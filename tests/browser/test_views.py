@@ -92,3 +92,57 @@ def test_projector_and_tablet_layouts_fit_without_sideways_scrolling(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         expect(page.locator("#play")).to_be_in_viewport()
         shot(page, f"layout-{name}")
+
+
+def test_text_view_colours_characters_and_samples_a_continuation(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=char_lm&t=5&unit=3")
+    chars = page.locator("#view-text .chars span")
+    T = page.evaluate("window.rnnExplorer.trace().T")
+    expect(chars).to_have_count(T)
+    expect(chars.nth(5)).to_have_class("current")
+    expect(page.locator("#view-text .topk span")).to_have_count(6)  # "after t=5:" + top 5
+    chars.nth(9).click()
+    assert page.evaluate("window.rnnExplorer.state.t") == 9
+    page.fill("#sample-chars", "6")
+    page.click("#sample-text")
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#view-text .sampled').textContent;"
+        " return s.length === 6 && s !== '…'; }",
+        timeout=60_000,
+    )
+    vocabulary = page.evaluate("window.rnnExplorer.trace().meta.vocab")
+    sampled = page.locator("#view-text .sampled").text_content() or ""
+    assert all(c in vocabulary for c in sampled)
+
+
+def test_heatmap_click_moves_the_cursor_and_selects_the_unit(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=binary_addition")
+    box = page.locator("#view-heatmap .nsewdrag").first.bounding_box()
+    assert box is not None
+    # bottom right (the mode bar covers the top right): the last step, one of the last units
+    x, y = box["x"] + box["width"] * 0.95, box["y"] + box["height"] * 0.97
+    page.mouse.move(x, y)
+    page.wait_for_timeout(200)  # Plotly reports a click on the point it hovers
+    page.mouse.click(x, y)
+    page.wait_for_function("() => window.rnnExplorer.state.t > 0")
+    H = page.evaluate("window.rnnExplorer.trace().H")
+    assert page.evaluate("window.rnnExplorer.state.unit") == H - 1
+    assert page.evaluate("window.rnnExplorer.state.t") == page.evaluate(
+        "window.rnnExplorer.trace().T - 1"
+    )
+
+
+def test_binary_addition_results_show_the_bits_and_the_carry(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=binary_addition&tab=train")
+    table = page.locator("#view-task-results table.bits")
+    expect(table).to_contain_text("carry in")
+    expect(table).to_contain_text("predicted")
+    meta = page.evaluate("window.rnnExplorer.trace().meta")
+    bits = page.evaluate("window.rnnExplorer.trace().targets.map(r => r[0])")
+    assert sum(int(b) << k for k, b in enumerate(bits)) == meta["sum"]

@@ -6,9 +6,12 @@ import { COLORS, DIVERGING, axis, baseLayout, draw, maxAbs, placeCursor, range, 
 
 let el = null;
 let drawnKey = "";
+let onPick = () => {};
 
-export function init(element) {
+/** pick(t, unit): a click on a cell moves the cursor there and selects that unit. */
+export function init(element, pick) {
   el = element;
+  onPick = pick;
   showEmpty(el, "The hidden state of every unit at every step appears here.");
 }
 
@@ -45,4 +48,8 @@ export function update(state, trace) {
     shapes: shapes(state),
   }));
   placeCursor(el, state.t, trace.T, state.phase);
+  if (!el.dataset.clickable) {
+    el.dataset.clickable = "1";
+    el.on("plotly_click", (event) => onPick(Math.round(event.points[0].x), Math.round(event.points[0].y)));
+  }
 }
