@@ -44,6 +44,18 @@ def test_binary_addition_default_config_gets_every_held_out_sum_right() -> None:
     assert session.step_count <= config.steps
 
 
+def test_the_tutorials_binary_addition_preset_learns_with_the_tutorials_updates() -> None:
+    preset = PRESETS["Binary addition"]
+    session = TrainingSession(TrainingConfig.for_preset(preset.name), preset.model_config())
+    started = time.perf_counter()
+    assert session.run() == "early_stopped"
+    print(
+        f"\nbinary addition, tutorial preset: {session.step_count} steps, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    assert session.latest["metrics"]["accuracy_all_pairs"] == 1.0
+
+
 def test_sine_default_model_validation_mse_is_under_one_percent_of_the_variance() -> None:
     config = TrainingConfig.for_task("sine")
     session = TrainingSession(config)
