@@ -143,6 +143,11 @@ class StreamConnection:
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
             try:
+                limit = self.settings.max_request_bytes
+                if len(text) > limit:
+                    raise LimitError(
+                        "message", "the size in bytes", "max_request_bytes", limit, len(text)
+                    )
                 command = _parse_command(text)
             except InputError as error:
                 await self._send_error(error)
@@ -196,6 +201,10 @@ class StreamConnection:
         except TimeoutError:
             idle = self.settings.stream_idle_seconds
             await self._send_error(InputError("step", f"no step command for {idle:g} s; stopped"))
+        except Exception as error:  # a bug: say so on the socket, which stays usable
+            logger.exception("stream job failed")
+            message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "field": None}
+            await self._send({**message, "detail": f"internal error: {type(error).__name__}"})
         finally:
             self.stats.jobs -= 1
 

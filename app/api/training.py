@@ -55,6 +55,10 @@ class _ShutdownError(Exception):
     """The worker is shutting down: leave the training loop between two updates."""
 
 
+class _LostError(Exception):
+    """Another worker resumed this session (it took this one for dead): stop, write nothing."""
+
+
 @dataclass
 class _Runner:
     session_id: str
@@ -301,6 +305,8 @@ class TrainingService:
             self._checkpoint(runner, status)
         except _ShutdownError:
             self._checkpoint(runner, "interrupted")
+        except _LostError:
+            logger.warning("session %s is trained by another worker now", runner.session_id)
         except Exception as error:  # a bug must not leave the session "running" forever
             logger.exception("training session %s crashed", runner.session_id)
             runner.session.status = "failed"
@@ -324,6 +330,8 @@ class TrainingService:
             return "stop"
         session = runner.session
         heartbeat_due = now - runner.touched_at >= self.settings.heartbeat_seconds
+        if heartbeat_due:
+            self._check_ownership(runner, control)
         if control == "pause":
             if session.step_count != runner.saved_step:
                 self._checkpoint(runner, "paused")
@@ -336,6 +344,19 @@ class TrainingService:
                 self._touch(runner, "running")
         runner.control = control
         return control
+
+    def _check_ownership(self, runner: _Runner, control: str) -> None:
+        """A step longer than `stale_seconds` can make another worker report this session
+        interrupted: take it back, unless someone has resumed it meanwhile."""
+        record = self.store.get_session(runner.session_id)
+        if record.owner != self.owner:
+            raise _LostError
+        if record.status == "interrupted":
+            taken = self.store.claim_session(
+                runner.session_id, self.owner, ("interrupted",), control
+            )
+            if not taken:
+                raise _LostError
 
     def _touch(self, runner: _Runner, status: str) -> None:
         """The heartbeat: status and step in the row, `updated_at` renewed."""

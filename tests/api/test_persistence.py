@@ -105,3 +105,28 @@ def test_a_silent_session_on_another_host_is_interrupted_after_stale_seconds(tmp
         assert client.get(f"/api/v1/training/{session}").json()["status"] == "running"
         time.sleep(0.6)
         assert client.get(f"/api/v1/training/{session}").json()["status"] == "interrupted"
+
+
+def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, heartbeat_seconds=0.05)
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.store
+        training = client.app.state.training
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        url = f"/api/v1/models/{model_id}/train"
+        first = client.post(url, json={**SINE, "steps": 100_000}).json()["id"]
+        store.update_session(first, status="interrupted")
+        deadline = time.monotonic() + 10
+        while store.get_session(first).status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert store.get_session(first).owner == training.owner
+
+        second = client.post(url, json={**SINE, "steps": 100_000}).json()["id"]
+        store.update_session(second, owner="elsewhere:1:resumed")
+        time.sleep(0.3)  # several heartbeats: the session's thread has seen the new owner
+        step = store.get_session(second).step
+        time.sleep(0.3)
+        assert store.get_session(second).step == step
+        assert store.get_session(second).owner == "elsewhere:1:resumed"
+        client.post(f"/api/v1/training/{first}/stop")

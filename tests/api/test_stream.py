@@ -248,3 +248,14 @@ def test_stream_messages_are_in_the_openapi_components(client) -> None:
     for kind in ("RunCommand", "StepCommand", "PauseCommand", "ResumeCommand", "FollowCommand"):
         assert kind in commands
     assert document["x-websocket"]["/api/v1/models/{model_id}/stream"]["protocol_version"] == 1
+
+
+def test_a_command_above_max_request_bytes_is_refused(tmp_path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_request_bytes=2048))) as client:
+        config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
+        model_id = client.post("/api/v1/models", json={"config": config}).json()["id"]
+        with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
+            ws.send_json({"type": "run", "inputs": [[0.123456789]] * 300})
+            error = ws.receive_json()
+    assert error["type"] == "error" and error["field"] == "message"
+    assert "RNN_EXPLORER_MAX_REQUEST_BYTES" in error["detail"]
