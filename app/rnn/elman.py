@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import FORWARD, derivative
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, workspace
 from app.rnn.layer import LayerGrads, weight_grads
 
 
@@ -43,11 +43,12 @@ def forward(
     W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
     T, B, D = X.shape
     hidden_size = W_hh.shape[0]
-    A = (X.reshape(T * B, D) @ W_xh).reshape(T, B, hidden_size)
+    A = workspace("elman.A", (T, B, hidden_size), X.dtype)
+    np.matmul(X.reshape(T * B, D), W_xh, out=A.reshape(T * B, hidden_size))
     A += b_h
-    H = np.empty_like(A)
+    H = workspace("elman.H", A.shape, X.dtype)
     phi = FORWARD[nonlinearity]
-    recurrent = np.empty((B, hidden_size), dtype=A.dtype)
+    recurrent = workspace("elman.recurrent", (B, hidden_size), X.dtype)
     H_prev = H0
     for t in range(T):
         np.dot(H_prev, W_hh, out=recurrent)
@@ -59,7 +60,8 @@ def forward(
 
 def factors(trace: ElmanTrace) -> dict[str, Array]:
     """What backward multiplies by at each step, computed for all steps at once: φ'(A_t)."""
-    return {"dphi": derivative(trace.nonlinearity, trace.A, trace.H)}
+    dphi = workspace("elman.dphi", trace.A.shape, trace.A.dtype)
+    return {"dphi": derivative(trace.nonlinearity, trace.A, trace.H, out=dphi)}
 
 
 def backward(
@@ -80,10 +82,11 @@ def backward(
     T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
     dphi = factors(trace)["dphi"]
-    dH = np.empty_like(H)
-    dA = np.empty_like(H)
+    dH = workspace("elman.dH", H.shape, H.dtype)
+    dA = workspace("elman.dA", H.shape, H.dtype)
     W_hh_T = np.ascontiguousarray(W_hh.T)
-    dH_next = np.zeros((B, hidden_size), dtype=H.dtype)
+    dH_next = workspace("elman.dH_next", (B, hidden_size), H.dtype)
+    dH_next.fill(0.0)
     for t in range(T - 1, -1, -1):
         np.add(dH_out[t], dH_next, out=dH[t])  # dL/dH_t: from the output and from the future
         np.multiply(dH[t], dphi[t], out=dA[t])  # dL/dA_t = dL/dH_t ⊙ φ'(A_t)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import tanh
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, workspace
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("r", "z", "n")
@@ -61,14 +61,15 @@ def forward(
     # (activations.py says why exp rather than tanh).
     scale = np.ones(3 * hidden_size, dtype=X.dtype)
     scale[rz] = -1.0
-    A = (X.reshape(T * B, D) @ (W_xh * scale)).reshape(T, B, 3 * hidden_size)
+    A = workspace("gru.A", (T, B, 3 * hidden_size), X.dtype)
+    np.matmul(X.reshape(T * B, D), W_xh * scale, out=A.reshape(T * B, 3 * hidden_size))
     A += b_h * scale
     W_hh_scaled = W_hh * scale
-    G = np.empty_like(A)
-    N = np.empty((T, B, hidden_size), dtype=X.dtype)
-    H = np.empty_like(N)
-    recurrent = np.empty((B, 3 * hidden_size), dtype=X.dtype)
-    scratch = np.empty((B, hidden_size), dtype=X.dtype)
+    G = workspace("gru.G", A.shape, X.dtype)
+    N = workspace("gru.N", (T, B, hidden_size), X.dtype)
+    H = workspace("gru.H", N.shape, X.dtype)
+    recurrent = workspace("gru.recurrent", (B, 3 * hidden_size), X.dtype)
+    scratch = workspace("gru.scratch", (B, hidden_size), X.dtype)
     H_prev = H0
     for t in range(T):
         At, Gt = A[t], G[t]
@@ -98,25 +99,23 @@ def factors(trace: GRUTrace) -> dict[str, Array]:
     T, B = trace.H.shape[:2]
     G3 = trace.G.reshape(T, B, 3, hidden_size)
     r, z, n = G3[:, :, 0], G3[:, :, 1], G3[:, :, 2]
-    one_minus_z = np.subtract(1.0, z)
-    Fn = np.multiply(n, n)  # (1 − z) ⊙ (1 − n²)
+    shape, dtype = trace.H.shape, trace.H.dtype
+    one_minus_z = np.subtract(1.0, z, out=workspace("gru.one_minus_z", shape, dtype))
+    Fn = np.multiply(n, n, out=workspace("gru.Fn", shape, dtype))  # (1 − z) ⊙ (1 − n²)
     np.subtract(1.0, Fn, out=Fn)
     Fn *= one_minus_z
-    Fz = np.empty_like(Fn)  # (H_{t-1} − n) ⊙ z ⊙ (1 − z)
+    Fz = workspace("gru.Fz", shape, dtype)  # (H_{t-1} − n) ⊙ z ⊙ (1 − z)
     np.subtract(trace.H0, n[0], out=Fz[0])
     np.subtract(trace.H[:-1], n[1:], out=Fz[1:])
     Fz *= z
     Fz *= one_minus_z
-    Fr = np.subtract(1.0, r)  # N ⊙ r ⊙ (1 − r)
+    Fr = np.subtract(1.0, r, out=workspace("gru.Fr", shape, dtype))  # N ⊙ r ⊙ (1 − r)
     Fr *= r
     Fr *= trace.N
-    return {
-        "Fn": Fn,
-        "Fz": Fz,
-        "Fr": Fr,
-        "r": np.ascontiguousarray(r),
-        "z": np.ascontiguousarray(z),
-    }
+    r_contiguous, z_contiguous = workspace("gru.r", shape, dtype), workspace("gru.z", shape, dtype)
+    np.copyto(r_contiguous, r)
+    np.copyto(z_contiguous, z)
+    return {"Fn": Fn, "Fz": Fz, "Fr": Fr, "r": r_contiguous, "z": z_contiguous}
 
 
 def backward(
@@ -137,15 +136,18 @@ def backward(
     hidden_size = W_hh.shape[0]
     fac = factors(trace)
     Fn, Fz, Fr, r, z = fac["Fn"], fac["Fz"], fac["Fr"], fac["r"], fac["z"]
-    dH = np.empty_like(H)
-    dA_n = np.empty_like(H)
-    dA_h = np.empty_like(trace.A)
+    dH = workspace("gru.dH", H.shape, H.dtype)
+    dA_x = workspace("gru.dA_x", trace.A.shape, H.dtype)
+    dA_h = workspace("gru.dA_h", trace.A.shape, H.dtype)
     W_hh_T = np.ascontiguousarray(W_hh.T)
-    dH_next = np.zeros((B, hidden_size), dtype=H.dtype)
-    direct = np.empty((B, hidden_size), dtype=H.dtype)
+    dH_next = workspace("gru.dH_next", (B, hidden_size), H.dtype)
+    dH_next.fill(0.0)
+    direct = workspace("gru.direct", (B, hidden_size), H.dtype)
     r_cols = slice(0, hidden_size)
     z_cols = slice(hidden_size, 2 * hidden_size)
     n_cols = slice(2 * hidden_size, 3 * hidden_size)
+    rz = slice(0, 2 * hidden_size)
+    dA_n = dA_x[:, :, n_cols]  # dL/dA_n lives in dA_x; its r and z blocks are dA_h's
     for t in range(T - 1, -1, -1):
         np.add(dH_out[t], dH_next, out=dH[t])
         np.multiply(dH[t], Fn[t], out=dA_n[t])
@@ -158,8 +160,7 @@ def backward(
             np.dot(dA_h[t], W_hh_T, out=dH_next)
             np.multiply(dH[t], z[t], out=direct)  # the direct path z ⊙ H_{t-1}
             dH_next += direct
-    dA_x = dA_h.copy()
-    dA_x[:, :, n_cols] = dA_n
+    dA_x[:, :, rz] = dA_h[:, :, rz]
     grads = weight_grads(X, trace.H0, H, dA_x, dA_h)
     grads["b_hn"] = dA_h[:, :, n_cols].sum(axis=(0, 1))
     dH0 = dA_h[0] @ W_hh_T + dH[0] * z[0]

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, previous, workspace
 
 
 @dataclass
@@ -38,20 +38,17 @@ class LayerGrads:
 
 
 def weight_grads(X: Array, H0: Array, H: Array, dA_x: Array, dA_h: Array) -> dict[str, Array]:
-    """W_xh, W_hh and b_h gradients as single products over all timesteps.
+    """W_xh, W_hh and b_h gradients as single products over all timesteps:
+    dW_xh = Σ_t X_tᵀ dA_x,t and dW_hh = Σ_t H_{t-1}ᵀ dA_h,t.
 
-    dW_xh = Σ_t X_tᵀ dA_x,t and dW_hh = Σ_t H_{t-1}ᵀ dA_h,t, the latter split into step 0 (from
-    H0) and steps 1… (from H itself) so that the shifted states are never copied.
     X: (T, B, D); H0: (B, H); H: (T, B, H); dA_x, dA_h: (T, B, G·H).
     """
     T, B, D = X.shape
     hidden_size, width = H.shape[2], dA_x.shape[2]
-    dW_hh = H0.T @ dA_h[0]
-    if T > 1:
-        dW_hh += H[:-1].reshape((T - 1) * B, hidden_size).T @ dA_h[1:].reshape(-1, width)
+    H_prev = previous(H0, H, out=workspace("layer.H_prev", H.shape, H.dtype))
     dA_x_flat = dA_x.reshape(T * B, width)
     return {
         "W_xh": X.reshape(T * B, D).T @ dA_x_flat,
-        "W_hh": dW_hh,
+        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_h.reshape(T * B, width),
         "b_h": dA_x_flat.sum(axis=0),
     }

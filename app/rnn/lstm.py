@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.rnn.activations import tanh
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, workspace
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("i", "f", "g", "o")
@@ -79,14 +79,15 @@ def forward(
         C0 = np.zeros_like(H0)
     scale, numerator, shift = _gate_vectors(hidden_size, X.dtype)
     W_hh_scaled = W_hh * scale
-    A = (X.reshape(T * B, D) @ (W_xh * scale)).reshape(T, B, 4 * hidden_size)
+    A = workspace("lstm.A", (T, B, 4 * hidden_size), X.dtype)
+    np.matmul(X.reshape(T * B, D), W_xh * scale, out=A.reshape(T * B, 4 * hidden_size))
     A += b_h * scale
-    G = np.empty_like(A)
-    C = np.empty((T, B, hidden_size), dtype=X.dtype)
-    tanhC = np.empty_like(C)
-    H = np.empty_like(C)
-    recurrent = np.empty((B, 4 * hidden_size), dtype=X.dtype)
-    i_times_g = np.empty((B, hidden_size), dtype=X.dtype)
+    G = workspace("lstm.G", A.shape, X.dtype)
+    C = workspace("lstm.C", (T, B, hidden_size), X.dtype)
+    tanhC = workspace("lstm.tanhC", C.shape, X.dtype)
+    H = workspace("lstm.H", C.shape, X.dtype)
+    recurrent = workspace("lstm.recurrent", (B, 4 * hidden_size), X.dtype)
+    i_times_g = workspace("lstm.i_times_g", (B, hidden_size), X.dtype)
     H_prev, C_prev = H0, C0
     G4 = G.reshape(T, B, 4, hidden_size)
     for t in range(T):
@@ -119,10 +120,11 @@ def factors(trace: LSTMTrace) -> dict[str, Array]:
     T, B = trace.H.shape[:2]
     G4 = trace.G.reshape(T, B, 4, hidden_size)
     i, f, g, o = G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3]
-    K = np.multiply(trace.tanhC, trace.tanhC)
+    dtype = trace.G.dtype
+    K = np.multiply(trace.tanhC, trace.tanhC, out=workspace("lstm.K", trace.C.shape, dtype))
     np.subtract(1.0, K, out=K)
     K *= o
-    F3 = np.empty((T, B, 3, hidden_size), dtype=trace.G.dtype)
+    F3 = workspace("lstm.F3", (T, B, 3, hidden_size), dtype)
     F_i, F_f, F_g = F3[:, :, 0], F3[:, :, 1], F3[:, :, 2]
     np.subtract(1.0, i, out=F_i)  # g σ'(A_i) = g ⊙ i ⊙ (1 − i)
     F_i *= i
@@ -134,10 +136,12 @@ def factors(trace: LSTMTrace) -> dict[str, Array]:
     np.multiply(g, g, out=F_g)  # i tanh'(A_g) = i ⊙ (1 − g²)
     np.subtract(1.0, F_g, out=F_g)
     F_g *= i
-    Fo = np.subtract(1.0, o)  # tanh(C) σ'(A_o)
+    Fo = np.subtract(1.0, o, out=workspace("lstm.Fo", trace.C.shape, dtype))  # tanh(C) σ'(A_o)
     Fo *= o
     Fo *= trace.tanhC
-    return {"K": K, "F3": F3, "Fo": Fo, "f": np.ascontiguousarray(f)}
+    f_contiguous = workspace("lstm.f", trace.C.shape, dtype)
+    np.copyto(f_contiguous, f)
+    return {"K": K, "F3": F3, "Fo": Fo, "f": f_contiguous}
 
 
 def backward(
@@ -155,12 +159,14 @@ def backward(
     hidden_size = W_hh.shape[0]
     fac = factors(trace)
     K, F3, Fo, f = fac["K"], fac["F3"], fac["Fo"], fac["f"]
-    dH = np.empty_like(H)
-    dC = np.empty_like(H)
-    dA = np.empty_like(trace.A)
+    dH = workspace("lstm.dH", H.shape, H.dtype)
+    dC = workspace("lstm.dC", H.shape, H.dtype)
+    dA = workspace("lstm.dA", trace.A.shape, H.dtype)
     W_hh_T = np.ascontiguousarray(W_hh.T)
-    dH_next = np.zeros((B, hidden_size), dtype=H.dtype)
-    dC_next = np.zeros((B, hidden_size), dtype=H.dtype)
+    dH_next = workspace("lstm.dH_next", (B, hidden_size), H.dtype)
+    dC_next = workspace("lstm.dC_next", (B, hidden_size), H.dtype)
+    dH_next.fill(0.0)
+    dC_next.fill(0.0)
     for t in range(T - 1, -1, -1):
         np.add(dH_out[t], dH_next, out=dH[t])
         np.multiply(dH[t], K[t], out=dC[t])  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future

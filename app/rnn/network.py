@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from app.rnn import elman, gru, lstm
-from app.rnn.arrays import Array, check_finite, previous
+from app.rnn.arrays import Array, all_finite, check_finite, previous, workspace
 from app.rnn.config import ModelConfig
 from app.rnn.errors import NumericalError, ShapeError
 from app.rnn.init import init_params, parameter_shapes
@@ -119,12 +119,13 @@ class Network:
         """
         cfg = self.config
         X = self._checked_input(X)
-        B = X.shape[0]
-        H0 = self._checked_state("h0", H0, B)
-        C0 = self._checked_state("c0", C0, B) if cfg.cell == "lstm" else None
+        H0 = self._checked_state("h0", H0, X.shape[0])
+        C0 = self._checked_state("c0", C0, X.shape[0]) if cfg.cell == "lstm" else None
         for name, value in self.params.items():
             check_finite(f"parameter {name}", value)
-        layer_input = np.ascontiguousarray(np.swapaxes(X, 0, 1))  # (T, B, D)
+        B, T, D = X.shape
+        layer_input = workspace("network.X", (T, B, D), self.dtype)  # time-major
+        np.copyto(layer_input, np.swapaxes(X, 0, 1))
         traces = []
         with np.errstate(over="ignore", invalid="ignore"):
             for layer in range(cfg.num_layers):
@@ -181,8 +182,14 @@ class Network:
                 "W_hq": H_top.reshape(-1, cfg.hidden_size).T @ dO_tm.reshape(-1, cfg.output_size),
                 "b_q": dO_tm.sum(axis=(0, 1)),
             }
-            dH_out = np.zeros_like(trace.layers[-1].H)
-            dH_out[T - dO_tm.shape[0] :] = dO_tm @ self.params["W_hq"].T
+            H_shape = trace.layers[-1].H.shape
+            dH_out = workspace("network.dH_out", H_shape, self.dtype)
+            dH_out[: T - dO_tm.shape[0]] = 0.0
+            np.matmul(
+                dO_tm.reshape(-1, cfg.output_size),
+                self.params["W_hq"].T,
+                out=dH_out[T - dO_tm.shape[0] :].reshape(-1, cfg.hidden_size),
+            )
             layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
             for layer in range(cfg.num_layers - 1, -1, -1):
                 result = self.cell.backward(
@@ -297,7 +304,7 @@ def _check_loss(value: float) -> None:
 
 def _check_states(S: Array, what: str) -> None:
     """S: (T, B, ·) time-major, or (B, ·) / (B, T, ·) for outputs; names the first bad step."""
-    if np.isfinite(S).all():
+    if all_finite(S):
         return
     index = np.argwhere(~np.isfinite(S))[0]
     raise NumericalError(
@@ -364,9 +371,10 @@ def _step_norms(
 
 def _gram(S: Array) -> Array:
     """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B)."""
-    if S.shape[1] == 1:
-        return (S * S).sum(axis=2)[:, :, None]
-    return S @ np.swapaxes(S, 1, 2)
+    T, B = S.shape[:2]
+    if B == 1:
+        return np.einsum("tbk,tbk->tb", S, S)[:, :, None]
+    return np.matmul(S, np.swapaxes(S, 1, 2), out=workspace("network.gram", (T, B, B), S.dtype))
 
 
 def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
