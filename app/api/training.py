@@ -109,6 +109,11 @@ class TrainingService:
     def start(self, model_id: str, request: TrainRequest) -> SessionInfo:
         """Check the request against the limits, build the session, claim a place, train."""
         record = self.store.get_model(model_id)
+        self.reap()
+        # A cheap refusal before the data is built; the insert below re-checks atomically.
+        active = self.store.count_active_sessions(time.time() - self.settings.stale_seconds)
+        if active >= self.settings.max_sessions:
+            raise self._full(active)
         config = ModelConfig.from_dict(record.config)
         training = self._training_config(request, config)
         inputs, targets = self._data(request, config)
@@ -128,7 +133,6 @@ class TrainingService:
             created_at=now,
             updated_at=now,
         )
-        self.reap()
         active = self.store.create_session_if_room(
             session_record, self.settings.max_sessions, now - self.settings.stale_seconds
         )
