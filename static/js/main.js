@@ -314,7 +314,8 @@ async function download(kind) {
   await guarded(async () => {
     if (!trace) throw new api.ApiError("Build & run a model first: there is nothing to download yet.");
     const base = `rnn-${trace.task}-${trace.cell}`;
-    if (kind === "weights") saveBlob(await api.weightsBlob(model.id), `${base}.safetensors`);
+    if (kind === "unrolled") saveBlob(await unrolled.toPNG(), `${base}-unrolled-t${state.t}.png`);
+    else if (kind === "weights") saveBlob(await api.weightsBlob(model.id), `${base}.safetensors`);
     else if (kind === "json") saveBlob(new Blob([JSON.stringify(traceJSON())], { type: "application/json" }), `${base}-trace.json`);
     else saveBlob(new Blob([traceCSV(trace)], { type: "text/csv" }), `${base}-hidden.csv`);
   });
@@ -561,6 +562,7 @@ async function start() {
   training.setConfig(state.training);
   compare.init($("view-compare"), runCompare);
   compare.setConfigs(state.compare.a, state.compare.b);
+  $("download-unrolled").addEventListener("click", () => download("unrolled"));
   $("view-text").addEventListener("pick-step", (event) => set({ t: event.detail }));
   subscribe(render);
   render(state, ["tab"]);
@@ -574,7 +576,8 @@ async function start() {
   controls.setTaskParams(task.params, state.urlParams || {});
   controls.writeSampleSeed(state.sampleSeed);
   controls.writeModelForm({ ...task.default_config, ...state.urlConfig });
-  const trainingDefaults = { ...(task.default_training || {}), ...state.training };
+  const trainingDefaults = { ...state.training, ...(task.default_training || {}), ...state.urlTraining };
+  set({ training: trainingDefaults });
   training.setConfig(trainingDefaults);
   const wanted = { t: state.t, phase: state.phase, unit: state.unit, layer: state.layer };
   if (state.model) {

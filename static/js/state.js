@@ -124,11 +124,16 @@ export function readURL() {
   const tab = q.get("tab");
   state.tab = ["explore", "train", "compare"].includes(tab) ? tab : "explore";
   state.weight = ["W_xh", "W_hh", "W_hq"].includes(q.get("weight")) ? q.get("weight") : "W_hh";
+  // the training settings the link names (the task's defaults fill in the rest)
+  const training = {};
   const optimizer = q.get("opt");
-  if (optimizer) state.training.optimizer = optimizer;
+  if (["sgd", "momentum", "adam", "rmsprop", "adagrad"].includes(optimizer)) training.optimizer = optimizer;
   const lr = Number.parseFloat(q.get("lr") ?? "");
-  if (Number.isFinite(lr) && lr > 0) state.training.lr = lr;
-  state.training.steps = integer(q.get("steps"), state.training.steps, 1);
+  if (Number.isFinite(lr) && lr > 0) training.lr = lr;
+  const steps = integer(q.get("steps"), 0, 1);
+  if (steps) training.steps = steps;
+  state.urlTraining = training;
+  Object.assign(state.training, training);
   state.compare.a = parseCompare(q.get("cmpA"), state.compare.a);
   state.compare.b = parseCompare(q.get("cmpB"), state.compare.b);
 }

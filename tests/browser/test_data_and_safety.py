@@ -107,3 +107,11 @@ def test_no_serious_accessibility_violations(explorer: Callable[..., Page]) -> N
     page.click("#tab-compare")
     violations += run_axe(page)
     assert violations == [], violations
+
+
+def test_unrolled_network_downloads_as_png(explorer: Callable[..., Page]) -> None:
+    page = explorer("task=binary_addition")
+    with page.expect_download() as png:
+        page.click("#download-unrolled")
+    assert png.value.suggested_filename.endswith(".png")
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

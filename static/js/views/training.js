@@ -117,6 +117,7 @@ export function setConfig(training) {
   inputs.lr.value = String(training.lr);
   inputs.steps.value = String(training.steps);
   inputs.batch_size.value = String(training.batch_size ?? 16);
+  inputs.clip.value = training.clip ? String(training.clip) : "";
 }
 
 export function setRunning(status) {
@@ -243,6 +244,23 @@ function bitsTable(trace) {
   return [table, verdict];
 }
 
+/** Many-to-one regression (the sine's next value): the window read, then truth and prediction. */
+function drawPrediction(plot, trace) {
+  const T = trace.T;
+  const truth = Array.isArray(trace.targets) ? trace.targets[0] : trace.targets;
+  const predicted = trace.outputs[0][0];
+  const marker = (symbol, colour) => ({ symbol, size: 12, color: colour, line: { color: COLORS.ink, width: 1 } });
+  draw(plot, [
+    { type: "scatter", mode: "lines+markers", x: range(T), y: trace.inputs.map((r) => r[0]), name: "input window x_t", line: { color: COLORS.W_xh, width: 1.5 }, marker: { size: 3 } },
+    { type: "scatter", mode: "markers", x: [T], y: [truth], name: `truth ${fmt(truth, 3)}`, marker: marker("circle-open", COLORS.ink) },
+    { type: "scatter", mode: "markers", x: [T], y: [predicted], name: `prediction ${fmt(predicted, 3)}`, marker: marker("diamond", COLORS.W_hq) },
+  ], baseLayout({
+    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
+    margin: { l: 44, r: 12, t: 20, b: 32 },
+    xaxis: axis("timestep t (the prediction is for t = T)"), yaxis: axis("value"),
+  }));
+}
+
 /** The task results follow the current trace (re-run after training and periodically during it). */
 export function update(state, trace) {
   if (!trace) return;
@@ -252,6 +270,13 @@ export function update(state, trace) {
   const name = (trace.task || "").toLowerCase();
   if ((name.includes("add") || name.includes("binary")) && trace.D === 2 && trace.sequence) {
     resultsEl.replaceChildren(...bitsTable(trace));
+    return;
+  }
+  if (!trace.sequence && trace.config.head === "identity" && trace.D === 1) {
+    const plot = document.createElement("div");
+    plot.className = "plot";
+    resultsEl.replaceChildren(plot);
+    drawPrediction(plot, trace);
     return;
   }
   if (trace.config.head === "softmax" || !trace.sequence) {

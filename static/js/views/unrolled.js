@@ -274,6 +274,43 @@ function overview(trace, state, backward) {
   return { data, layout };
 }
 
+const STYLE_PROPERTIES = ["fill", "stroke", "stroke-width", "font-size", "font-family", "font-style", "opacity"];
+
+/**
+ * The diagram as a PNG blob (twice its size on screen), like the Plotly views' camera button:
+ * the SVG is copied with its computed styles written on every element, drawn on a canvas.
+ */
+export function toPNG() {
+  if (!svg) return Promise.reject(new Error("Nothing is drawn yet."));
+  const copy = svg.cloneNode(true);
+  const originals = [svg, ...svg.querySelectorAll("*")];
+  const copies = [copy, ...copy.querySelectorAll("*")];
+  originals.forEach((node, k) => {
+    const computed = getComputedStyle(node);
+    for (const name of STYLE_PROPERTIES) copies[k].style.setProperty(name, computed.getPropertyValue(name));
+  });
+  const background = make("rect", { x: 0, y: 0, width: "100%", height: "100%", fill: "#ffffff" });
+  copy.insertBefore(background, copy.firstChild);
+  const width = Number(svg.getAttribute("width"));
+  const height = Number(svg.getAttribute("height"));
+  const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(copy)], { type: "image/svg+xml" }));
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = width * 2;
+      canvas.height = height * 2;
+      const context = canvas.getContext("2d");
+      context.scale(2, 2);
+      context.drawImage(image, 0, 0);
+      URL.revokeObjectURL(url);
+      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The browser could not encode the PNG."))), "image/png");
+    };
+    image.onerror = () => reject(new Error("The diagram could not be drawn as an image."));
+    image.src = url;
+  });
+}
+
 function outputPattern(trace, start) {
   if (trace.sequence) return "all";
   const k = trace.T - 1 - start;
