@@ -130,3 +130,24 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
         assert store.get_session(second).step == step
         assert store.get_session(second).owner == "elsewhere:1:resumed"
         client.post(f"/api/v1/training/{first}/stop")
+
+
+def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path) -> None:
+    with uvicorn_process(tmp_path, workers=2) as url:
+        model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        body = {**SINE, "steps": 100_000, "report_every": 5}
+        session = httpx.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/api/v1/training/{session}").json()["step"] < 10:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    # the context sent SIGTERM and waited for uvicorn (and its workers) to exit
+    with uvicorn_process(tmp_path) as url:
+        status = httpx.get(f"{url}/api/v1/training/{session}").json()
+        assert status["status"] == "interrupted" and status["resumable"]
+        history = httpx.get(f"{url}/api/v1/training/{session}/history").json()
+        assert status["step"] >= history["last_step"] >= 10
+        weights_version = httpx.get(f"{url}/api/v1/models/{model_id}").json()["weights_version"]
+        assert weights_version > 1
+        resumed = httpx.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
+        assert resumed["status"] == "paused" and resumed["step"] == status["step"] + 1
