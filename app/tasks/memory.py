@@ -87,11 +87,12 @@ COPY = Task(
     description=(
         "A few symbols are shown, then a long stretch of blanks, then a recall marker: the "
         "network must write the symbols back in order. The longer the delay, the further back "
-        "the gradient must travel — a vanilla RNN's vanishes, an LSTM's cell state carries it."
+        "the gradient must travel: a vanilla RNN's vanishes, while a gated cell (the default "
+        "GRU, or an LSTM) learns to hold its memory across the blanks."
     ),
     params=COPY_PARAMS,
     default_config={
-        "cell": "lstm",
+        "cell": "gru",
         "input_size": 6,
         "hidden_size": 32,
         "output_size": 5,

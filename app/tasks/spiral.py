@@ -89,6 +89,7 @@ TASK = Task(
         "batch_size": 300,
         "steps": 3000,
         "report_every": 100,
+        "early_stop": {"metric": "accuracy", "target": 0.99},
     },
     sampler=_sample,
     data_factory=_data,

@@ -83,7 +83,7 @@ TASK = Task(
         "lr": 0.01,
         "batch_size": 32,
         "clip": 1.0,
-        "steps": 800,
+        "steps": 1500,
         "report_every": 50,
         "early_stop": {"metric": "accuracy", "target": 0.97},
     },

@@ -122,3 +122,26 @@ def test_spiral_relu_learns_faster_than_sigmoid_with_the_same_budget() -> None:
     assert accuracy["Spiral (ReLU)"] > 0.95
     assert accuracy["Spiral (ReLU)"] > accuracy["Spiral (sigmoid)"] + 0.1
     assert first_layer["Spiral (sigmoid)"] < 0.25 * first_layer["Spiral (ReLU)"]
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "bound"),
+    [
+        ("copy", "sequence_accuracy", 0.99),
+        ("adding", "relative_mse", 0.01),
+        ("waveforms", "accuracy", 0.97),
+        ("spiral", "accuracy", 0.97),
+        ("csv_forecast", "relative_mse", 0.01),
+    ],
+)
+def test_every_other_tasks_default_config_works(task: str, metric: str, bound: float) -> None:
+    session = TrainingSession(TrainingConfig.for_task(task))
+    started = time.perf_counter()
+    session.run()
+    value = session.latest["metrics"][metric]
+    seconds = time.perf_counter() - started
+    print(f"\n{task}: {session.step_count} steps, {seconds:.1f} s, {metric} {value:.4f}")
+    if metric == "relative_mse":
+        assert value <= bound
+    else:
+        assert value >= bound
