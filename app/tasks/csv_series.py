@@ -47,36 +47,51 @@ PARAMS = {
 def parse_csv(text: str) -> tuple[list[str], Array]:
     """CSV text → (column names, values (rows, columns)); a non-numeric first row is a header.
 
-    Raises TaskError naming the row (1-based, as an editor shows it) and column of the problem.
+    Blank lines are skipped. Raises TaskError naming the line (1-based, as an editor counts
+    them) and the column of the problem.
     """
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
+    lines = _numbered_rows(text)
+    if not lines:
         raise TaskError("csv is empty: no rows with values")
     header: list[str] | None = None
-    if not all(_is_number(cell) for cell in rows[0]):
-        header = [cell.strip() for cell in rows[0]]
-        rows = rows[1:]
-        if not rows:
+    if not all(_is_number(cell) for cell in lines[0][1]):
+        header = [cell.strip() for cell in lines[0][1]]
+        lines = lines[1:]
+        if not lines:
             raise TaskError("csv has a header but no data rows")
-    width = len(header) if header is not None else len(rows[0])
+    width = len(header) if header is not None else len(lines[0][1])
     if width > MAX_COLUMNS:
         raise TaskError(f"csv has {width} columns; at most {MAX_COLUMNS} are allowed")
-    values = np.empty((len(rows), width))
-    first_line = 2 if header is not None else 1
-    for r, row in enumerate(rows):
+    values = np.empty((len(lines), width))
+    for r, (line, row) in enumerate(lines):
         if len(row) != width:
-            raise TaskError(f"csv row {r + first_line} has {len(row)} values, expected {width}")
+            raise TaskError(f"csv line {line} has {len(row)} values, expected {width}")
         for c, cell in enumerate(row):
             try:
                 values[r, c] = float(cell)
             except ValueError:
                 raise TaskError(
-                    f"csv row {r + first_line}, column {c + 1}: {cell.strip()!r} is not a number"
+                    f"csv line {line}, column {c + 1}: {cell.strip()!r} is not a number"
                 ) from None
             if not np.isfinite(values[r, c]):
-                raise TaskError(f"csv row {r + first_line}, column {c + 1} is NaN or infinite")
+                raise TaskError(f"csv line {line}, column {c + 1} is NaN or infinite")
     names = header if header is not None else [f"column {c + 1}" for c in range(width)]
     return names, values
+
+
+def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line number where the row starts, cells) of every row with a value in it."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise TaskError(f"csv line {reader.line_num}: {error}") from None
+    return rows
 
 
 def _is_number(cell: str) -> bool:

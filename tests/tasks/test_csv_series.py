@@ -22,10 +22,13 @@ def test_without_a_header_the_columns_are_numbered_and_blank_lines_skipped() -> 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a,b\n1,2\n3,x\n", r"csv row 3, column 2: 'x' is not a number"),
-        ("1,2\n3\n", "csv row 2 has 1 values, expected 2"),
-        ("a,b\n1,2\n3,nan\n", "csv row 3, column 2 is NaN or infinite"),
-        ("a,b\n1,inf\n", "csv row 2, column 2 is NaN or infinite"),
+        ("a,b\n1,2\n3,x\n", r"csv line 3, column 2: 'x' is not a number"),
+        ("a,b\n\n\n1,2\n\n3, x\n", r"csv line 6, column 2: 'x' is not a number"),
+        ('a,b\n"1\n",2\n3,y\n', r"csv line 4, column 2: 'y' is not a number"),
+        ("1,2\n3\n", "csv line 2 has 1 values, expected 2"),
+        ("a,b\n1,2\n3,nan\n", "csv line 3, column 2 is NaN or infinite"),
+        ("a,b\n1,inf\n", "csv line 2, column 2 is NaN or infinite"),
+        ('a,b\n1,"2\n', "csv line 2: unexpected end of data"),
         ("\n\n", "csv is empty"),
         ("a,b\n", "csv has a header but no data rows"),
         (",".join(["1"] * (MAX_COLUMNS + 1)) + "\n", f"at most {MAX_COLUMNS} are allowed"),

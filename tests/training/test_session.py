@@ -266,3 +266,18 @@ def test_a_batch_too_large_for_memory_is_refused_naming_the_bound() -> None:
     ):
         TrainingSession(config)
     TrainingSession(config, max_batch_elements=1024 * 512 * 384)  # the service may allow more
+
+
+def test_sessions_in_parallel_threads_match_the_same_sessions_run_alone() -> None:
+    alone = [sine_session(steps=30, seed=seed) for seed in (0, 1, 2)]
+    for session in alone:
+        session.run()
+    together = [sine_session(steps=30, seed=seed) for seed in (0, 1, 2)]
+    workers = [threading.Thread(target=session.run) for session in together]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    for by_itself, in_parallel in zip(alone, together, strict=True):
+        assert in_parallel.status == "finished"
+        assert_same_params(params_of(by_itself), params_of(in_parallel))
