@@ -23,7 +23,7 @@ import numpy as np
 
 from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm, make_optimizer
 from app.rnn.arrays import Array
-from app.tasks import TASKS, TaskData
+from app.tasks import TASKS, Task, TaskData
 from app.tasks.user_arrays import array_data
 from app.training.config import TrainingConfig, TrainingError
 
@@ -54,9 +54,20 @@ class Snapshot:
 class TrainingSession:
     """Trains `Network(model)` on `training.task` (or on explicit `inputs`/`targets`).
 
+    training: TrainingConfig or its dict (`TrainingConfig.for_task` fills in a task's defaults).
     model: ModelConfig or its dict; None takes the task's default for the given task_params.
     params: initial weights (our names), e.g. a stored model's; None draws them from model.seed.
+    inputs / targets: the user's arrays, (N, T, D) and targets fitted to the model, instead of a
+    task. max_batch_elements bounds B·T·max(D, G·H, Q) of one batch (TrainingError above it).
     The training seed fixes the data split and the order of batches; the model seed the weights.
+
+    Read by the service: `status` (one of STATUSES), `step_count`, `elapsed` (seconds spent in
+    updates and evaluations), `error` (the message when failed), `latest` (the last progress
+    record), `history` (scalar records, thinned when long), `net`, `model`, `training`, `data`.
+    A progress record is {"step", "steps", "status", "loss" (mean since the last report),
+    "loss_batch", "metrics" (the task's, on validation data), "grad_norm" (global, before
+    clipping), "grad_norms" (per parameter), "dH_norm" (‖dL/dH_t‖ per step of the latest batch,
+    top layer), "elapsed"}.
     """
 
     def __init__(
@@ -126,7 +137,7 @@ class TrainingSession:
                 f"numbers per batch; at most {limit} are allowed (use a smaller batch_size)"
             )
 
-    def _task(self) -> Any:
+    def _task(self) -> Task | None:
         name = self.training.task
         if name is None:
             return None
