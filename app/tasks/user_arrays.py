@@ -14,10 +14,12 @@ MAX_ELEMENTS = 4_000_000
 def array_data(
     net: Network, inputs: Array, targets: Targets, validation_fraction: float | None, seed: int
 ) -> tuple[ArrayData, Array, Array]:
-    """Check inputs (N, T, D) / (T, D) and targets against `net` and split them at random
-    (default: no validation set) → (data, inputs, targets) as checked arrays."""
+    """Check inputs (N, T, D) and targets against `net` and split them at random (default: no
+    validation set) → (data, inputs, targets) as checked arrays. One sequence may be given as
+    inputs (T, D) with its targets (T, Q) / (Q,), or class indices (T,) / ()."""
     X = np.asarray(inputs, dtype=np.float64)
-    if X.ndim == 2:
+    one_sequence = X.ndim == 2
+    if one_sequence:
         X = X[None]
     if X.ndim != 3:
         raise TaskError(f"inputs must be (N, T, D) or (T, D), got shape {X.shape}")
@@ -28,10 +30,8 @@ def array_data(
     y = np.asarray(targets)
     try:
         probe = net.forward(X[:1])
-        if y.shape[:1] != X.shape[:1] and y.ndim == probe.O.ndim - 1 + (
-            net.config.loss != "cross_entropy"
-        ):
-            y = y[None]
+        if one_sequence:
+            y = y[None]  # the targets of that one sequence
         y = net.checked_targets(y, (X.shape[0], *probe.O.shape[1:]))
     except RNNError as error:
         raise TaskError(f"data does not fit the model: {error}") from None
