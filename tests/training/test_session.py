@@ -281,3 +281,16 @@ def test_sessions_in_parallel_threads_match_the_same_sessions_run_alone() -> Non
     for by_itself, in_parallel in zip(alone, together, strict=True):
         assert in_parallel.status == "finished"
         assert_same_params(params_of(by_itself), params_of(in_parallel))
+
+
+def test_truncated_bptt_stops_the_gradient_at_the_chunk_boundary() -> None:
+    records: list[dict] = []
+    session = sine_session(steps=1, truncate=5)
+    session.on_progress = records.append
+    session.step()
+    profile = np.array(records[-1]["dH_norm"])  # T = 10, one output after the last step
+    assert (profile[:5] == 0).all() and (profile[5:] > 0).all()
+    full = sine_session(steps=1)
+    full.on_progress = records.append
+    full.step()
+    assert (np.array(records[-1]["dH_norm"]) > 0).all()
