@@ -259,3 +259,26 @@ def test_a_command_above_max_request_bytes_is_refused(tmp_path) -> None:
             error = ws.receive_json()
     assert error["type"] == "error" and error["field"] == "message"
     assert "RNN_EXPLORER_MAX_REQUEST_BYTES" in error["detail"]
+
+
+def test_a_batched_run_streams_sequence_0_with_norms_over_the_batch(client, make_model) -> None:
+    model_id = make_model(cell="gru")
+    rng = np.random.default_rng(3)
+    inputs = rng.normal(size=(3, 4, 2)).tolist()
+    targets = rng.normal(size=(3, 4, 3)).tolist()
+    rest = client.post(
+        f"/api/v1/models/{model_id}/backward", json={"inputs": inputs, "targets": targets}
+    ).json()
+    with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
+        ws.send_json({"type": "run", "inputs": inputs, "targets": targets})
+        start, *steps, summary = receive_until(ws, "summary")
+    assert start["batch"] == 3
+    layer = rest["trace"]["layers"][0]
+    for frame in steps[:4]:
+        assert frame["output"] == rest["outputs"][0][frame["t"]]
+    for frame in steps[4:]:
+        t = frame["t"]
+        assert frame["dH"][0] == layer["dH"][0][t]
+        assert frame["dH_norm"][0] == layer["dH_norm"][t]
+        assert set(frame["step_grad_norms"][0]) == {"W_xh", "W_hh", "b_h", "b_hn"}
+    assert summary["loss"] == rest["loss"]
