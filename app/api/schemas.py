@@ -387,7 +387,7 @@ class FollowCommand(BaseModel):
 
     type: Literal["follow"]
     session: str
-    after_step: int = Field(-1, ge=-1, description="replay history after this step")
+    after_step: int = Field(-1, ge=-1, le=2**53, description="replay history after this step")
 
 
 class TrainCommand(TrainRequest):

@@ -277,3 +277,17 @@ def test_deleting_a_model_stops_its_sessions(client) -> None:
     assert client.get(f"/api/v1/models/{model_id}").status_code == 404
     assert client.get(f"/api/v1/training/{session}/history").status_code == 200
     assert client.post(f"/api/v1/training/{session}/resume").status_code == 409
+
+
+def test_history_paging_bounds_are_422_not_500(client) -> None:
+    model_id = sine_model(client)
+    session = client.post(f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 5}).json()[
+        "id"
+    ]
+    for query in ("after_step=99999999999999999999", "after_step=-2", "limit=0", "limit=10001"):
+        response = client.get(f"/api/v1/training/{session}/history?{query}")
+        assert response.status_code == 422, query
+    with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
+        ws.send_json({"type": "follow", "session": session, "after_step": 2**70})
+        error = ws.receive_json()
+    assert error["type"] == "error" and error["field"] == "follow.after_step"

@@ -41,7 +41,7 @@ def get_session(session_id: str, training: TrainingDep) -> SessionInfo:
 def get_history(
     session_id: str,
     training: TrainingDep,
-    after_step: Annotated[int, Query(ge=-1)] = -1,
+    after_step: Annotated[int, Query(ge=-1, le=2**53)] = -1,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> SessionHistory:
     """Progress records after `after_step`, step ascending (page with `last_step`)."""
