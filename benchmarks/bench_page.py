@@ -8,6 +8,9 @@ Opens the page on a sine sample of T steps with an RNN of H hidden units, then
 
     python -m benchmarks.bench_page            # T=200, H=128, writes benchmarks/PAGE_RESULTS.md
     python -m benchmarks.bench_page --steps 300 --hidden 128 --length 200 --no-write
+
+Each configuration runs `--repeat` times in a fresh browser; the table gives, per column, the
+median over the runs (a shared machine's other work shows up as slow outliers, not as a shift).
 """
 
 import argparse
@@ -154,14 +157,26 @@ def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict
     return result
 
 
-def report(results: list[dict[str, Any]]) -> str:
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of every measured number over repeated runs."""
+    combined = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):
+            combined[key] = statistics.median(run[key] for run in runs)
+    combined["runs"] = len(runs)
+    return combined
+
+
+def report(results: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
     lines = [
         "# Explorer page: time to step one timestep",
         "",
         "Every view of the Explore tab (unrolled network + overview, hidden-state heatmap,",
         "outputs, gradient flow, equation, gates, weights, text) updated for one cursor move, in",
         f"headless Chromium {results[0]['browser']} (software rendering, `--disable-gpu`) on "
-        f"{os.cpu_count()} shared cores, {platform.machine()}, Python {platform.python_version()}.",
+        f"{os.cpu_count()} shared cores, {platform.machine()}, Python {platform.python_version()};",
+        f"load average {load[0]:.1f} when it started (other work on the machine), median of "
+        f"{results[0]['runs']} runs per row.",
         "",
         "- *update*: the page's own `render` performance measure (all views' synchronous work);",
         "- *to frame*: from the state change to the next `requestAnimationFrame` (update + style,",
@@ -195,13 +210,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="cursor moves to time")
     parser.add_argument("--seconds", type=float, default=4.0, help="how long to play")
     parser.add_argument("--cells", default="rnn,lstm", help="comma-separated cells")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    load = os.getloadavg()
     results = [
-        run(args.length, args.hidden, args.steps, args.seconds, cell)
+        combine(
+            [
+                run(args.length, args.hidden, args.steps, args.seconds, cell)
+                for _ in range(args.repeat)
+            ]
+        )
         for cell in args.cells.split(",")
     ]
-    text = report(results)
+    text = report(results, load)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")

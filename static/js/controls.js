@@ -7,6 +7,7 @@ const $ = (id) => document.getElementById(id);
 
 let handlers = {};
 let lastT = -1;
+let lastShown = "";
 let player = 0;
 let lastFrame = 0;
 let carry = 0;
@@ -207,6 +208,7 @@ export function setTaskDescription(text) {
 export function setLayers(count) {
   const select = $("layer");
   if (select.options.length !== count) {
+    lastShown = ""; // the new options need the selection written again
     select.replaceChildren();
     for (let k = 0; k < count; k++) {
       const option = document.createElement("option");
@@ -338,9 +340,12 @@ export function update(current, T) {
     player = requestAnimationFrame(tick);
   }
   const play = $("play");
-  play.setAttribute("aria-pressed", current.playing ? "true" : "false");
-  play.setAttribute("aria-label", current.playing ? "Pause" : "Play");
-  play.firstElementChild.textContent = current.playing ? "❚❚" : "▶";
+  const pressed = current.playing ? "true" : "false";
+  if (play.getAttribute("aria-pressed") !== pressed) {
+    play.setAttribute("aria-pressed", pressed);
+    play.setAttribute("aria-label", current.playing ? "Pause" : "Play");
+    play.firstElementChild.textContent = current.playing ? "❚❚" : "▶";
+  }
   const scrub = $("scrub");
   const max = String(Math.max(0, (T || 1) - 1));
   if (scrub.max !== max) scrub.max = max;
@@ -351,6 +356,10 @@ export function update(current, T) {
     $("t-label").textContent = `t = ${current.t} / ${Math.max(0, (T || 1) - 1)}`;
     lastT = current.t;
   }
+  // Only what changed is written: this runs on every timestep while playing.
+  const shown = `${current.phase}|${current.unit}|${current.speed}|${current.layer}|${current.weight}|${current.tab}`;
+  if (shown === lastShown) return;
+  lastShown = shown;
   for (const radio of document.querySelectorAll('input[name="phase"]')) radio.checked = radio.value === current.phase;
   if (document.activeElement !== $("unit")) $("unit").value = String(current.unit);
   $("speed").value = String(current.speed);

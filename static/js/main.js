@@ -3,7 +3,6 @@
 
 import * as api from "./api.js";
 import * as controls from "./controls.js";
-import { LOCAL_TASKS, localSample } from "./local_tasks.js";
 import { readURL, set, state, subscribe, toQuery } from "./state.js";
 import { buildTrace } from "./trace.js";
 import * as compare from "./views/compare.js";
@@ -23,7 +22,6 @@ const EXPLORE_VIEWS = { unrolled, heatmap, outputs, gradients, equation, gates, 
 
 let tasks = [];
 let presets = [];
-let localTasks = false;
 let trace = null;
 let model = null; // the ModelInfo of the model on show
 let createdByPage = new Set(); // models this page made (and may delete when it replaces them)
@@ -91,7 +89,6 @@ function normaliseSample(raw) {
 
 async function fetchSample(task) {
   const params = changedParams(task);
-  if (localTasks) return normaliseSample(localSample(task, state.sampleSeed, params));
   const hasText = Object.values(params).some((v) => typeof v === "string" && v.length > 200);
   const raw = hasText
     ? await api.sampleTaskPost(task.name, state.sampleSeed, params)
@@ -104,15 +101,7 @@ const SIZE_FIELDS = ["input_size", "output_size", "output_mode", "head", "loss"]
 /** The model config: the task's config for this sample (its sizes), with the form's model fields. */
 function configFor(task, data, fields = controls.readModelForm()) {
   const config = { ...task.default_config, ...(data.config || {}), ...fields };
-  if (data.config) {
-    for (const key of SIZE_FIELDS) if (key in data.config) config[key] = data.config[key];
-  } else {
-    // a sample of the page's own tasks: sizes from its shapes
-    config.input_size = data.inputs[0].length;
-    const sequence = Array.isArray(data.targets[0]);
-    config.output_mode = sequence ? "sequence" : "last";
-    config.output_size = sequence ? data.targets[0].length : data.targets.length;
-  }
+  for (const key of SIZE_FIELDS) if (data.config && key in data.config) config[key] = data.config[key];
   if (config.cell !== "rnn") config.nonlinearity = "tanh";
   return config;
 }
@@ -363,7 +352,6 @@ function streamRun() {
 async function startTraining(settings) {
   await guarded(async () => {
     if (!model) throw new api.ApiError("Build & run a model first.");
-    if (localTasks) throw new api.ApiError("Training needs the server's task routes (GET /api/v1/tasks), which this server does not have yet.");
     const body = { task: state.task, task_params: changedParams(currentTask()), seed: state.sampleSeed };
     for (const [key, value] of Object.entries(settings)) if (value !== undefined && value !== null && !Number.isNaN(value)) body[key] = value;
     set({ training: { ...state.training, ...settings } });
@@ -520,18 +508,11 @@ function render(current, changed) {
 /* ---------- start-up ---------- */
 
 async function loadTasks() {
+  tasks = await api.listTasks();
   try {
-    tasks = await api.listTasks();
-  } catch (error) {
-    if (!(error instanceof api.ApiError) || error.status !== 404) throw error;
-    tasks = LOCAL_TASKS;
-    localTasks = true;
-    status("This server has no task routes: the page samples its own sine and binary-addition examples.");
-  }
-  try {
-    presets = localTasks ? [] : await api.listPresets();
+    presets = await api.listPresets();
   } catch {
-    presets = [];
+    presets = []; // the tasks alone are enough to explore
   }
   controls.setTasks(tasks, presets, state.task || tasks[0].name);
 }

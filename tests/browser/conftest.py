@@ -33,8 +33,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-# Routes another part of the service may not have yet: their 404 is handled by the page.
-OPTIONAL_ROUTES = ("/api/v1/tasks", "/api/v1/presets")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -116,8 +114,6 @@ def page(page: Page, allowed_console_errors: list[str]) -> Iterator[Page]:
         if message.type != "error":
             return
         url = message.location.get("url", "") if message.location else ""
-        if "404" in message.text and any(route in url for route in OPTIONAL_ROUTES):
-            return
         if any(text in message.text for text in allowed_console_errors):
             return
         problems.append(f"console error: {message.text} ({url})")

@@ -136,8 +136,10 @@ def test_url_round_trips_the_whole_view(explorer: Callable[..., Page], page: Pag
     assert page_inputs(page) == previous
 
 
-def test_a_new_configuration_builds_a_new_model(explorer: Callable[..., Page]) -> None:
-    page = explorer()
+def test_a_new_configuration_builds_a_new_model_and_shows_its_gates(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer("unit=3")
     before = page.evaluate("document.body.dataset.traceReady")
     page.select_option("#cell", "lstm")
     page.fill("#hidden-size", "8")
@@ -146,6 +148,16 @@ def test_a_new_configuration_builds_a_new_model(explorer: Callable[..., Page]) -
     assert page_model(page)["config"]["cell"] == "lstm"
     expect(page.locator("#view-gates .legend")).to_be_attached()
     expect(page.locator("#view-equation")).to_contain_text("C_t = f⊙C_{t−1}")
+    page.keyboard.press("Home")
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    model = page_model(page)
+    gates = httpx.post(
+        f"{live_server}/api/v1/models/{model['id']}/forward", json={"inputs": page_inputs(page)}
+    ).json()["trace"]["layers"][0]["gates"]
+    for name in ("i", "f", "g", "o"):
+        assert slot(page, name) == gates[name][4][3]
+    assert slot(page, "c") == gates["C"][4][3]
     shot(page, "explorer-lstm-gates")
 
 

@@ -108,6 +108,10 @@ function build(trace, state, backward) {
   slots.t = tSlot;
   heading.append(tSlot, ` of ${trace.T} · layer ${state.layer + 1} · rows are (batch=1, features)`);
   const lines = backward ? backwardLines(trace, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
+  const G = trace.gateNames.length || 1;
+  const whole = node("p", "check sequence-shapes");
+  const input = state.layer === 0 ? "X" : `H⁽${state.layer}⁾ (the layer below)`;
+  whole.textContent = `Whole sequence: ${input} (${trace.T}, ${D}) → H (${trace.T}, ${trace.H}) → O ${trace.sequence ? `(${trace.T}, ${trace.Q})` : `(${trace.Q},) at the last step only`}, with one W_xh (${D}, ${G * trace.H}), one W_hh (${trace.H}, ${G * trace.H}) and one W_hq (${trace.H}, ${trace.Q}) for all ${trace.T} steps.`;
   const check = node("p", "check");
   slots.check = check;
   const code = node("div", "code");
@@ -119,7 +123,7 @@ function build(trace, state, backward) {
     code.append(span);
     return span;
   });
-  el.replaceChildren(heading, ...lines, check, code);
+  el.replaceChildren(heading, whole, ...lines, check, code);
 }
 
 function put(name, value, digits = 4) {

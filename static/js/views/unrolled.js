@@ -13,6 +13,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const STEP_PIXELS = 66; // horizontal room one unrolled step needs to stay readable
 const LEFT = 46; // room for the row names
 const NODE = 13; // node radius in pixels
+const SUPERSCRIPTS = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"];
 const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
 
 let el = null;
@@ -132,11 +133,13 @@ function build(trace, backward, hasOutput, fromBefore) {
     for (let l = 0; l < trace.L; l++) {
       const below = g.y(l) - (l === 0 ? 10 : NODE);
       make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
-      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, l === 0 ? "W_xh" : "W_xh*", COLORS.text.W_xh);
+      // each layer has its own pair of matrices, shared over time: W_xh¹, W_hh¹, W_xh², …
+      const layerMark = trace.L > 1 ? SUPERSCRIPTS[(l + 1) % 10] : "";
+      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh);
       if (k > 0 || fromBefore) {
         const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
         make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, ...arrowEnd("hh") }, edges);
-        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, "W_hh", COLORS.text.W_hh, "middle");
+        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle");
       }
     }
     if (hasOutput[k]) {
