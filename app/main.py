@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> Health:
-        """Liveness and version."""
+        """Liveness, version and the answering worker's process id."""
         return Health(version=__version__, worker=os.getpid())
 
     app.include_router(models.router)
