@@ -23,6 +23,11 @@ IntArray = NDArray[np.integer]
 Targets = NDArray[Any]
 
 
+# The most numbers (inputs and targets) one drawn batch, or one validation set, may hold:
+# 4 M float64 are 32 MB.
+MAX_SAMPLE_ELEMENTS = 4_000_000
+
+
 class TaskError(RNNError):
     """Invalid task parameters or user data; the message names the parameter and the bound."""
 
@@ -120,10 +125,21 @@ class Task:
         return validate_params(self.name, self.params, params or {})
 
     def sample(self, seed: int = 0, batch_size: int = 1, **params: Any) -> Sample:
-        """`batch_size` (1–1024) examples drawn reproducibly from `seed`."""
+        """`batch_size` (1–1024) examples drawn reproducibly from `seed`; at most
+        MAX_SAMPLE_ELEMENTS numbers of inputs and targets in all (TaskError names the sizes)."""
         values = self.validate(params)
         _check_int("batch_size", batch_size, 1, 1024)
         _check_int("seed", seed, 0, 2**63 - 1)
+        one = self.sampler(np.random.default_rng(seed), 1, values)
+        if batch_size == 1:
+            return one
+        per_example = example_size(one)
+        if batch_size * per_example > MAX_SAMPLE_ELEMENTS:
+            raise TaskError(
+                f"batch_size {batch_size} × {per_example} numbers per example "
+                f"(inputs and targets) is more than {MAX_SAMPLE_ELEMENTS}; use a smaller "
+                "batch_size or shorter sequences"
+            )
         return self.sampler(np.random.default_rng(seed), batch_size, values)
 
     def model_config(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -171,6 +187,12 @@ class Task:
             "default_config": dict(self.default_config),
             "default_training": dict(self.default_training),
         }
+
+
+def example_size(sample: Sample) -> int:
+    """Numbers in one example of `sample` (its inputs and targets)."""
+    B = sample.inputs.shape[0]
+    return int(sample.inputs.size // B + np.asarray(sample.targets).size // B)
 
 
 def validate_params(

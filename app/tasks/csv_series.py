@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from app.rnn.arrays import Array
-from app.tasks.base import Param, Sample, Targets, Task, TaskError, validation_size
+from app.tasks.base import (
+    MAX_SAMPLE_ELEMENTS,
+    Param,
+    Sample,
+    Targets,
+    Task,
+    TaskError,
+    validation_size,
+)
 from app.tasks.data import ArrayData
 from app.tasks.metrics import Metrics, regression_metrics
 
@@ -131,6 +139,13 @@ class SeriesData(ArrayData):
             raise TaskError(
                 f"csv has {values.shape[0]} rows; window {window} + horizon {horizon} needs at "
                 f"least {window + horizon + 1}"
+            )
+        columns = values.shape[1]
+        if count * (window + 1) * columns > MAX_SAMPLE_ELEMENTS:
+            raise TaskError(
+                f"csv gives {count} windows of {window} rows × {columns} columns, "
+                f"{count * (window + 1) * columns} numbers; at most {MAX_SAMPLE_ELEMENTS} are "
+                "allowed (use fewer rows or a shorter window)"
             )
         held_out = validation_size(validation_fraction, 0.2, count)
         train_rows = values[: count - held_out + window + horizon - 1]

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.rnn import Network
 from app.rnn.arrays import Array
-from app.tasks.base import Sample, Targets, forward_in_chunks
+from app.tasks.base import MAX_SAMPLE_ELEMENTS, Sample, Targets, example_size, forward_in_chunks
 from app.tasks.metrics import Metrics
 
 Scorer = Callable[[Array, Targets], Metrics]
@@ -85,7 +85,11 @@ class GeneratedData:
     ) -> None:
         self.draw = draw
         self.score = score
-        self.validation = draw(np.random.default_rng([seed, 0x5EED]), validation_size)
+        rng = np.random.default_rng([seed, 0x5EED])
+        # Long sequences get fewer validation examples, so the set stays within the bound.
+        per_example = example_size(draw(np.random.default_rng(0), 1))
+        count = max(16, min(validation_size, MAX_SAMPLE_ELEMENTS // per_example))
+        self.validation = draw(rng, count)
 
     def batch(self, rng: np.random.Generator, batch_size: int) -> Sample:
         return self.draw(rng, batch_size)

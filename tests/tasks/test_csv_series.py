@@ -88,3 +88,9 @@ def test_rmse_is_reported_per_column_in_the_csvs_units() -> None:
     data = SeriesData(params, 0.2)
     result = data._score(data.y_val + 0.5, data.y_val)  # 0.5 standard deviations off
     assert np.isclose(result["rmse"]["a"], 0.5 * 1.0) and np.isclose(result["rmse"]["b"], 5.0)
+
+
+def test_a_series_whose_windows_would_not_fit_in_memory_is_refused() -> None:
+    params = TASKS["csv_forecast"].validate({"csv": _ramp_csv(20_000), "window": 500})
+    with pytest.raises(TaskError, match=r"csv gives 19500 windows of 500 rows × 1 columns"):
+        SeriesData(params, None)

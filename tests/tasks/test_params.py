@@ -111,3 +111,24 @@ def test_check_config_names_the_field_that_does_not_fit() -> None:
         sine.check_config(
             ModelConfig.from_dict({**sine.model_config(), "loss": "bce", "head": "sigmoid"})
         )
+
+
+def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn() -> None:
+    from app.tasks.base import MAX_SAMPLE_ELEMENTS
+
+    params = {"length": 1000, "symbols": 20, "alphabet": 32}  # T = 1040, D = 34
+    with pytest.raises(
+        TaskError, match=rf"batch_size 1024 × 36400 numbers .* {MAX_SAMPLE_ELEMENTS}"
+    ):
+        TASKS["copy"].sample(seed=0, batch_size=1024, **params)
+    assert TASKS["copy"].sample(seed=0, batch_size=100, **params).inputs.shape == (100, 1040, 34)
+
+
+def test_long_sequences_get_a_smaller_validation_set_within_the_bound() -> None:
+    from app.tasks.base import MAX_SAMPLE_ELEMENTS
+
+    data = TASKS["copy"].make_data({"length": 1000, "symbols": 20, "alphabet": 32}, 0, None)
+    inputs, targets = data.validation.inputs, data.validation.targets
+    assert inputs.size + targets.size <= MAX_SAMPLE_ELEMENTS
+    assert inputs.shape[0] == MAX_SAMPLE_ELEMENTS // 36400
+    assert TASKS["copy"].make_data({}, 0, None).validation.inputs.shape[0] == 512
