@@ -104,8 +104,15 @@ def _prepared(params: dict[str, Any]) -> tuple[Vocabulary, IntArray]:
     text, T = params["text"], params["seq_len"]
     if len(text) < T + 1:
         raise TaskError(f"text has {len(text)} characters; seq_len {T} needs at least {T + 1}")
-    vocab = vocabulary_of(text)
-    return vocab, vocab.encode(text)
+    return vocabulary_of(text), _encoded(text)
+
+
+@lru_cache(maxsize=8)
+def _encoded(text: str) -> IntArray:
+    """The text's character ids, read-only: shared by every sample and session of that text."""
+    ids = vocabulary_of(text).encode(text)
+    ids.flags.writeable = False
+    return ids
 
 
 def _sample(rng: np.random.Generator, batch_size: int, params: dict[str, Any]) -> Sample:
