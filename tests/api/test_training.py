@@ -214,7 +214,7 @@ def test_every_training_preset_starts_on_its_model(client) -> None:
         body = {**preset["training"], "steps": 1}
         response = client.post(f"/api/v1/models/{model['id']}/train", json=body)
         assert response.status_code == 202, (preset["name"], response.text)
-        wait_for(client, response.json()["id"], ("finished",))
+        wait_for(client, response.json()["id"], ("finished", "early_stopped"))
 
 
 def test_presets_and_shape_examples(client) -> None:
