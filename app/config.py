@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     max_fps: float = Field(1000.0, gt=0, description="frames per second a stream may ask for")
     max_streams: int = Field(64, ge=1, description="WebSocket streams open at once per worker")
     stream_idle_seconds: float = Field(
-        600.0, gt=0, description="a manual stream waits this long for the next step"
+        600.0,
+        gt=0,
+        description="a stream with no command (and a manual run with no step) is closed after this",
     )
     stream_queue_frames: int = Field(
         8, ge=1, description="frames made ahead of a slow reader before the pass waits"

@@ -132,9 +132,17 @@ class StreamConnection:
                     await task
 
     async def _receive_commands(self) -> None:
+        idle = self.settings.stream_idle_seconds
         while True:
             try:
-                message = await self.websocket.receive()
+                message = await asyncio.wait_for(self.websocket.receive(), idle)
+            except TimeoutError:
+                if self.job is not None and not self.job.done():
+                    continue  # frames are still flowing: the socket is not idle
+                # A silent socket holds one of the max_streams places: give it back.
+                error = InputError("stream", f"no command for {idle:g} s; the stream is closed")
+                await self._close_with_error(error, code=1001)
+                return
             except _CLOSED:
                 return
             if message["type"] == "websocket.disconnect":
