@@ -88,23 +88,23 @@ def forward(
     H = workspace("lstm.H", C.shape, X.dtype)
     recurrent = workspace("lstm.recurrent", (B, 4 * hidden_size), X.dtype)
     i_times_g = workspace("lstm.i_times_g", (B, hidden_size), X.dtype)
-    H_prev, C_prev = H0, C0
     G4 = G.reshape(T, B, 4, hidden_size)
-    for t in range(T):
+    gates = (G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3])  # i, f, g, o: (T, B, H) views
+    H_prev, C_prev = H0, C0
+    # Iterating the arrays side by side costs fewer Python operations a step than indexing each.
+    for A_t, G_t, i, f, g, o, C_t, tanhC_t, H_t in zip(A, G, *gates, C, tanhC, H, strict=True):
         np.dot(H_prev, W_hh_scaled, out=recurrent)
-        A[t] += recurrent  # (scaled) A_t = X_t W_xh + H_{t-1} W_hh + b_h
-        Gt = G[t]
-        np.exp(A[t], out=Gt)
-        Gt += 1.0
-        np.divide(numerator, Gt, out=Gt)  # i, f, o = σ(A); g = tanh(A) + 1
-        Gt += shift
-        i, f, g, o = G4[t, :, 0], G4[t, :, 1], G4[t, :, 2], G4[t, :, 3]
-        np.multiply(f, C_prev, out=C[t])  # C_t = f ⊙ C_{t-1} + i ⊙ g
+        A_t += recurrent  # (scaled) A_t = X_t W_xh + H_{t-1} W_hh + b_h
+        np.exp(A_t, out=G_t)
+        G_t += 1.0
+        np.divide(numerator, G_t, out=G_t)  # i, f, o = σ(A); g = tanh(A) + 1
+        G_t += shift
+        np.multiply(f, C_prev, out=C_t)  # C_t = f ⊙ C_{t-1} + i ⊙ g
         np.multiply(i, g, out=i_times_g)
-        C[t] += i_times_g
-        tanh(C[t], out=tanhC[t])
-        np.multiply(o, tanhC[t], out=H[t])  # H_t = o ⊙ tanh(C_t)
-        H_prev, C_prev = H[t], C[t]
+        C_t += i_times_g
+        tanh(C_t, out=tanhC_t)
+        np.multiply(o, tanhC_t, out=H_t)  # H_t = o ⊙ tanh(C_t)
+        H_prev, C_prev = H_t, C_t
     A /= scale  # back to the true pre-activations for the trace
     return LSTMTrace(X, H0, C0, A, G, C, tanhC, H)
 
@@ -167,19 +167,21 @@ def backward(
     dC_next = workspace("lstm.dC_next", (B, hidden_size), H.dtype)
     dH_next.fill(0.0)
     dC_next.fill(0.0)
+    dA4 = dA.reshape(T, B, 4, hidden_size)
+    dC_rows = dC[:, :, None, :]  # (T, B, 1, H): broadcast over the i, f, g blocks
     for t in range(T - 1, -1, -1):
-        np.add(dH_out[t], dH_next, out=dH[t])
-        np.multiply(dH[t], K[t], out=dC[t])  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
-        dC[t] += dC_next
-        dA4 = dA[t].reshape(B, 4, hidden_size)
-        np.multiply(dC[t][:, None, :], F3[t], out=dA4[:, :3, :])  # i, f, g
-        np.multiply(dH[t], Fo[t], out=dA4[:, 3, :])  # o
+        dH_t, dC_t = dH[t], dC[t]
+        np.add(dH_out[t], dH_next, out=dH_t)
+        np.multiply(dH_t, K[t], out=dC_t)  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
+        dC_t += dC_next
+        np.multiply(dC_rows[t], F3[t], out=dA4[t, :, :3])  # i, f, g
+        np.multiply(dH_t, Fo[t], out=dA4[t, :, 3])  # o
         if truncate is not None and t % truncate == 0:
             dH_next.fill(0.0)
             dC_next.fill(0.0)
         else:
             np.dot(dA[t], W_hh_T, out=dH_next)
-            np.multiply(dC[t], f[t], out=dC_next)
+            np.multiply(dC_t, f[t], out=dC_next)
     grads = weight_grads(X, trace.H0, H, dA, dA)
     dH0 = dA[0] @ W_hh_T
     dC0 = dC[0] * f[0]

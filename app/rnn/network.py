@@ -378,4 +378,6 @@ def _gram(S: Array) -> Array:
 
 
 def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
+    if gram_left.shape[1] == 1:  # one sequence: ‖x_tᵀ y_t‖_F = ‖x_t‖ ‖y_t‖
+        return np.sqrt(gram_left[:, 0, 0] * gram_right[:, 0, 0])
     return np.sqrt(np.maximum((gram_left * gram_right).sum(axis=(1, 2)), 0.0))

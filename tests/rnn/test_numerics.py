@@ -1,10 +1,12 @@
 """Numerical safety: NaN/Inf and wrong shapes are refused with an error that says where."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 
+from app.rnn.arrays import all_finite
 from app.rnn.config import ModelConfig
 from app.rnn.errors import ConfigError, NumericalError, RNNError, ShapeError
 from app.rnn.network import Network
@@ -226,3 +228,17 @@ def test_every_engine_error_is_a_value_error_for_the_web_layer() -> None:
     for error in (ConfigError, ShapeError, NumericalError):
         assert issubclass(error, RNNError)
         assert issubclass(error, ValueError)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [10, 10_000])  # both ways all_finite checks
+def test_all_finite_finds_one_nan_or_inf_among_huge_finite_values(dtype: type, size: int) -> None:
+    huge = np.full(size, np.finfo(dtype).max / 2, dtype=dtype)
+    huge[::2] *= -1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all_finite(huge)
+        for bad in (np.inf, -np.inf, np.nan):
+            huge[size // 3] = bad
+            assert not all_finite(huge)
+    assert all_finite(np.zeros((0, 3), dtype=dtype))
