@@ -5,7 +5,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import numpy as np
 from playwright.sync_api import Page, expect
+from safetensors.numpy import load
 
 from tests.browser.helpers import shot, wait_for_new_trace
 
@@ -96,6 +98,12 @@ def test_backward_pass_shows_the_apis_gradient_norm_flowing_right_to_left(
         json={"inputs": page_inputs(page), "targets": page_targets(page)},
     ).json()
     assert slot(page, "dh_norm") == backward["trace"]["layers"][0]["dH_norm"][T - 2]
+    # the part of dL/dH_t that BPTT carries back from t+1 is dL/dA_{t+1} W_hhᵀ
+    weights = load(httpx.get(f"{live_server}/api/v1/models/{model['id']}/weights").content)
+    dA_next = np.array(backward["trace"]["layers"][0]["dA"][T - 1])
+    unit = page.evaluate("window.rnnExplorer.state.unit")
+    from_future = float(dA_next @ weights["rnn.weight_hh_l0"][:, unit])
+    assert abs(slot(page, "dh_future") - from_future) < 1e-12
     expect(page.locator("#view-equation .code span.active").first).to_be_visible()
     shot(page, "explorer-backward")
 

@@ -78,6 +78,7 @@ function backwardLines(trace, D, H, Q) {
   return [
     line(["dL/dH_t = dL/dO_t ", hq("W_hqᵀ"), " + (from t+1) ", hh("dL/dA_{t+1} W_hhᵀ"), { br: true }, { shape: `  (1,${Q})·(${Q},${H}) + (1,${G * H})·(${G * H},${H}) → (1,${H})` }]),
     line(["‖dL/dH_t‖ = ", { slot: "dh_norm" }, "   unit ", { slot: "unit" }, ": ", { slot: "dh" }]),
+    line(["unit: ", { slot: "here_name" }, " ", { slot: "dh_here" }, " + ", hh("(from t+1)"), " ", { slot: "dh_future" }, " = ", { slot: "dh2" }]),
     line([trace.cell === "rnn" ? "dL/dA_t = dL/dH_t ⊙ φ′(A_t)" : "dL/dA_t (all gates) ", " → unit: ", { slot: "da" }]),
     line([hh("dW_hh"), " += H_{t−1}ᵀ dL/dA_t", { shape: `  (${H},1)·(1,${G * H}) → (${H},${G * H})` }, { br: true }, "‖step t's part‖ = ", { slot: "dwhh" }]),
     line([xh("dW_xh"), " += X_tᵀ dL/dA_t", { shape: `  (${D},1)·(1,${G * H})` }, "  ‖·‖ = ", { slot: "dwxh" }]),
@@ -186,7 +187,39 @@ function fillBackward(trace, state) {
   put("da", layer.dA[t][j]);
   put("dwhh", layer.step_grad_norms?.W_hh?.[t] ?? "…");
   put("dwxh", layer.step_grad_norms?.W_xh?.[t] ?? "…");
-  slots.check.textContent = `‖dL/dH_t‖ recomputed from the ${trace.H} values: ${fmt(norm(layer.dH[t]), 6)}`;
+  put("dh2", layer.dH[t][j]);
+  const here = gradientFromThisStep(trace, state.layer, t, j);
+  put("here_name", state.layer === trace.L - 1 ? "(from O_t)" : "(from the layer above)");
+  put("dh_here", here ?? "…");
+  put("dh_future", here === null ? "…" : layer.dH[t][j] - here);
+  slots.check.textContent = `‖dL/dH_t‖ recomputed from the ${trace.H} values: ${fmt(norm(layer.dH[t]), 6)}. The part from t+1 is what BPTT carries back through W_hh; watch it shrink or grow step after step.`;
+}
+
+/**
+ * The part of dL/dH_t[j] that does not come from step t+1: from this step's output (top layer:
+ * Σ_q dO_t[q] W_hq[j, q], with W_hq = head.weightᵀ) or from the layer above (Σ_k dA_t[k]
+ * weight_ih[k, j] of layer + 1). Null without the weights.
+ */
+function gradientFromThisStep(trace, layerIndex, t, j) {
+  const w = trace.weights;
+  if (!w) return null;
+  if (layerIndex < trace.L - 1) {
+    const above = trace.layers[layerIndex + 1];
+    const ih = w[`rnn.weight_ih_l${layerIndex + 1}`];
+    if (!ih || !above.dA) return null;
+    const cols = ih.shape[1];
+    let sum = 0;
+    for (let k = 0; k < ih.shape[0]; k++) sum += above.dA[t][k] * ih.data[k * cols + j];
+    return sum;
+  }
+  const head = w["head.weight"];
+  if (!head || !trace.dO) return null;
+  const row = trace.sequence ? trace.dO[t] : t === trace.T - 1 ? trace.dO[0] : null;
+  if (!row) return 0;
+  const dO = Array.isArray(row) ? row : [row];
+  let sum = 0;
+  for (let q = 0; q < dO.length; q++) sum += dO[q] * head.data[q * head.shape[1] + j];
+  return sum;
 }
 
 export function update(state, trace) {

@@ -80,7 +80,7 @@ export function update(state, trace) {
   const gated = trace.gateNames.length > 0;
   const key = `${traceKey(trace)}|${state.layer}|${state.unit}`;
   if (key === drawnKey) {
-    if (gated) placeCursor(el, state.t, trace.T, "forward");
+    if (gated) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
     else {
       const layer = trace.layers[state.layer];
       const j = Math.min(state.unit, trace.H - 1);
@@ -95,7 +95,7 @@ export function update(state, trace) {
   }
   const { data, layout } = gated ? gatesFigure(state, trace) : phiFigure(state, trace);
   draw(el, data, layout);
-  if (gated) placeCursor(el, state.t, trace.T, "forward");
+  if (gated) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
   else {
     const layer = trace.layers[state.layer];
     const j = Math.min(state.unit, trace.H - 1);

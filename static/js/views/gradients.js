@@ -62,8 +62,8 @@ export function update(state, trace) {
     });
   }
   draw(el, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.16, x: 0, font: { size: 10 } },
-    margin: { l: 48, r: 48, t: 20, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 48, r: 48, t: 44, b: 32 },
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
     yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power" }),

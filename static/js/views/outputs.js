@@ -28,7 +28,7 @@ export function update(state, trace) {
   if (!trace) return;
   const key = traceKey(trace);
   if (key === drawnKey) {
-    if (trace.sequence) placeCursor(el, state.t, trace.T, "forward");
+    if (trace.sequence) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
     return;
   }
   drawnKey = key;
@@ -63,7 +63,7 @@ export function update(state, trace) {
       xaxis: axis("timestep t", { showgrid: false }),
       yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
     }));
-    placeCursor(el, state.t, trace.T, "forward");
+    placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
     return;
   }
   const data = [];
@@ -82,5 +82,5 @@ export function update(state, trace) {
     margin: { l: 44, r: 12, t: 18, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
   }));
-  placeCursor(el, state.t, trace.T, "forward");
+  placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
 }

@@ -96,7 +96,7 @@ function make(tag, attrs = {}, parent = null) {
 }
 
 function arrowMarker(defs, id, colour) {
-  const marker = make("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+  const marker = make("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 12, markerHeight: 12, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
   make("path", { d: "M0,0 L10,5 L0,10 z", fill: colour }, marker);
 }
 
@@ -129,7 +129,7 @@ function build(trace, backward, hasOutput, fromBefore) {
   const slots = [];
   for (let k = 0; k < windowSize; k++) {
     const cx = g.x(k);
-    const s = { hidden: [] };
+    const s = { hidden: [], recurrent: [] };
     for (let l = 0; l < trace.L; l++) {
       const below = g.y(l) - (l === 0 ? 10 : NODE);
       make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
@@ -138,7 +138,7 @@ function build(trace, backward, hasOutput, fromBefore) {
       edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh);
       if (k > 0 || fromBefore) {
         const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
-        make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, ...arrowEnd("hh") }, edges);
+        s.recurrent.push(make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, class: "recurrent", ...arrowEnd("hh") }, edges));
         edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle");
       }
     }
@@ -236,8 +236,13 @@ function paint(trace, state, start, backward) {
 }
 
 function moveCursor(state, start) {
-  const { g, band, veil } = parts;
+  const { g, band, veil, slots } = parts;
   const k = state.t - start;
+  // the recurrent edge at work: H_{t−1} → H_t forward; dL/dH_{t+1} → dL/dH_t backward
+  for (const edge of parts.active || []) edge.classList.remove("active");
+  const into = state.phase === "forward" ? k : k + 1;
+  parts.active = slots[into]?.recurrent || [];
+  for (const edge of parts.active) edge.classList.add("active");
   band.setAttribute("x", g.x(k) - g.slot * 0.45);
   band.setAttribute("width", g.slot * 0.9);
   const [x0, x1] = state.phase === "forward" ? [g.x(k) + g.slot * 0.5, g.width] : [LEFT, g.x(k) - g.slot * 0.5];
