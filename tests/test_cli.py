@@ -1,6 +1,10 @@
 import subprocess
 import sys
 
+import httpx
+
+from tests.api.conftest import free_port, wait_until_healthy
+
 
 def test_help_lists_host_port_workers_and_data_dir() -> None:
     result = subprocess.run(
@@ -8,3 +12,21 @@ def test_help_lists_host_port_workers_and_data_dir() -> None:
     )
     for option in ("--host", "--port", "--workers", "--data-dir"):
         assert option in result.stdout
+
+
+def test_the_command_serves_the_app_on_the_given_port_and_data_dir(tmp_path) -> None:
+    port = free_port()
+    data_dir = tmp_path / "explorer-data"
+    command = [sys.executable, "-m", "app", "--port", str(port), "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
+        created = httpx.post(f"{url}/api/v1/models", json={"config": config})
+        assert created.status_code == 201
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert (data_dir / "rnn-explorer.sqlite3").is_file()
+    assert (data_dir / "models" / f"{created.json()['id']}.safetensors").is_file()
