@@ -168,7 +168,13 @@ async def student(url: str, model_id: str, seed: int, until: float, think: float
 async def trainer(url: str, client: httpx.AsyncClient, model_id: str, until: float, tally: Tally):
     """Train binary addition over and over, following each session's metric frames."""
     ws_url = url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
-    body = {"task": "binary_addition", "steps": 400, "report_every": 20, "seed": 1}
+    body = {
+        "task": "binary_addition",
+        "steps": 2000,
+        "report_every": 20,
+        "seed": 1,
+        "early_stop": None,
+    }
     while time.monotonic() < until:
         reply = await client.post(f"{url}/api/v1/models/{model_id}/train", json=body)
         if reply.status_code in (409, 429):
@@ -178,7 +184,7 @@ async def trainer(url: str, client: httpx.AsyncClient, model_id: str, until: flo
         if reply.status_code != 202:
             tally.errors.append(f"train answered {reply.status_code}: {reply.text[:200]}")
             return
-        session = reply.json()["session"]
+        session = reply.json()["id"]
         tally.sessions += 1
         try:
             async with websockets.connect(ws_url, max_size=2**24) as ws:
