@@ -132,3 +132,17 @@ def test_long_sequences_get_a_smaller_validation_set_within_the_bound() -> None:
     assert inputs.size + targets.size <= MAX_SAMPLE_ELEMENTS
     assert inputs.shape[0] == MAX_SAMPLE_ELEMENTS // 36400
     assert TASKS["copy"].make_data({}, 0, None).validation.inputs.shape[0] == 512
+
+
+def test_descriptions_and_samples_are_strict_json() -> None:
+    import json
+
+    from app.tasks import PRESETS
+
+    for task in TASKS.values():
+        json.dumps(task.describe(), allow_nan=False)
+        json.dumps(task.sample(seed=0, batch_size=2).meta, allow_nan=False)
+    for preset in PRESETS.values():
+        json.dumps(preset.describe(), allow_nan=False)
+    text_default = TASKS["char_lm"].describe()["params"]["text"]
+    assert text_default["default"] is None and text_default["max"] == 1_000_000  # elided corpus

@@ -294,3 +294,17 @@ def test_truncated_bptt_stops_the_gradient_at_the_chunk_boundary() -> None:
     full.on_progress = records.append
     full.step()
     assert (np.array(records[-1]["dH_norm"]) > 0).all()
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_every_tasks_progress_records_and_snapshot_are_strict_json(task: str) -> None:
+    import json
+
+    records: list[dict] = []
+    config = TrainingConfig.for_task(task, steps=2, report_every=1, batch_size=4)
+    session = TrainingSession(config, on_progress=records.append)
+    assert session.run() in ("finished", "early_stopped")
+    assert [r["step"] for r in records] == list(range(1, len(records) + 1))
+    json.dumps(records, allow_nan=False)
+    json.dumps(session.snapshot().meta, allow_nan=False)
+    json.dumps(session.describe(), allow_nan=False)
