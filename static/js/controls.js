@@ -57,7 +57,15 @@ export function init(callbacks) {
     });
   }
   $("help-open").addEventListener("click", () => $("help").showModal());
+  // on a tablet the form sits above the views: folded away until asked for
+  $("sidebar-toggle").addEventListener("click", () => foldSidebar($("sidebar-toggle").getAttribute("aria-expanded") === "true"));
+  if (window.matchMedia("(max-width: 1100px)").matches) foldSidebar(true);
   document.addEventListener("keydown", onKey);
+}
+
+function foldSidebar(folded) {
+  $("sidebar-toggle").setAttribute("aria-expanded", folded ? "false" : "true");
+  document.querySelector(".sidebar").classList.toggle("collapsed", folded);
 }
 
 function syncNonlinearity() {

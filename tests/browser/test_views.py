@@ -146,3 +146,15 @@ def test_binary_addition_results_show_the_bits_and_the_carry(
     meta = page.evaluate("window.rnnExplorer.trace().meta")
     bits = page.evaluate("window.rnnExplorer.trace().targets.map(r => r[0])")
     assert sum(int(b) << k for k, b in enumerate(bits)) == meta["sum"]
+
+
+def test_on_a_tablet_the_form_folds_away_above_the_views(page: Page, live_server: str) -> None:
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(f"{live_server}/?task=sine")
+    page.wait_for_selector("body[data-ready='true']")
+    toggle = page.locator("#sidebar-toggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#config-form")).to_be_hidden()
+    expect(page.locator("#view-unrolled svg")).to_be_in_viewport()
+    toggle.click()
+    expect(page.locator("#task")).to_be_visible()

@@ -109,7 +109,7 @@ function build(trace, backward, hasOutput, fromBefore) {
   const defs = make("defs", {}, svg);
   for (const [name, colour] of [["xh", COLORS.W_xh], ["hh", COLORS.W_hh], ["hq", COLORS.W_hq]]) arrowMarker(defs, `arrow-${name}`, colour);
   // the cursor's band and the veil go under / over the marks
-  const band = make("rect", { class: "unrolled-band", y: 4, height: g.height - 30, rx: 6 }, svg);
+  const band = make("rect", { class: "unrolled-band", y: 20, height: g.height - 46, rx: 6 }, svg);
   const edges = make("g", { class: "edges" }, svg);
   const nodes = make("g", { class: "nodes" }, svg);
   const labels = make("g", { class: "row-labels" }, svg);
