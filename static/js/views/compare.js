@@ -129,8 +129,8 @@ export function update(state) {
     name: `${side.toUpperCase()}: ${label(pair[side])}`, line: { color: SIDE_COLOUR[side], width: 2 }, marker: { size: 3 },
   }));
   draw(plots.grad, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 11 } },
-    margin: { l: 52, r: 12, t: 22, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 11 } },
+    margin: { l: 52, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis("‖dL/dH_t‖ (log)", { type: "log", exponentformat: "power" }),
   }));
   placeCursor(plots.grad, t, pair.a.T, "backward", { veil: false });

@@ -68,8 +68,8 @@ function gatesFigure(state, trace) {
   return {
     data,
     layout: baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.16, x: 0, font: { size: 10 } },
-      margin: { l: 44, r: 12, t: 20, b: 32 },
+      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+      margin: { l: 44, r: 12, t: 44, b: 32 },
       xaxis: axis("timestep t"), yaxis: axis(`unit ${j}`),
     }),
   };

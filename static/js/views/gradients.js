@@ -26,6 +26,22 @@ function radiusText(trace, layer) {
   return parts.join("  ");
 }
 
+/** The key, in the card's header (a Plotly legend would take the plot's room in a narrow card). */
+function legend(radius, jacobian, bars) {
+  const item = (className, text) => {
+    const span = document.createElement("span");
+    span.className = `key ${className}`;
+    span.textContent = text;
+    return span;
+  };
+  const items = [item("key-line", "‖dL/dH_t‖")];
+  if (jacobian) items.push(item("key-dash", "‖∂H_T/∂H_t‖"));
+  if (bars) items.push(item("key-bar", "step t's part of ‖dW_hh‖ (right axis)"));
+  const rho = item("key-rho", radius);
+  rho.title = "spectral radius: below 1 the gradient tends to vanish back through time, above 1 it can explode";
+  radiusEl.replaceChildren(rho, document.createElement("br"), ...items);
+}
+
 export function update(state, trace) {
   if (!trace) return;
   if (!trace.hasBackward) {
@@ -41,9 +57,8 @@ export function update(state, trace) {
   drawnKey = key;
   const steps = range(trace.T);
   const layer = Math.min(state.layer, trace.L - 1);
-  radiusEl.textContent = radiusText(trace, layer);
-  radiusEl.title = "spectral radius: below 1 the gradient tends to vanish back through time, above 1 it can explode";
   const L = trace.layers[layer];
+  legend(radiusText(trace, layer), Boolean(L.jacobian_norms), Boolean(L.step_grad_norms?.W_hh));
   const data = [];
   if (L.step_grad_norms?.W_hh) {
     data.push({
@@ -62,11 +77,10 @@ export function update(state, trace) {
     });
   }
   draw(el, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
-    margin: { l: 48, r: 48, t: 44, b: 32 },
+    margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
-    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power" }),
+    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4, tickformat: ".0e" }),
     bargap: 0.1,
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });

@@ -41,7 +41,8 @@ export function update(state, trace) {
       { type: "bar", x, y: trace.outputs[0], name: "output", marker: { color: COLORS.W_hq } },
       { type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } },
     ], baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.12, x: 0, font: { size: 10 } },
+      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+      margin: { l: 44, r: 12, t: 30, b: 32 },
       xaxis: axis("output at the last step"), yaxis: axis(""),
     }));
     return;
@@ -78,8 +79,8 @@ export function update(state, trace) {
     });
   }
   draw(el, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
-    margin: { l: 44, r: 12, t: 18, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
   }));
   placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });

@@ -135,8 +135,8 @@ export function reset() {
   draw(lossEl, [
     { type: "scatter", mode: "lines", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 } },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
-    margin: { l: 48, r: 44, t: 20, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 48, r: 44, t: 36, b: 32 },
     xaxis: axis("training step"), yaxis: axis("loss", { type: "log", exponentformat: "power" }),
     yaxis2: axis("metric", { overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" }),
   }));
@@ -144,8 +144,8 @@ export function reset() {
     { type: "scatter", mode: "lines", x: [], y: [], name: "‖∇θ L‖", line: { color: COLORS.W_xh, width: 2 } },
     { type: "scatter", mode: "lines", x: [], y: [], name: "latest ‖dL/dH_t‖ over t", xaxis: "x2", line: { color: COLORS.soft, width: 1.2, dash: "dot" } },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
-    margin: { l: 48, r: 12, t: 20, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 48, r: 12, t: 36, b: 32 },
     xaxis: axis("training step"), yaxis: axis("gradient norm", { type: "log", exponentformat: "power" }),
     xaxis2: axis("", { overlaying: "x", side: "top", showgrid: false, showticklabels: false }),
   }));
@@ -255,8 +255,8 @@ function drawPrediction(plot, trace) {
     { type: "scatter", mode: "markers", x: [T], y: [truth], name: `truth ${fmt(truth, 3)}`, marker: marker("circle-open", COLORS.ink) },
     { type: "scatter", mode: "markers", x: [T], y: [predicted], name: `prediction ${fmt(predicted, 3)}`, marker: marker("diamond", COLORS.W_hq) },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
-    margin: { l: 44, r: 12, t: 20, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t (the prediction is for t = T)"), yaxis: axis("value"),
   }));
 }
@@ -294,8 +294,8 @@ export function update(state, trace) {
     { type: "scatter", mode: "lines", x: steps, y: trace.targets.map((r) => (Array.isArray(r) ? r[0] : r)), name: "truth", line: { color: COLORS.ink, dash: "dot", width: 1.5 } },
     { type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((r) => r[0]), name: "prediction", line: { color: COLORS.W_hq, width: 2 }, marker: { size: 4 } },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.14, x: 0, font: { size: 10 } },
-    margin: { l: 44, r: 12, t: 20, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis("value"),
   }));
 }
