@@ -248,18 +248,45 @@ def _cpu_model() -> str:
 
 
 def _numpy_blas() -> str:
+    """The BLAS NumPy was built against (np.show_config) and, when threadpoolctl is installed,
+    the kernel set OpenBLAS picked at load time for this CPU (its "architecture")."""
     config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
-    return f"{config['name']} {config['version']}"
+    built = f"{config['name']} {config['version']}"
+    try:  # optional: only this report uses it
+        import threadpoolctl
+    except ImportError:
+        return built + "; install threadpoolctl to see the kernel in use"
+    loaded = [
+        f"{info['internal_api']} {info['version']} kernel {info.get('architecture', '?')} "
+        f"({info['threading_layer']} threads: {info['num_threads']})"
+        for info in threadpoolctl.threadpool_info()
+        if info["user_api"] == "blas" and "numpy" in info["filepath"]
+    ]
+    return built + ("; loaded: " + ", ".join(loaded) if loaded else "")
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    wanted = ("avx", "avx2", "fma", "avx512f")
+                    return " ".join(flag for flag in wanted if flag in flags) or "none of AVX"
+    except OSError:
+        pass
+    return "unknown"
 
 
 def environment(threads: int) -> list[str]:
     return [
         f"- Date: {datetime.date.today().isoformat()}",
-        f"- CPU: {_cpu_model()}, {os.cpu_count()} logical CPUs",
+        f"- CPU: {_cpu_model()}, {os.cpu_count()} logical CPUs, SIMD: {_cpu_flags()}",
         f"- Python {platform.python_version()}, NumPy {np.__version__} ({_numpy_blas()}), "
         f"PyTorch {torch.__version__} (MKL {torch.backends.mkl.is_available()}, "
         f"oneDNN {torch.backends.mkldnn.is_available()})",
-        f"- Threads: {threads} for both (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads)",
+        f"- Threads: {threads} for both (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads); "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}",
     ]
 
 
@@ -320,7 +347,9 @@ def main(args: argparse.Namespace) -> None:
         *environment(args.threads),
         f"- Command: `{command.strip()}`",
         "",
-        "Forward + loss + backward per call, median of interleaved runs (warm-up excluded). "
+        "Forward + loss + backward per call, median of interleaved runs (warm-up excluded), "
+        + ("CPU time of the process" if args.clock == "cpu" else "wall-clock time")
+        + ". "
         'The engine\'s time includes its per-timestep trace (step_grads="norms"). '
         "S4 classifies from the last step; the others have an output at every step.",
         "",

@@ -168,20 +168,23 @@ def backward(
     dH_next.fill(0.0)
     dC_next.fill(0.0)
     dA4 = dA.reshape(T, B, 4, hidden_size)
-    dC_rows = dC[:, :, None, :]  # (T, B, 1, H): broadcast over the i, f, g blocks
-    for t in range(T - 1, -1, -1):
-        dH_t, dC_t = dH[t], dC[t]
-        np.add(dH_out[t], dH_next, out=dH_t)
-        np.multiply(dH_t, K[t], out=dC_t)  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
+    steps = zip(
+        range(T - 1, -1, -1),
+        *(array[::-1] for array in (dH_out, dH, dC, dA, dA4[:, :, :3], dA4[:, :, 3], K, F3, Fo, f)),
+        strict=True,
+    )
+    for t, dH_out_t, dH_t, dC_t, dA_t, dA_ifg, dA_o, K_t, F3_t, Fo_t, f_t in steps:
+        np.add(dH_out_t, dH_next, out=dH_t)
+        np.multiply(dH_t, K_t, out=dC_t)  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
         dC_t += dC_next
-        np.multiply(dC_rows[t], F3[t], out=dA4[t, :, :3])  # i, f, g
-        np.multiply(dH_t, Fo[t], out=dA4[t, :, 3])  # o
+        np.multiply(dC_t[:, None, :], F3_t, out=dA_ifg)  # i, f, g
+        np.multiply(dH_t, Fo_t, out=dA_o)  # o
         if truncate is not None and t % truncate == 0:
             dH_next.fill(0.0)
             dC_next.fill(0.0)
         else:
-            np.dot(dA[t], W_hh_T, out=dH_next)
-            np.multiply(dC_t, f[t], out=dC_next)
+            np.dot(dA_t, W_hh_T, out=dH_next)
+            np.multiply(dC_t, f_t, out=dC_next)
     grads = weight_grads(X, trace.H0, H, dA, dA)
     dH0 = dA[0] @ W_hh_T
     dC0 = dC[0] * f[0]
