@@ -38,7 +38,7 @@ from app.api.schemas import (
     TrainRequest,
 )
 from app.api.service import ModelService
-from app.api.strictjson import strict_loads
+from app.api.strictjson import THREAD_PARSE_BYTES, strict_loads
 from app.api.traces import backward_frames, forward_frames, summary_frame
 from app.api.training import FINAL, TrainingService
 from app.config import Settings
@@ -156,7 +156,10 @@ class StreamConnection:
                     raise LimitError(
                         "message", "the size in bytes", "max_request_bytes", limit, len(text)
                     )
-                command = _parse_command(text)
+                if len(text) > THREAD_PARSE_BYTES:
+                    command = await run_in_threadpool(_parse_command, text)
+                else:
+                    command = _parse_command(text)
             except InputError as error:
                 await self._send_error(error)
                 continue

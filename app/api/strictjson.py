@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from app.api.errors import LimitError
 
-__all__ = ["StrictJSONRoute", "find_non_finite", "strict_loads"]
+__all__ = ["THREAD_PARSE_BYTES", "StrictJSONRoute", "find_non_finite", "strict_loads"]
 
 
 class _NonFinite:
@@ -113,12 +114,24 @@ async def _read_bounded(request: Request) -> None:
     request._body = b"".join(chunks)
 
 
+# Above this many bytes a body is parsed in a worker thread, so one large request does not hold
+# the event loop (every other connection of the worker) for the whole parse.
+THREAD_PARSE_BYTES = 64 * 1024
+
+
+def _loads(body: bytes) -> Any:
+    return json.loads(body, parse_constant=_NonFinite, parse_float=_parse_float)
+
+
 async def _parse_strict(request: Request) -> None:
     body = await request.body()
     if not body:
         return
     try:
-        document = json.loads(body, parse_constant=_NonFinite, parse_float=_parse_float)
+        if len(body) > THREAD_PARSE_BYTES:
+            document = await run_in_threadpool(_loads, body)
+        else:
+            document = _loads(body)
     except ValueError as error:  # JSONDecodeError, bad UTF-8, an integer of 5000 digits
         raise RequestValidationError(
             [
@@ -130,7 +143,10 @@ async def _parse_strict(request: Request) -> None:
                 }
             ]
         ) from None
-    found = find_non_finite(document)
+    if len(body) > THREAD_PARSE_BYTES:
+        found = await run_in_threadpool(find_non_finite, document)
+    else:
+        found = find_non_finite(document)
     if found is not None:
         where, text = found
         raise RequestValidationError(

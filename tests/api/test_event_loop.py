@@ -1,0 +1,47 @@
+"""A large request body is parsed off the event loop: the worker keeps answering meanwhile."""
+
+import json
+import threading
+import time
+
+import httpx
+import numpy as np
+
+from app.config import Settings
+from tests.api.conftest import live_server
+
+
+def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
+    with live_server(Settings(data_dir=tmp_path)) as server:
+        config = {"input_size": 8, "hidden_size": 20, "output_size": 1}
+        model_id = httpx.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
+        inputs = np.random.default_rng(0).normal(size=(100, 1000, 8)).round(6).tolist()
+        body = json.dumps({"inputs": inputs}).encode()  # ~8 MB, above max_elements once parsed
+        answers: list[httpx.Response] = []
+
+        def post_large_body() -> None:
+            answers.append(
+                httpx.post(
+                    f"{server.url}/api/v1/models/{model_id}/forward",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    timeout=120,
+                )
+            )
+
+        worker = threading.Thread(target=post_large_body)
+        started = time.perf_counter()
+        worker.start()
+        slowest = 0.0
+        with httpx.Client(timeout=120) as client:
+            while not answers:
+                sent = time.perf_counter()
+                assert client.get(f"{server.url}/api/v1/health").status_code == 200
+                slowest = max(slowest, time.perf_counter() - sent)
+                time.sleep(0.005)
+        worker.join()
+        took = time.perf_counter() - started
+    assert answers[0].status_code == 422
+    assert answers[0].json()["limit"]["setting"] == "max_elements"
+    # Parsed on the event loop, one health check would wait for the whole parse.
+    assert slowest < took / 3, (slowest, took)
