@@ -412,7 +412,9 @@ async function controlTraining(action) {
   if (!session) return;
   await guarded(async () => {
     const result = await api.controlTraining(session.id, action);
-    training.setRunning(result.status || (action === "pause" ? "paused" : action === "resume" ? "running" : "stopped"));
+    training.setRunning(result.status);
+    if (result.status === "paused") training.showStatus(`Paused at step ${result.step} of ${result.steps}.`);
+    scheduleRefresh();
   });
 }
 

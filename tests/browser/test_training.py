@@ -38,3 +38,18 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
         timeout=20_000,
     )
     shot(page, "training-dashboard")
+
+
+def test_pause_step_and_stop_control_the_session(explorer: Callable[..., Page]) -> None:
+    page = explorer("task=binary_addition&tab=train")
+    page.fill("#train-steps", "5000")
+    page.click("#train-start")
+    expect(page.locator("#train-pause")).to_be_enabled()
+    page.click("#train-pause")
+    expect(page.locator("#train-now")).to_contain_text("Paused at step")
+    text = page.locator("#train-now").text_content() or ""
+    paused_at = int(text.split("step ")[1].split(" ")[0])
+    page.click("#train-step")
+    expect(page.locator("#train-now")).to_contain_text(f"Paused at step {paused_at + 1} ")
+    page.click("#train-stop")
+    expect(page.locator("#train-start")).to_be_enabled(timeout=20_000)

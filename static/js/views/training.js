@@ -65,7 +65,7 @@ export function init(element, callbacks) {
   row3.append(labelled("Clip ‖g‖ at", inputs.clip));
   const buttonRow = document.createElement("div");
   buttonRow.className = "button-row";
-  for (const [name, text] of [["start", "Train"], ["pause", "Pause"], ["resume", "Resume"], ["stop", "Stop"]]) {
+  for (const [name, text] of [["start", "Train"], ["pause", "Pause"], ["step", "Step"], ["resume", "Resume"], ["stop", "Stop"]]) {
     const b = document.createElement("button");
     b.type = "button";
     b.id = `train-${name}`;
@@ -76,7 +76,8 @@ export function init(element, callbacks) {
     buttons[name] = b;
   }
   buttons.start.addEventListener("click", () => handlers.start(readConfig()));
-  for (const action of ["pause", "resume", "stop"]) buttons[action].addEventListener("click", () => handlers.control(action));
+  buttons.step.title = "One optimiser update on one batch, then pause: watch the weights move";
+  for (const action of ["pause", "step", "resume", "stop"]) buttons[action].addEventListener("click", () => handlers.control(action));
   nowEl = document.createElement("p");
   nowEl.className = "metrics-now";
   nowEl.id = "train-now";
@@ -126,6 +127,7 @@ export function setRunning(status) {
   buttons.start.disabled = running || paused;
   buttons.pause.disabled = !running;
   buttons.resume.disabled = !paused;
+  buttons.step.disabled = !paused;
   buttons.stop.disabled = !(running || paused);
 }
 
