@@ -261,7 +261,8 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "units, weights uniform(−1, 1), squared error, plain gradient descent one pair "
                 "at a time at its learning rate 0.1. The tutorial's error is ½ Σ_t (y − ŷ)² over "
                 "the 8 steps; the loss here is the mean (1/8) Σ_t (y − ŷ)², a quarter of it, so "
-                "lr 0.4 makes exactly the tutorial's updates."
+                "lr 0.4 makes the tutorial's updates. (The biases, which the tutorial leaves "
+                "out, start at zero and train too.)"
             ),
             model={
                 "cell": "rnn",
