@@ -69,7 +69,9 @@ function forwardLines(trace, D, H, Q) {
     lines.push(line(["n = tanh(X_t W_xn + b_in + r⊙(H_{t−1}W_hn + b_hn)) = ", { slot: "n" }]));
     lines.push(line(["H_t = (1−z)⊙n + z⊙H_{t−1} = ", { slot: "h" }]));
   }
-  lines.push(line(["O_t = ", hq(), " + b_q", { shape: `  (1,${H})·(${H},${Q}) + (${Q},) → (1,${Q})` }, { br: true }, "O_t[0] = ", { slot: "o0" }]));
+  const head = { softmax: ["softmax(", ")"], sigmoid: ["σ(", ")"] }[trace.config.head] || ["", ""];
+  const outName = trace.config.head === "softmax" ? "most likely: " : "O_t[0] = ";
+  lines.push(line(["O_t = ", head[0], hq(), " + b_q", head[1], { shape: `  (1,${H})·(${H},${Q}) + (${Q},) → (1,${Q})` }, { br: true }, outName, { slot: "o0" }]));
   return lines;
 }
 
@@ -174,7 +176,13 @@ function fillForward(trace, state) {
     slots.check.textContent = "Gate order as PyTorch's: the stacked weight blocks are " + names.join(", ") + ".";
   }
   const out = outputAt(trace, t);
-  put("o0", out ? out[0] : "— (no output at this step)");
+  if (!out) put("o0", trace.sequence ? "—" : "— (the model answers at the last step only)");
+  else if (trace.config.head === "softmax") {
+    const best = out.indexOf(Math.max(...out));
+    const vocab = trace.meta.vocab;
+    const name = vocab && vocab.length === out.length ? JSON.stringify(vocab[best]) : `class ${best}`;
+    put("o0", `${name} with p = ${fmt(out[best], 3)}`);
+  } else put("o0", out[0]);
 }
 
 function fillBackward(trace, state) {
