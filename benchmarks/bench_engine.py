@@ -122,12 +122,18 @@ class Row:
         return target_ratio(self.cell, self.workload.name, self.dtype)
 
 
-def _torch_model(cfg: ModelConfig, dtype: torch.dtype) -> torch.nn.Module:
-    recurrent = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cfg.cell]
-    model = torch.nn.Module()
-    model.rnn = recurrent(cfg.input_size, cfg.hidden_size, batch_first=True)
-    model.head = torch.nn.Linear(cfg.hidden_size, cfg.output_size)
-    return model.to(dtype)
+class _TorchModel(torch.nn.Module):
+    """nn.RNN/LSTM/GRU as `rnn` and nn.Linear as `head`: the names the weight files use."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        recurrent = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cfg.cell]
+        self.rnn: torch.nn.Module = recurrent(cfg.input_size, cfg.hidden_size, batch_first=True)
+        self.head = torch.nn.Linear(cfg.hidden_size, cfg.output_size)
+
+
+def _torch_model(cfg: ModelConfig, dtype: torch.dtype) -> _TorchModel:
+    return _TorchModel(cfg).to(dtype)
 
 
 def _targets(w: Workload, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
@@ -250,10 +256,10 @@ def _cpu_model() -> str:
 def _numpy_blas() -> str:
     """The BLAS NumPy was built against (np.show_config) and, when threadpoolctl is installed,
     the kernel set OpenBLAS picked at load time for this CPU (its "architecture")."""
-    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
+    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     built = f"{config['name']} {config['version']}"
     try:  # optional: only this report uses it
-        import threadpoolctl
+        import threadpoolctl  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return built + "; install threadpoolctl to see the kernel in use"
     loaded = [

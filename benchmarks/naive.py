@@ -33,9 +33,10 @@ def _loss_grad(O: Array, targets: Array, loss: str) -> tuple[float, Array]:
         E = np.exp(shifted)
         Y = E / E.sum(axis=-1, keepdims=True)
         rows = O.shape[0] * O.shape[1]
-        picked = np.take_along_axis(Y, targets[..., None], axis=-1)
+        index = np.asarray(targets, dtype=np.intp)[..., None]
+        picked = np.take_along_axis(Y, index, axis=-1)
         dO = Y.copy()
-        np.put_along_axis(dO, targets[..., None], picked - 1.0, axis=-1)
+        np.put_along_axis(dO, index, picked - 1.0, axis=-1)
         return -float(np.log(picked).sum()) / rows, dO / rows
     raise ValueError(f"unknown loss {loss!r}")
 
@@ -52,11 +53,16 @@ def forward_backward(
     p = {name.removeprefix("layer0."): value for name, value in params.items()}
     B, T, _ = X.shape
     hidden_size = p["W_hh"].shape[0]
-    H_prev = np.zeros((B, hidden_size), dtype=X.dtype)
-    C_prev = np.zeros_like(H_prev)
-    caches = []
-    states = []
-    outputs = []
+    H_prev: Array = np.zeros((B, hidden_size), dtype=X.dtype)
+    C_prev: Array = np.zeros_like(H_prev)
+    caches: list[tuple[Array, ...]] = []
+    states: list[Array] = []
+    outputs: list[Array] = []
+    # Cached in the forward loop and read back in the backward one.
+    g: Array
+    C_t: Array
+    n: Array
+    N_t: Array
     for t in range(T):
         X_t = X[:, t]
         if cell == "rnn":
@@ -64,8 +70,8 @@ def forward_backward(
             caches.append((X_t, H_prev, H_t))
         elif cell == "lstm":
             A_t = X_t @ p["W_xh"] + H_prev @ p["W_hh"] + p["b_h"]
-            i, f, g, o = np.split(A_t, 4, axis=1)
-            i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+            A_i, A_f, A_g, A_o = np.split(A_t, 4, axis=1)
+            i, f, g, o = sigmoid(A_i), sigmoid(A_f), np.tanh(A_g), sigmoid(A_o)
             C_t = f * C_prev + i * g
             H_t = o * np.tanh(C_t)
             caches.append((X_t, H_prev, C_prev, i, f, g, o, C_t))
