@@ -364,6 +364,7 @@ async function startTraining(settings) {
   });
 }
 
+const ENDED = new Set(["stopped", "finished", "early_stopped", "failed", "interrupted"]);
 let refreshTimer = 0;
 let refreshing = false;
 
@@ -396,7 +397,7 @@ function followSession(id) {
     },
     end: (frame) => {
       training.setRunning(frame.status);
-      training.showStatus(`Training ${frame.status}.`);
+      training.showStatus(`Training ${frame.status.replace("_", " ")}.`);
       stream.close();
       scheduleRefresh();
     },
@@ -411,7 +412,13 @@ function followSession(id) {
 async function controlTraining(action) {
   if (!session) return;
   await guarded(async () => {
-    const result = await api.controlTraining(session.id, action);
+    let result = await api.controlTraining(session.id, action);
+    // the worker obeys within a moment: wait for it to settle before showing the new state
+    const settled = { pause: ["paused"], step: ["paused"], resume: ["running"], stop: ["stopped", "finished"] }[action];
+    for (let k = 0; k < 50 && !settled.includes(result.status) && !ENDED.has(result.status); k++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      result = await api.trainingStatus(session.id);
+    }
     training.setRunning(result.status);
     if (result.status === "paused") training.showStatus(`Paused at step ${result.step} of ${result.steps}.`);
     scheduleRefresh();
@@ -599,6 +606,6 @@ window.addEventListener("pagehide", () => {
 });
 
 /** For the browser tests and benchmarks: the state, the trace and the URL query. */
-window.rnnExplorer = { state, set, trace: () => trace, model: () => model, query: toQuery };
+window.rnnExplorer = { state, set, trace: () => trace, model: () => model, session: () => session?.id ?? null, query: toQuery };
 
 start();

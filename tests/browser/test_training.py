@@ -3,6 +3,7 @@ the loss curve grows, and the views follow the new weights."""
 
 from collections.abc import Callable
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import shot
@@ -23,7 +24,7 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     )
     expect(page.locator("#train-now")).to_contain_text("loss")
     page.wait_for_function(
-        "() => /finished|stopped|early/.test(document.getElementById('train-now').textContent)",
+        "() => /finished|stopped/.test(document.getElementById('train-status').textContent)",
         timeout=60_000,
     )
     assert loss_points(page) >= 3
@@ -40,16 +41,21 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     shot(page, "training-dashboard")
 
 
-def test_pause_step_and_stop_control_the_session(explorer: Callable[..., Page]) -> None:
+def test_pause_step_and_stop_control_the_session(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
     page = explorer("task=binary_addition&tab=train")
     page.fill("#train-steps", "5000")
     page.click("#train-start")
     expect(page.locator("#train-pause")).to_be_enabled()
     page.click("#train-pause")
-    expect(page.locator("#train-now")).to_contain_text("Paused at step")
-    text = page.locator("#train-now").text_content() or ""
-    paused_at = int(text.split("step ")[1].split(" ")[0])
+    expect(page.locator("#train-status")).to_contain_text("Paused at step")
+    expect(page.locator("#train-step")).to_be_enabled()
+    session = page.evaluate("window.rnnExplorer.session()")
+    paused = httpx.get(f"{live_server}/api/v1/training/{session}").json()
+    assert paused["status"] == "paused"
     page.click("#train-step")
-    expect(page.locator("#train-now")).to_contain_text(f"Paused at step {paused_at + 1} ")
+    expect(page.locator("#train-status")).to_contain_text(f"Paused at step {paused['step'] + 1} ")
     page.click("#train-stop")
     expect(page.locator("#train-start")).to_be_enabled(timeout=20_000)
+    assert httpx.get(f"{live_server}/api/v1/training/{session}").json()["status"] == "stopped"

@@ -10,6 +10,7 @@ let lossEl = null;
 let gradEl = null;
 let resultsEl = null;
 let nowEl = null;
+let statusEl = null;
 let buttons = {};
 let inputs = {};
 let metricNames = [];
@@ -81,9 +82,12 @@ export function init(element, callbacks) {
   nowEl = document.createElement("p");
   nowEl.className = "metrics-now";
   nowEl.id = "train-now";
-  nowEl.setAttribute("aria-live", "polite");
   nowEl.textContent = "Not trained yet.";
-  controls.append(row1, row2, row3, buttonRow, nowEl);
+  statusEl = document.createElement("p");
+  statusEl.className = "metrics-now";
+  statusEl.id = "train-status";
+  statusEl.setAttribute("role", "status");
+  controls.append(row1, row2, row3, buttonRow, statusEl, nowEl);
   lossEl = document.createElement("div");
   lossEl.className = "plot";
   lossEl.id = "view-loss";
@@ -189,7 +193,7 @@ export function addMetrics(frame) {
 }
 
 export function showStatus(text) {
-  nowEl.textContent = text;
+  statusEl.textContent = text;
 }
 
 function bitsTable(trace) {
