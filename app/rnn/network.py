@@ -320,36 +320,29 @@ def _step_contributions(
     if mode == "none":
         return {}, None
     cfg = trace.config
-    biases: dict[str, Array] = {}
-    for layer, g in enumerate(layer_grads):
-        biases[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
-        if cfg.cell == "gru":
-            biases[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * cfg.hidden_size :].sum(axis=1)
     H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
-    biases["b_q"] = dO_tm.sum(axis=1)
     norms = _step_norms(trace, layer_grads, H_top, dO_tm)
-    norms.update({name: np.sqrt((v * v).sum(axis=1)) for name, v in biases.items()})
     if mode == "norms":
         return norms, None
-    pairs: dict[str, tuple[Array, Array]] = {"W_hq": (H_top, dO_tm)}
+    full: dict[str, Array] = {"W_hq": np.swapaxes(H_top, 1, 2) @ dO_tm, "b_q": dO_tm.sum(axis=1)}
     for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
-        pairs[f"layer{layer}.W_xh"] = (tr.X, g.dA_x)
-        pairs[f"layer{layer}.W_hh"] = (previous(tr.H0, tr.H), g.dA_h)
-    full: dict[str, Array] = {
-        name: np.swapaxes(left, 1, 2) @ right for name, (left, right) in pairs.items()
-    }
-    full.update(biases)
+        full[f"layer{layer}.W_xh"] = np.swapaxes(tr.X, 1, 2) @ g.dA_x
+        full[f"layer{layer}.W_hh"] = np.swapaxes(previous(tr.H0, tr.H), 1, 2) @ g.dA_h
+        full[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
+        if cfg.cell == "gru":
+            full[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * cfg.hidden_size :].sum(axis=1)
     return norms, full
 
 
 def _step_norms(
     trace: ForwardTrace, layer_grads: list[LayerGrads], H_top: Array, dO_tm: Array
 ) -> dict[str, Array]:
-    """‖step t's contribution‖_F to W_xh, W_hh of every layer and to W_hq, without forming them.
+    """‖step t's contribution‖_F to every parameter, without forming the contributions.
 
-    ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ) with the (B, B) Gram matrices of each step, cheap while B is small.
-    Each Gram is computed once and shared: a layer's input X is the layer below's H, the
-    states H_{t-1} are H shifted by a step, and the rnn and lstm have one dA for both weights.
+    ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ) and, for a bias, ‖Σ_b R_b‖² = Σ R Rᵀ, with the (B, B) Gram
+    matrices of each step, cheap while B is small. Each Gram is computed once and shared: a
+    layer's input X is the layer below's H, the states H_{t-1} are H shifted by a step, and the
+    rnn and lstm have one dA for both weights.
     """
     grams: dict[int, Array] = {}
 
@@ -365,7 +358,12 @@ def _step_norms(
         gram_previous = np.concatenate([_gram(tr.H0[None]), gram_H[:-1]], axis=0)
         norms[f"layer{layer}.W_xh"] = _norms_from_grams(gram(tr.X), gram(g.dA_x))
         norms[f"layer{layer}.W_hh"] = _norms_from_grams(gram_previous, gram(g.dA_h))
+        norms[f"layer{layer}.b_h"] = _sum_norms_from_gram(gram(g.dA_x))
+        if trace.config.cell == "gru":
+            dN = g.dA_h[:, :, 2 * trace.config.hidden_size :]
+            norms[f"layer{layer}.b_hn"] = _sum_norms_from_gram(_gram(dN))
     norms["W_hq"] = _norms_from_grams(gram(H_top), gram(dO_tm))
+    norms["b_q"] = _sum_norms_from_gram(gram(dO_tm))
     return norms
 
 
@@ -375,6 +373,13 @@ def _gram(S: Array) -> Array:
     if B == 1:
         return np.einsum("tbk,tbk->tb", S, S)[:, :, None]
     return np.matmul(S, np.swapaxes(S, 1, 2), out=workspace("network.gram", (T, B, B), S.dtype))
+
+
+def _sum_norms_from_gram(gram: Array) -> Array:
+    """‖Σ_b R_{t,b}‖ for every t from the Gram matrices of R: (T, B, B) → (T,)."""
+    if gram.shape[1] == 1:
+        return np.sqrt(gram[:, 0, 0])
+    return np.sqrt(np.maximum(gram.sum(axis=(1, 2)), 0.0))
 
 
 def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
