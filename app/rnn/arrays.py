@@ -24,6 +24,9 @@ _pools = threading.local()
 
 # Buffers kept per name and thread; more live arrays of one name than this are allocated unpooled.
 _POOL_DEPTH = 8
+# What one thread's pool may hold at most: a server runs passes on many threads, and a pool only
+# saves page faults, so a pass larger than this allocates its arrays as usual.
+POOL_MAX_BYTES = 256 * 2**20
 
 
 def _references(pool: list[Array], index: int) -> int:
@@ -43,26 +46,35 @@ def workspace(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
     Large arrays allocated fresh on every call cost a page fault per 4 KiB page, because the
     allocator hands them back to the OS when they are freed (about 9,000 faults a call for the
     GRU at S4 of the benchmark, ~10% of its time). Each thread keeps up to _POOL_DEPTH buffers
-    per name; a buffer is handed out again only when the pool's own reference is the only one
-    left, so an array that a trace, a result or any view of them still holds is never
-    overwritten.
+    per name, POOL_MAX_BYTES in all; a buffer is handed out again only when the pool's own
+    reference is the only one left, so an array that a trace, a result or any view of them
+    still holds is never overwritten.
     """
-    pools: dict[str, list[Array]] = _pools.__dict__.setdefault("pools", {})
+    state = _pools.__dict__
+    pools: dict[str, list[Array]] = state.setdefault("pools", {})
     pool = pools.setdefault(name, [])
-    for index in range(len(pool)):
-        if _references(pool, index) <= _UNSHARED:
-            if pool[index].shape != shape or pool[index].dtype != dtype:
-                pool[index] = np.empty(shape, dtype=dtype)
+    free = [index for index in range(len(pool)) if _references(pool, index) <= _UNSHARED]
+    for index in free:
+        if pool[index].shape == shape and pool[index].dtype == dtype:
             return pool[index]
+    if free:  # a free buffer of another shape makes room for this one
+        state["bytes"] -= pool.pop(free[0]).nbytes
     buffer = np.empty(shape, dtype=dtype)
-    if len(pool) < _POOL_DEPTH:
+    if len(pool) < _POOL_DEPTH and state.get("bytes", 0) + buffer.nbytes <= POOL_MAX_BYTES:
         pool.append(buffer)
+        state["bytes"] = state.get("bytes", 0) + buffer.nbytes
     return buffer
+
+
+def pooled_bytes() -> int:
+    """How many bytes this thread's workspace holds."""
+    return int(_pools.__dict__.get("bytes", 0))
 
 
 def release_workspace() -> None:
     """Drop this thread's pooled buffers (arrays still in use elsewhere stay valid)."""
     _pools.__dict__.pop("pools", None)
+    _pools.__dict__.pop("bytes", None)
 
 
 def all_finite(value: Array) -> bool:

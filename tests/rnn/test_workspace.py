@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+from app.rnn import arrays
 from app.rnn.arrays import release_workspace, workspace
 from app.rnn.config import ModelConfig
 from app.rnn.network import Network
@@ -97,3 +98,20 @@ def test_threads_never_share_a_buffer() -> None:
     for thread in threads:
         thread.join()
     assert all(all(ok) for ok in results.values()) and len(results) == 4
+
+
+def test_a_thread_pools_at_most_its_byte_budget_and_larger_passes_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release_workspace()
+    monkeypatch.setattr(arrays, "POOL_MAX_BYTES", 64 * 1024)
+    net = network("gru")
+    rng = np.random.default_rng(3)
+    small, large = rng.normal(size=(1, 4, 3)), rng.normal(size=(8, 200, 3))
+    expected = [net.forward(X).hidden().copy() for X in (small, large)]
+    for _ in range(3):
+        for X, H in zip((small, large), expected, strict=True):
+            np.testing.assert_array_equal(net.forward(X).hidden(), H)
+            assert 0 < arrays.pooled_bytes() <= 64 * 1024
+    release_workspace()
+    assert arrays.pooled_bytes() == 0
