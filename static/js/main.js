@@ -24,7 +24,7 @@ let tasks = [];
 let presets = [];
 let trace = null;
 let model = null; // the ModelInfo of the model on show
-let createdByPage = new Set(); // models this page made (and may delete when it replaces them)
+const createdByPage = new Set(); // models this page made (and may delete when it replaces them)
 let sample = null;
 let session = null; // {id, stream}
 let compareModels = [];
@@ -178,11 +178,6 @@ async function run() {
   });
 }
 
-/** A new sample (seed or task params changed) on the same model when its sizes still fit. */
-async function resample() {
-  await run();
-}
-
 function changedParams(task) {
   const values = controls.readTaskParams();
   const changed = {};
@@ -286,7 +281,7 @@ function traceJSON() {
 }
 
 /** H_t of the selected layer, one row per step, with ‖dL/dH_t‖ when there is a backward pass. */
-export function traceCSV(current) {
+function traceCSV(current) {
   const layer = current.layers[Math.min(state.layer, current.L - 1)];
   const header = ["t", ...Array.from({ length: current.H }, (_, j) => `H_${j}`)];
   if (layer.dH_norm) header.push("dL_dH_norm");
@@ -530,7 +525,7 @@ async function start() {
   readURL();
   controls.init({
     run,
-    resample,
+    resample: run, // a new seed or task parameter: the model is kept when its sizes still fit
     stream: streamRun,
     pickTask: (name) => pickTask(name),
     applyPreset,

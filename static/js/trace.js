@@ -29,7 +29,6 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
   const dO = backward?.trace.dO;
   return {
     id: nextId++,
-    version: 0,
     modelId,
     config,
     task,

@@ -34,8 +34,7 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     expect(page.locator("#train-start")).to_be_enabled()
     # the explorer follows the trained weights
     page.wait_for_function(
-        f"() => window.rnnExplorer.trace() && window.rnnExplorer.trace().version !== undefined"
-        f" && window.rnnExplorer.model().weights_version !== {version_before}",
+        f"() => window.rnnExplorer.model().weights_version !== {version_before}",
         timeout=20_000,
     )
     shot(page, "training-dashboard")

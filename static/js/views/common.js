@@ -166,7 +166,7 @@ export function norm(vector) {
   return Math.sqrt(s);
 }
 
-/** A trace's identity plus its version: views re-draw their data only when it changes. */
+/** A trace's identity (every new pass is a new trace): views re-draw their data when it changes. */
 export function traceKey(trace) {
-  return trace ? `${trace.id}:${trace.version}` : "";
+  return trace ? String(trace.id) : "";
 }
