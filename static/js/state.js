@@ -2,6 +2,12 @@
 // task and the model configuration. It round-trips through the URL so a link reproduces the view.
 
 const MODEL_KEYS = ["cell", "nonlinearity", "hidden_size", "num_layers", "init", "seed"];
+// the values a link may name for the model's choices (anything else keeps the task's default)
+const CHOICES = {
+  cell: ["rnn", "lstm", "gru"],
+  nonlinearity: ["tanh", "sigmoid", "relu", "identity"],
+  init: ["pytorch", "uniform", "uniform_symmetric", "normal", "xavier", "orthogonal", "identity"],
+};
 
 export const state = {
   t: 0,
@@ -80,7 +86,7 @@ function compareToken(c) {
 
 function parseCompare(token, fallback) {
   const [cell, nonlinearity, init] = (token || "").split(".");
-  if (!cell || !nonlinearity || !init) return fallback;
+  if (!CHOICES.cell.includes(cell) || !CHOICES.nonlinearity.includes(nonlinearity) || !CHOICES.init.includes(init)) return fallback;
   return { cell, nonlinearity, init };
 }
 
@@ -107,8 +113,8 @@ export function readURL() {
   for (const key of MODEL_KEYS) {
     const raw = q.get(key);
     if (raw === null) continue;
-    config[key] = ["hidden_size", "num_layers", "seed"].includes(key) ? integer(raw, undefined) : raw;
-    if (config[key] === undefined) delete config[key];
+    const value = CHOICES[key] ? (CHOICES[key].includes(raw) ? raw : undefined) : integer(raw, undefined);
+    if (value !== undefined) config[key] = value;
   }
   state.urlConfig = config;
   const params = {};

@@ -203,3 +203,15 @@ def test_every_task_runs_forward_and_backward(
         expect(page.locator("#view-equation")).to_contain_text("dL/dH_t")
         page.keyboard.press("b")
         shot(page, f"task-{name}")
+
+
+def test_a_malformed_link_falls_back_to_the_defaults(explorer: Callable[..., Page]) -> None:
+    page = explorer("task=nope&cell=<b>&hidden_size=-3&t=99999&unit=abc&phase=sideways&cmpA=x.y.z")
+    state = page.evaluate("window.rnnExplorer.state")
+    trace = page.evaluate("window.rnnExplorer.trace().config")
+    assert state["task"] == page.eval_on_selector("#task", "s => s.options[0].value")
+    assert trace["cell"] in ("rnn", "lstm", "gru")
+    assert state["t"] == page.evaluate("window.rnnExplorer.trace().T - 1")
+    assert (state["unit"], state["phase"]) == (0, "forward")
+    assert state["compare"]["a"]["cell"] in ("rnn", "lstm", "gru")
+    expect(page.locator("#error")).to_be_hidden()
