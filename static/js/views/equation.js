@@ -102,6 +102,19 @@ const CODE = {
   },
 };
 
+/** The loop of this cell and pass; a many-to-one model computes its one output outside it. */
+function codeFor(trace, backward) {
+  const lines = [...CODE[trace.cell][backward ? "backward" : "forward"]];
+  if (trace.sequence) return lines;
+  if (!backward) {
+    lines[lines.length - 1] = "O = H @ W_hq + b_q        # once, after the loop";
+    return lines;
+  }
+  lines[0] = "dH_next = dO @ W_hq.T     # the one output, at t = T-1";
+  lines[2] = "    dH = dH_next";
+  return lines;
+}
+
 function build(trace, state, backward) {
   slots = {};
   const D = state.layer === 0 ? trace.D : trace.H;
@@ -121,7 +134,7 @@ function build(trace, state, backward) {
   code.setAttribute("aria-label", "Pseudo-code of the loop, the running lines highlighted");
   code.setAttribute("role", "region");
   code.tabIndex = 0; // it scrolls sideways on narrow screens: reachable by keyboard
-  codeLines = CODE[trace.cell][backward ? "backward" : "forward"].map((text) => {
+  codeLines = codeFor(trace, backward).map((text) => {
     const span = node("span", "", text);
     code.append(span);
     return span;
@@ -241,6 +254,14 @@ export function update(state, trace) {
   put("t", String(state.t));
   if (backward) fillBackward(trace, state);
   else fillForward(trace, state);
-  codeLines.forEach((span, k) => span.classList.toggle("active", k >= 2 || (k === 0 && (backward ? state.t === trace.T - 1 : state.t === 0))));
-  codeLines[1].textContent = `${CODE[trace.cell][backward ? "backward" : "forward"][1]}   # t = ${state.t}`;
+  const first = backward ? state.t === trace.T - 1 : state.t === 0;
+  const last = trace.T - 1 === state.t;
+  const lines = codeFor(trace, backward);
+  codeLines.forEach((span, k) => {
+    // many-to-one: the output line runs once, after the loop (forward) or before it (backward)
+    const once = !trace.sequence && ((!backward && k === lines.length - 1) || (backward && k === 0));
+    const active = once ? last : k === 0 ? first : k === 1 || k >= 2;
+    span.classList.toggle("active", active);
+  });
+  codeLines[1].textContent = `${lines[1]}   # t = ${state.t}`;
 }
