@@ -71,7 +71,8 @@ export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: show
   const ya = layout?.yaxis;
   if (!xa || !ya || typeof xa.l2p !== "function") return;
   let box = el.querySelector(":scope > .cursor-overlay");
-  if (!box) {
+  if (box) box.hidden = false;
+  else {
     box = document.createElement("div");
     box.className = "cursor-overlay";
     box.setAttribute("aria-hidden", "true");
@@ -107,6 +108,13 @@ export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: show
     veilEl.style.transform = `translateX(${v0}px)`;
     veilEl.style.width = `${v1 - v0}px`;
   }
+}
+
+/** Hides the cursor of a plot that now shows no timesteps (a many-to-one model's answer). */
+export function hideCursor(el) {
+  el.cursorArgs = null;
+  const box = el.querySelector(":scope > .cursor-overlay");
+  if (box) box.hidden = true;
 }
 
 /** Replaces an element's content with a short explanation (no plot to draw). */

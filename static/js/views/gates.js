@@ -1,7 +1,7 @@
 // LSTM / GRU gates and the LSTM cell state of the selected unit over time. For the vanilla RNN:
 // the nonlinearity φ with this step's (A_t, H_t) of the unit on it, which shows saturation.
 
-import { COLORS, axis, baseLayout, draw, placeCursor, range, showEmpty, traceKey } from "./common.js";
+import { COLORS, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -95,8 +95,10 @@ export function update(state, trace) {
   }
   const { data, layout } = gated ? gatesFigure(state, trace) : phiFigure(state, trace);
   draw(el, data, layout);
+  el.querySelector(":scope > .step-marker")?.toggleAttribute("hidden", gated);
   if (gated) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
   else {
+    hideCursor(el);
     const layer = trace.layers[state.layer];
     const j = Math.min(state.unit, trace.H - 1);
     placeMarker(el, layer.A[state.t][j], layer.H[state.t][j]);

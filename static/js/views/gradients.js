@@ -58,9 +58,11 @@ export function update(state, trace) {
   const steps = range(trace.T);
   const layer = Math.min(state.layer, trace.L - 1);
   const L = trace.layers[layer];
-  legend(radiusText(trace, layer), Boolean(L.jacobian_norms), Boolean(L.step_grad_norms?.W_hh));
+  // (with one step there is no H_{t−1}: W_hh gets no gradient and there are no bars to show)
+  const bars = Boolean(L.step_grad_norms?.W_hh?.some((v) => v > 0));
+  legend(radiusText(trace, layer), Boolean(L.jacobian_norms), bars);
   const data = [];
-  if (L.step_grad_norms?.W_hh) {
+  if (bars) {
     data.push({
       type: "bar", x: steps, y: positive(L.step_grad_norms.W_hh), yaxis: "y2", name: "step t's part of ‖dW_hh‖",
       marker: { color: "rgba(213,94,0,0.28)" }, hovertemplate: "t=%{x}: ‖H<sub>t−1</sub>ᵀ dA<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
@@ -80,7 +82,7 @@ export function update(state, trace) {
     margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
-    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4, tickformat: ".0e" }),
+    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4 }),
     bargap: 0.1,
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });

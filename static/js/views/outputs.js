@@ -2,7 +2,7 @@
 // (classes × time, with the target class marked) for classification, and a bar chart when the
 // model only answers at the last step.
 
-import { COLORS, SEQUENTIAL, axis, baseLayout, draw, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
+import { COLORS, SEQUENTIAL, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -45,6 +45,7 @@ export function update(state, trace) {
       margin: { l: 44, r: 12, t: 30, b: 32 },
       xaxis: axis("output at the last step"), yaxis: axis(""),
     }));
+    hideCursor(el);
     return;
   }
   const steps = range(trace.T);
