@@ -82,7 +82,7 @@ export function update(state, trace) {
     margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
-    yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4 }),
+    ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4 }) } : {}),
     bargap: 0.1,
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
