@@ -148,7 +148,7 @@ async function computeTrace() {
   $("unit").max = String(trace.H - 1);
   showSummary();
   render(state, ["trace"]);
-  status(`Loss ${trace.loss.toFixed(4)} on sample ${state.sampleSeed} · T = ${T} steps · forward and backward computed by the server.`);
+  status(`Loss ${trace.loss.toFixed(4)} on sample ${state.sampleSeed} · T = ${T} ${T === 1 ? "step" : "steps"} · forward and backward computed by the server.`);
   document.body.dataset.traceReady = String(trace.id);
 }
 

@@ -127,7 +127,7 @@ function build(trace, state, backward) {
   const G = trace.gateNames.length || 1;
   const whole = node("p", "check sequence-shapes");
   const input = state.layer === 0 ? "X" : `H⁽${state.layer}⁾ (the layer below)`;
-  whole.textContent = `Whole sequence: ${input} (${trace.T}, ${D}) → H (${trace.T}, ${trace.H}) → O ${trace.sequence ? `(${trace.T}, ${trace.Q})` : `(${trace.Q},) at the last step only`}, with one W_xh (${D}, ${G * trace.H}), one W_hh (${trace.H}, ${G * trace.H}) and one W_hq (${trace.H}, ${trace.Q}) for all ${trace.T} steps.`;
+  whole.textContent = `Whole sequence: ${input} (${trace.T}, ${D}) → H (${trace.T}, ${trace.H}) → O ${trace.sequence ? `(${trace.T}, ${trace.Q})` : `(${trace.Q},) at the last step only`}, with one W_xh (${D}, ${G * trace.H}), one W_hh (${trace.H}, ${G * trace.H}) and one W_hq (${trace.H}, ${trace.Q}) for ${trace.T === 1 ? "its one step" : `all ${trace.T} steps`}.`;
   const check = node("p", "check");
   slots.check = check;
   const code = node("div", "code");
