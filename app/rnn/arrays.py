@@ -2,6 +2,7 @@
 
 import sys
 import threading
+import weakref
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,9 +25,30 @@ _pools = threading.local()
 
 # Buffers kept per name and thread; more live arrays of one name than this are allocated unpooled.
 _POOL_DEPTH = 8
-# What one thread's pool may hold at most: a server runs passes on many threads, and a pool only
-# saves page faults, so a pass larger than this allocates its arrays as usual.
-POOL_MAX_BYTES = 256 * 2**20
+# What the pools of all threads together may hold. A pool only saves page faults, so once it is
+# full a pass allocates its arrays as usual; a server running passes on many threads stays bounded.
+# The benchmark's largest row (S6, LSTM, float64) needs about 400 MiB to fault no page at all.
+POOL_MAX_BYTES = 1024 * 2**20
+
+_pooled_bytes = 0
+_pooled_lock = threading.RLock()  # re-entrant: a garbage collection inside may run _unpool
+
+
+def _pool(buffer: Array) -> bool:
+    """Count `buffer` against POOL_MAX_BYTES until it is freed; False if it does not fit."""
+    global _pooled_bytes
+    with _pooled_lock:
+        if _pooled_bytes + buffer.nbytes > POOL_MAX_BYTES:
+            return False
+        _pooled_bytes += buffer.nbytes
+    weakref.finalize(buffer, _unpool, buffer.nbytes)
+    return True
+
+
+def _unpool(nbytes: int) -> None:
+    global _pooled_bytes
+    with _pooled_lock:
+        _pooled_bytes -= nbytes
 
 
 def _references(pool: list[Array], index: int) -> int:
@@ -45,36 +67,34 @@ def workspace(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
 
     Large arrays allocated fresh on every call cost a page fault per 4 KiB page, because the
     allocator hands them back to the OS when they are freed (about 9,000 faults a call for the
-    GRU at S4 of the benchmark, ~10% of its time). Each thread keeps up to _POOL_DEPTH buffers
-    per name, POOL_MAX_BYTES in all; a buffer is handed out again only when the pool's own
-    reference is the only one left, so an array that a trace, a result or any view of them
-    still holds is never overwritten.
+    GRU at S6 of the benchmark, a third of its time). Each thread keeps up to _POOL_DEPTH buffers
+    per name, all threads POOL_MAX_BYTES in all; a buffer is handed out again only when the
+    pool's own reference is the only one left, so an array that a trace, a result or any view of
+    them still holds is never overwritten.
     """
-    state = _pools.__dict__
-    pools: dict[str, list[Array]] = state.setdefault("pools", {})
+    pools: dict[str, list[Array]] = _pools.__dict__.setdefault("pools", {})
     pool = pools.setdefault(name, [])
     free = [index for index in range(len(pool)) if _references(pool, index) <= _UNSHARED]
     for index in free:
         if pool[index].shape == shape and pool[index].dtype == dtype:
             return pool[index]
     if free:  # a free buffer of another shape makes room for this one
-        state["bytes"] -= pool.pop(free[0]).nbytes
+        del pool[free[0]]
     buffer = np.empty(shape, dtype=dtype)
-    if len(pool) < _POOL_DEPTH and state.get("bytes", 0) + buffer.nbytes <= POOL_MAX_BYTES:
+    if len(pool) < _POOL_DEPTH and _pool(buffer):
         pool.append(buffer)
-        state["bytes"] = state.get("bytes", 0) + buffer.nbytes
     return buffer
 
 
 def pooled_bytes() -> int:
-    """How many bytes this thread's workspace holds."""
-    return int(_pools.__dict__.get("bytes", 0))
+    """How many bytes the workspace holds, all threads together (buffers handed out included)."""
+    with _pooled_lock:
+        return _pooled_bytes
 
 
 def release_workspace() -> None:
     """Drop this thread's pooled buffers (arrays still in use elsewhere stay valid)."""
     _pools.__dict__.pop("pools", None)
-    _pools.__dict__.pop("bytes", None)
 
 
 def all_finite(value: Array) -> bool:

@@ -3,7 +3,8 @@
 Row-vector convention: X_t (B, D), H_t (B, H), W_xh (D, H), W_hh (H, H), b_h (H,). Arrays inside
 the layer are time-major, (T, B, ·), so that one timestep is one contiguous slice.
 The input projection of all timesteps is one matrix product; only the recurrence is a loop, and
-each loop iteration is three NumPy calls writing into preallocated buffers.
+each loop iteration is three NumPy calls writing into preallocated buffers (φ is one of them,
+except tanh of 512 elements or more, which takes five: see activations.py).
 """
 
 from dataclasses import dataclass
