@@ -4,6 +4,9 @@ The app runs in-process under uvicorn on a free port with a temporary data direc
 is Debian's (`/usr/bin/chromium`, or `$CHROMIUM_PATH`); when it is missing and apt is available
 it is installed first, otherwise Playwright's own browser is used. Every page fails its test on
 an uncaught error or a console error.
+
+Run: `pytest tests/browser` (or `pytest -m browser`); screenshots of the main views land in
+test-artifacts/browser/ and docs/screenshots/ (the README's).
 """
 
 import os
