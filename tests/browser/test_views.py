@@ -183,3 +183,11 @@ def test_a_step_updates_every_view_within_the_frame_budget(
     # the budget: under 33 ms a step at T=200, H=128 (the page aims at 16 ms)
     assert median < 16, durations
     assert p95 < 33, durations
+
+
+def test_gradient_view_says_when_the_gradient_vanishes(explorer: Callable[..., Page]) -> None:
+    page = explorer("task=copy&cell=rnn&nonlinearity=sigmoid&init=uniform")
+    expect(page.locator("#gradient-radius")).to_contain_text("the gradient vanishes")
+    page = explorer("task=copy&cell=rnn&nonlinearity=tanh&init=orthogonal")
+    expect(page.locator("#gradient-radius")).to_contain_text("the gradient holds up")
+    shot(page, "gradient-flow", "article[aria-labelledby='h-gradients']")

@@ -27,6 +27,25 @@ function radiusText(trace, layer) {
 }
 
 /** The key, in the card's header (a Plotly legend would take the plot's room in a narrow card). */
+/**
+ * How much of a signal at the last step reaches the first: ‖∂H_T/∂H_0‖ when the server computed
+ * it, else (a many-to-one model, whose loss is all at the end) ‖dL/dH_0‖ / ‖dL/dH_T−1‖. With
+ * outputs at every step dL/dH_0 also holds step 0's own loss, so that ratio would say nothing.
+ */
+function verdict(trace, L) {
+  let ratio;
+  let name;
+  if (L.jacobian_norms && L.jacobian_norms.length > 1) {
+    ratio = L.jacobian_norms[0];
+    name = "‖∂H_T/∂H_0‖";
+  } else if (!trace.sequence && L.dH_norm.length > 1 && L.dH_norm[L.dH_norm.length - 1] > 0) {
+    ratio = L.dH_norm[0] / L.dH_norm[L.dH_norm.length - 1];
+    name = "‖dL/dH_0‖ / ‖dL/dH_T−1‖";
+  } else return "";
+  const word = ratio < 1e-2 ? "the gradient vanishes" : ratio > 1e2 ? "the gradient explodes" : "the gradient holds up";
+  return ` · ${name} = ${fmt(ratio, 2)}: ${word} over ${trace.T} steps`;
+}
+
 function legend(radius, jacobian, bars) {
   const item = (className, text) => {
     const span = document.createElement("span");
@@ -60,7 +79,7 @@ export function update(state, trace) {
   const L = trace.layers[layer];
   // (with one step there is no H_{t−1}: W_hh gets no gradient and there are no bars to show)
   const bars = Boolean(L.step_grad_norms?.W_hh?.some((v) => v > 0));
-  legend(radiusText(trace, layer), Boolean(L.jacobian_norms), bars);
+  legend(radiusText(trace, layer) + verdict(trace, L), Boolean(L.jacobian_norms), bars);
   const data = [];
   if (bars) {
     data.push({
@@ -82,7 +101,7 @@ export function update(state, trace) {
     margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t"),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
-    ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", nticks: 4 }) } : {}),
+    ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
     bargap: 0.1,
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
