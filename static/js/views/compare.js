@@ -135,9 +135,13 @@ export function update(state) {
   }));
   placeCursor(plots.grad, t, pair.a.T, "backward", { veil: false });
   const radius = (trace) => Object.entries(trace.spectral[0] || {}).map(([k, v]) => `ρ(${k})=${fmt(v, 2)}`).join(" ");
-  const ratio = (trace) => {
-    const n = trace.layers[0].dH_norm;
-    return n[0] > 0 && n[n.length - 1] > 0 ? fmt(n[0] / n[n.length - 1], 2) : "–";
+  // how much of a signal at the last step reaches the first: ‖∂H_T/∂H_0‖ (the server's, when
+  // the size made it cheap enough), else the ratio of the loss gradients at both ends
+  const reach = (trace) => {
+    const L = trace.layers[0];
+    if (L.jacobian_norms?.length > 1) return `‖∂H_T/∂H_0‖ = ${fmt(L.jacobian_norms[0], 2)}`;
+    const n = L.dH_norm;
+    return n[0] > 0 && n[n.length - 1] > 0 ? `‖dL/dH_0‖ / ‖dL/dH_T−1‖ = ${fmt(n[0] / n[n.length - 1], 2)}` : "";
   };
-  summaryEl.textContent = `A: loss ${fmt(pair.a.loss, 4)}, ${radius(pair.a)}, ‖dL/dH_0‖ / ‖dL/dH_T−1‖ = ${ratio(pair.a)}   ·   B: loss ${fmt(pair.b.loss, 4)}, ${radius(pair.b)}, ratio ${ratio(pair.b)}`;
+  summaryEl.textContent = `A: loss ${fmt(pair.a.loss, 4)}, ${radius(pair.a)}, ${reach(pair.a)}   ·   B: loss ${fmt(pair.b.loss, 4)}, ${radius(pair.b)}, ${reach(pair.b)}`;
 }
