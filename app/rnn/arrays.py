@@ -51,14 +51,16 @@ def _unpool(nbytes: int) -> None:
         _pooled_bytes -= nbytes
 
 
-def _references(pool: list[Array], index: int) -> int:
-    candidate = pool[index]
-    return sys.getrefcount(candidate)
+def _unshared_count() -> int:
+    for candidate in [np.empty(0)]:
+        return sys.getrefcount(candidate)
+    raise AssertionError("unreachable")
 
 
-# What _references reports for a buffer that only the pool holds (3 on CPython 3.11: the list,
-# `candidate` and getrefcount's argument), measured rather than assumed.
-_UNSHARED = _references([np.empty(0)], 0)
+# What getrefcount reports, inside the loop of `workspace`, for a buffer that only the pool holds
+# (3 on CPython 3.11: the list, the loop variable and getrefcount's argument), measured with the
+# same construct rather than assumed.
+_UNSHARED = _unshared_count()
 
 
 def workspace(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
@@ -74,12 +76,16 @@ def workspace(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
     """
     pools: dict[str, list[Array]] = _pools.__dict__.setdefault("pools", {})
     pool = pools.setdefault(name, [])
-    free = [index for index in range(len(pool)) if _references(pool, index) <= _UNSHARED]
-    for index in free:
-        if pool[index].shape == shape and pool[index].dtype == dtype:
-            return pool[index]
-    if free:  # a free buffer of another shape makes room for this one
-        del pool[free[0]]
+    first_free: Array | None = None
+    for candidate in pool:  # a list iterator holds no reference to the items (enumerate would)
+        if sys.getrefcount(candidate) <= _UNSHARED:
+            if candidate.shape == shape and candidate.dtype == dtype:
+                return candidate
+            if first_free is None:
+                first_free = candidate
+    if first_free is not None:  # a free buffer of another shape makes room for this one
+        pool[:] = [kept for kept in pool if kept is not first_free]
+        del first_free
     buffer = np.empty(shape, dtype=dtype)
     if len(pool) < _POOL_DEPTH and _pool(buffer):
         pool.append(buffer)
