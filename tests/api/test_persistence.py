@@ -124,7 +124,11 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
 
         second = client.post(url, json={**SINE, "steps": 100_000}).json()["id"]
         store.update_session(second, owner="elsewhere:1:resumed")
-        time.sleep(0.3)  # several heartbeats: the session's thread has seen the new owner
+        # The session's thread sees the new owner at its next heartbeat and leaves.
+        deadline = time.monotonic() + 20
+        while second in training._runners:
+            assert time.monotonic() < deadline, "the session never noticed its new owner"
+            time.sleep(0.02)
         step = store.get_session(second).step
         time.sleep(0.3)
         assert store.get_session(second).step == step
