@@ -49,8 +49,13 @@ def test_shutdown_interrupts_a_session_and_resume_continues_it_bit_for_bit(tmp_p
         ).json()
         session = started["id"]
         assert started["status"] == "paused" and started["step"] == 0
-        for _ in range(3):
+        for taken in range(1, 4):
             client.post(f"/api/v1/training/{session}/step")
+            # The answer waits a few seconds for the update; a loaded machine may need longer.
+            deadline = time.monotonic() + 30
+            while client.get(f"/api/v1/training/{session}").json()["step"] < taken:
+                assert time.monotonic() < deadline, f"step {taken} was never taken"
+                time.sleep(0.02)
         paused = client.get(f"/api/v1/training/{session}").json()
         assert paused["status"] == "paused" and paused["step"] == 3
     with TestClient(create_app(settings)) as client:
