@@ -63,6 +63,13 @@ class ModelConfigBody(BaseModel):
     init_std: float = Field(0.01, gt=0, allow_inf_nan=False)
     seed: int = Field(0, ge=0, le=2**63 - 1)
     dtype: Literal["float64", "float32"] = "float64"
+    forget_bias: float = Field(
+        0.0,
+        ge=-10,
+        le=10,
+        allow_inf_nan=False,
+        description="LSTM only: added to the forget gate's initial bias (1 keeps memory open)",
+    )
 
 
 class CreateModelRequest(BaseModel):

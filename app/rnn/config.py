@@ -45,6 +45,9 @@ class ModelConfig:
     """What a network is: cell, sizes, head, loss, how it is initialised and in which precision.
 
     `init_std` is σ of the "normal" initialiser; `seed` makes every initialiser reproducible.
+    `forget_bias` (LSTM only) is added to the forget gate's initial bias: 1 keeps the cell's
+    memory open at the start of training (Gers et al. 2000; Jozefowicz et al. 2015); 0 is
+    PyTorch's initialisation.
     """
 
     input_size: int
@@ -60,6 +63,7 @@ class ModelConfig:
     init_std: float = 0.01
     seed: int = 0
     dtype: DType = "float64"
+    forget_bias: float = 0.0
 
     def __post_init__(self) -> None:
         _choose("cell", self.cell, CELLS)
@@ -83,6 +87,14 @@ class ModelConfig:
             raise ConfigError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")
         if not (self.init_std > 0 and self.init_std < float("inf")):
             raise ConfigError(f"init_std must be a positive finite number, got {self.init_std!r}")
+        bias = self.forget_bias
+        if isinstance(bias, bool) or not isinstance(bias, int | float) or not abs(bias) <= 10:
+            raise ConfigError(f"forget_bias must be a number in [-10, 10], got {bias!r}")
+        if bias != 0 and self.cell != "lstm":
+            raise ConfigError(
+                f"forget_bias applies to the lstm only; {self.cell} has no forget gate "
+                f"(got forget_bias={bias!r})"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
 

@@ -49,6 +49,8 @@ def init_params(config: ModelConfig) -> dict[str, Array]:
     for name, shape in parameter_shapes(config).items():
         kind = name.rsplit(".", 1)[-1]
         params[name] = _draw(config, kind, shape, H, G, rng).astype(dtype)
+        if kind == "b_h" and config.cell == "lstm" and config.forget_bias:
+            params[name][H : 2 * H] += config.forget_bias  # gate order i, f, g, o
     return params
 
 

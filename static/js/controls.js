@@ -72,6 +72,9 @@ function syncNonlinearity() {
   const gated = $("cell").value !== "rnn";
   $("nonlinearity").disabled = gated;
   if (gated) $("nonlinearity").value = "tanh";
+  const lstm = $("cell").value === "lstm";
+  $("forget-bias").disabled = !lstm;
+  if (!lstm) $("forget-bias").value = "0";
 }
 
 /** The model fields of the form (the task supplies the rest of the config). */
@@ -87,7 +90,14 @@ export function readModelForm() {
     num_layers: integer("num-layers", 1),
     init: $("init").value,
     seed: integer("seed", 0),
+    forget_bias: $("cell").value === "lstm" ? forgetBias($("forget-bias").value) : 0,
   };
+}
+
+/** A forget-gate bias from text: a finite number in [-10, 10], else 0. */
+export function forgetBias(text) {
+  const value = Number.parseFloat(text);
+  return Number.isFinite(value) && Math.abs(value) <= 10 ? value : 0;
 }
 
 export function writeModelForm(config) {
@@ -97,6 +107,7 @@ export function writeModelForm(config) {
   $("num-layers").value = String(config.num_layers ?? 1);
   $("init").value = config.init ?? "pytorch";
   $("seed").value = String(config.seed ?? 0);
+  $("forget-bias").value = String(config.forget_bias ?? 0);
   syncNonlinearity();
 }
 

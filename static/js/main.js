@@ -103,12 +103,13 @@ function configFor(task, data, fields = controls.readModelForm()) {
   const config = { ...task.default_config, ...(data.config || {}), ...fields };
   for (const key of SIZE_FIELDS) if (data.config && key in data.config) config[key] = data.config[key];
   if (config.cell !== "rnn") config.nonlinearity = "tanh";
+  if (config.cell !== "lstm") config.forget_bias = 0;
   return config;
 }
 
 function sameConfig(a, b) {
   const keys = ["cell", "input_size", "hidden_size", "output_size", "num_layers", "nonlinearity", "head", "loss", "output_mode", "init", "seed"];
-  return keys.every((key) => a[key] === b[key]);
+  return keys.every((key) => a[key] === b[key]) && (a.forget_bias ?? 0) === (b.forget_bias ?? 0);
 }
 
 /* ---------- models and traces ---------- */
@@ -138,11 +139,12 @@ async function computeTrace() {
   trace.modelName = model.name;
   const T = trace.T;
   const { cell, nonlinearity, hidden_size, num_layers, init, seed } = config;
+  const forget_bias = config.forget_bias ?? 0;
   set({
     t: Math.min(state.t, T - 1),
     unit: Math.min(state.unit, trace.H - 1),
     layer: Math.min(state.layer, trace.L - 1),
-    config: { cell, nonlinearity, hidden_size, num_layers, init, seed },
+    config: { cell, nonlinearity, hidden_size, num_layers, init, seed, forget_bias },
   });
   controls.setLayers(trace.L);
   $("unit").max = String(trace.H - 1);
@@ -432,6 +434,8 @@ async function runCompare(a, b) {
     const traces = [];
     for (const side of [a, b]) {
       const config = { ...base, ...side };
+      if (config.cell !== "rnn") config.nonlinearity = "tanh";
+      if (config.cell !== "lstm") config.forget_bias = 0;
       const info = await api.createModel(config, `compare · ${side.cell} ${side.nonlinearity} ${side.init}`);
       compareModels.push(info.id);
       const body = { inputs: sample.inputs, targets: sample.targets };

@@ -1,7 +1,7 @@
 // The one state object every view reads: the timestep cursor, the pass, the selection, the
 // task and the model configuration. It round-trips through the URL so a link reproduces the view.
 
-const MODEL_KEYS = ["cell", "nonlinearity", "hidden_size", "num_layers", "init", "seed"];
+const MODEL_KEYS = ["cell", "nonlinearity", "hidden_size", "num_layers", "init", "seed", "forget_bias"];
 // the values a link may name for the model's choices (anything else keeps the task's default)
 const CHOICES = {
   cell: ["rnn", "lstm", "gru"],
@@ -105,6 +105,11 @@ function integer(value, fallback, min = 0) {
   return Number.isFinite(n) && n >= min ? n : fallback;
 }
 
+function bias(text) {
+  const value = Number.parseFloat(text);
+  return Number.isFinite(value) && Math.abs(value) <= 10 ? value : undefined;
+}
+
 /** Reads the state from the current URL (unknown or malformed values keep their defaults). */
 export function readURL() {
   const q = new URLSearchParams(location.search);
@@ -113,7 +118,9 @@ export function readURL() {
   for (const key of MODEL_KEYS) {
     const raw = q.get(key);
     if (raw === null) continue;
-    const value = CHOICES[key] ? (CHOICES[key].includes(raw) ? raw : undefined) : integer(raw, undefined);
+    const value = CHOICES[key]
+      ? (CHOICES[key].includes(raw) ? raw : undefined)
+      : key === "forget_bias" ? bias(raw) : integer(raw, undefined);
     if (value !== undefined) config[key] = value;
   }
   state.urlConfig = config;

@@ -169,6 +169,27 @@ def test_a_new_configuration_builds_a_new_model_and_shows_its_gates(
     shot(page, "explorer-lstm-gates")
 
 
+def test_an_lstm_forget_bias_from_the_form_reaches_the_model_and_the_link(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer()
+    expect(page.locator("#forget-bias")).to_be_disabled()  # no forget gate in a vanilla RNN
+    before = page.evaluate("document.body.dataset.traceReady")
+    page.select_option("#cell", "lstm")
+    page.fill("#forget-bias", "1")
+    page.click("#run")
+    wait_for_new_trace(page, before)
+    config = page_model(page)["config"]
+    assert config["cell"] == "lstm" and config["forget_bias"] == 1.0
+    assert "forget_bias=1" in page.url
+    before = page.evaluate("document.body.dataset.traceReady")
+    page.select_option("#cell", "gru")
+    expect(page.locator("#forget-bias")).to_be_disabled()
+    page.click("#run")
+    wait_for_new_trace(page, before)
+    assert page_model(page)["config"]["forget_bias"] == 0.0
+
+
 def test_api_errors_are_shown_in_place(
     explorer: Callable[..., Page], allowed_console_errors: list[str]
 ) -> None:

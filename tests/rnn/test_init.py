@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from app.rnn.config import INITS, ModelConfig
+from app.rnn.errors import ConfigError
 from app.rnn.init import init_params, parameter_shapes
 
 CELLS = ["rnn", "lstm", "gru"]
@@ -148,3 +149,32 @@ def test_xavier_init_uses_the_glorot_bound_of_each_gate_block(cell: str) -> None
     head_bound = np.sqrt(6.0 / (H + config.output_size))
     assert np.abs(params["W_hq"]).max() <= head_bound
     assert not np.any(params["layer0.b_h"])
+
+
+@pytest.mark.parametrize("init", ["pytorch", "xavier", "orthogonal"])
+def test_forget_bias_is_added_to_the_lstm_forget_gate_of_every_layer_only(init: str) -> None:
+    base = ModelConfig(
+        input_size=3, hidden_size=5, output_size=2, cell="lstm", num_layers=2, init=init, seed=4
+    )
+    shifted = ModelConfig(**{**base.to_dict(), "forget_bias": 1.0})
+    before, after = init_params(base), init_params(shifted)
+    H = base.hidden_size
+    for name, value in before.items():
+        if name.endswith("b_h"):
+            np.testing.assert_array_equal(after[name][H : 2 * H], value[H : 2 * H] + 1.0)
+            np.testing.assert_array_equal(after[name][:H], value[:H])
+            np.testing.assert_array_equal(after[name][2 * H :], value[2 * H :])
+        else:
+            np.testing.assert_array_equal(after[name], value)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_forget_bias_is_refused_where_there_is_no_forget_gate(cell: str) -> None:
+    with pytest.raises(ConfigError, match="forget_bias applies to the lstm only"):
+        ModelConfig(input_size=1, hidden_size=2, output_size=1, cell=cell, forget_bias=1.0)
+
+
+@pytest.mark.parametrize("bias", [float("nan"), float("inf"), 11.0, True, "1"])
+def test_forget_bias_must_be_a_bounded_number(bias: object) -> None:
+    with pytest.raises(ConfigError, match="forget_bias must be a number"):
+        ModelConfig(input_size=1, hidden_size=2, output_size=1, cell="lstm", forget_bias=bias)  # type: ignore[arg-type]
