@@ -35,16 +35,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# The server answers many small requests at once: one BLAS thread per request thread. A
-# multi-threaded BLAS on a busy 2-core machine spins and turns a 30 ms eigvals into seconds.
-# An explicit value in the environment wins.
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    for variable in BLAS_THREAD_VARIABLES:
-        os.environ.setdefault(variable, "1")
     # Workers are separate processes that build their own app from the environment.
     os.environ["RNN_EXPLORER_DATA_DIR"] = args.data_dir
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)

@@ -8,29 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.security import CONTENT_SECURITY_POLICY
+
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
 TEMPLATES_DIR = ROOT / "templates"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 FAVICON = STATIC_DIR / "favicon.svg"
-
-# Everything comes from this origin. plotly.js injects <style> elements and draws PNG exports
-# through data:/blob: images, hence the two relaxations; no script is ever inline. The same
-# policy as app/security.py's site-wide header, so the page is strict with or without it.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    )
-)
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
@@ -39,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     response = templates.TemplateResponse(request, "index.html", {})
+    # Also set here, so the page is strict even where the site-wide middleware is not installed.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 

@@ -13,16 +13,8 @@ import pytest
 from app.rnn.config import ModelConfig
 from app.rnn.network import Network
 
-from .torch_reference import make_targets
+from .torch_reference import CELL_VARIANTS, make_targets
 
-CELL_VARIANTS = [
-    ("rnn", "tanh"),
-    ("rnn", "sigmoid"),
-    ("rnn", "relu"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
-]
 LOSS_VARIANTS = [
     ("mse", "identity", False),
     ("mse", "softmax", False),

@@ -15,6 +15,8 @@ from app.rnn.errors import ShapeError
 from app.rnn.network import Network
 
 from .torch_reference import (
+    CELL_VARIANTS,
+    LOSS_VARIANTS,
     TORCH_NN_NONLINEARITIES,
     as_tensor,
     assert_close,
@@ -27,23 +29,6 @@ from .torch_reference import (
     unroll,
 )
 
-CELL_VARIANTS = [
-    ("rnn", "tanh"),
-    ("rnn", "sigmoid"),
-    ("rnn", "relu"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
-]
-# (loss, head, class-index targets)
-LOSS_VARIANTS = [
-    ("mse", "identity", False),
-    ("mse", "sigmoid", False),
-    ("mse", "softmax", False),
-    ("cross_entropy", "softmax", True),
-    ("cross_entropy", "softmax", False),
-    ("bce", "sigmoid", False),
-]
 OUTPUT_MODES = ["sequence", "last"]
 CASES = [
     (cell, nonlinearity, loss, head, indices, mode)

@@ -9,16 +9,8 @@ from hypothesis import strategies as st
 from app.rnn.config import ModelConfig
 from app.rnn.network import Network
 
-from .torch_reference import assert_close, make_targets
+from .torch_reference import CELL_VARIANTS, assert_close, make_targets
 
-CELL_VARIANTS = [
-    ("rnn", "tanh"),
-    ("rnn", "sigmoid"),
-    ("rnn", "relu"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
-]
 LOSS_VARIANTS = [
     ("mse", "identity", False),
     ("mse", "softmax", False),

@@ -12,25 +12,8 @@ import pytest
 from app.rnn import activations
 from app.rnn.config import ModelConfig
 
-from .torch_reference import compare_with_torch
+from .torch_reference import CELL_VARIANTS, LOSS_VARIANTS, compare_with_torch
 
-CELL_VARIANTS = [
-    ("rnn", "tanh"),
-    ("rnn", "sigmoid"),
-    ("rnn", "relu"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
-]
-# (loss, head, class-index targets)
-LOSS_VARIANTS = [
-    ("mse", "identity", False),
-    ("mse", "sigmoid", False),
-    ("mse", "softmax", False),
-    ("cross_entropy", "softmax", True),
-    ("cross_entropy", "softmax", False),
-    ("bce", "sigmoid", False),
-]
 # Every (cell, loss, output mode) triple three times; the other options are drawn at random.
 CASES = 3 * len(CELL_VARIANTS) * len(LOSS_VARIANTS) * 2
 

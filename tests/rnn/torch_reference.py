@@ -37,6 +37,24 @@ TORCH_CELLS: dict[str, type[torch.nn.Module]] = {
 # The nonlinearities torch.nn.RNN implements; the others are checked through `unroll`.
 TORCH_NN_NONLINEARITIES = ("tanh", "relu")
 
+# Every cell variant and every (loss, head, class-index targets) combination the engine supports.
+CELL_VARIANTS = [
+    ("rnn", "tanh"),
+    ("rnn", "sigmoid"),
+    ("rnn", "relu"),
+    ("rnn", "identity"),
+    ("lstm", "tanh"),
+    ("gru", "tanh"),
+]
+LOSS_VARIANTS = [
+    ("mse", "identity", False),
+    ("mse", "sigmoid", False),
+    ("mse", "softmax", False),
+    ("cross_entropy", "softmax", True),
+    ("cross_entropy", "softmax", False),
+    ("bce", "sigmoid", False),
+]
+
 
 def assert_close(
     actual: object,
