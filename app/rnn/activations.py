@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, constant
 
 NONLINEARITIES = ("tanh", "sigmoid", "relu", "identity")
 
@@ -44,12 +44,12 @@ def tanh(A: Array, out: Array | None = None) -> Array:
     """tanh(A); large arrays as 1 − 2 / (1 + e^(2A)), which is ±1 where e^(2A) overflows or is 0."""
     if A.size < EXP_TANH_MIN_SIZE:
         return np.tanh(A, out=out)
-    out = np.multiply(A, 2.0, out=out)
+    one = constant(1.0, A.dtype)
+    out = np.multiply(A, constant(2.0, A.dtype), out=out)
     np.exp(out, out=out)
-    out += 1.0
-    np.divide(-2.0, out, out=out)
-    out += 1.0
-    return out
+    np.add(out, one, out=out)
+    np.divide(constant(-2.0, A.dtype), out, out=out)
+    return np.add(out, one, out=out)
 
 
 def relu(A: Array, out: Array | None = None) -> Array:

@@ -1,5 +1,7 @@
 """Small array helpers shared by the cells and the network."""
 
+import functools
+import math
 import sys
 import threading
 import weakref
@@ -19,6 +21,15 @@ def previous(S0: Array, S: Array, out: Array | None = None) -> Array:
     out[0] = S0
     out[1:] = S[:-1]
     return out
+
+
+@functools.cache
+def constant(value: float, dtype: np.dtype) -> Array:
+    """`value` as a read-only 0-d array of `dtype`. As a ufunc operand inside the per-step loops
+    it costs about half what a Python float does, which NumPy converts on every call."""
+    array = np.array(value, dtype=np.dtype(dtype))
+    array.setflags(write=False)
+    return array
 
 
 _pools = threading.local()
@@ -104,12 +115,33 @@ def release_workspace() -> None:
 
 
 def all_finite(value: Array) -> bool:
-    """Whether `value` holds no NaN and no ±Inf, without a warning. Large arrays in two reductions
-    and without a temporary (max and min propagate NaN and are infinite exactly when an element
-    is); small ones in the fewest NumPy calls."""
-    if value.size < 4096:
-        return bool(np.isfinite(value).all())
-    return bool(np.isfinite(value.max()) and np.isfinite(value.min()))
+    """Whether `value` holds no NaN and no ±Inf, without a warning.
+
+    A large contiguous array is first tested with one BLAS product: value·value is finite only if
+    every element is (NaN and ±Inf carry through a sum of squares, which nothing can cancel), so
+    a finite result settles it at half the cost of np.isfinite; an infinite one may be an
+    overflow of large but finite squares and is settled element by element.
+    """
+    if value.size >= 4096 and value.flags.c_contiguous:
+        flat = value.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if math.isfinite(flat.dot(flat)):
+                return True
+    return bool(np.isfinite(value).all())
+
+
+def check_all_finite(named: dict[str, Array], what: str) -> None:
+    """check_finite for each array of `named`, as "{what} {name}", in one test when all are
+    finite (the sum of their sums of squares, see all_finite), one by one only when not."""
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for value in named.values():
+            flat = value.reshape(-1)
+            total += float(flat.dot(flat))
+    if math.isfinite(total):
+        return
+    for name, value in named.items():
+        check_finite(f"{what} {name}", value)
 
 
 def check_finite(name: str, value: Array) -> None:

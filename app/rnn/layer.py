@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from app.rnn.arrays import Array, previous, workspace
 
 
@@ -45,10 +47,18 @@ def weight_grads(X: Array, H0: Array, H: Array, dA_x: Array, dA_h: Array) -> dic
     """
     T, B, D = X.shape
     hidden_size, width = H.shape[2], dA_x.shape[2]
-    H_prev = previous(H0, H, out=workspace("layer.H_prev", H.shape, H.dtype))
+    dtype = H.dtype
+    H_prev = previous(H0, H, out=workspace("layer.H_prev", H.shape, dtype))
     dA_x_flat = dA_x.reshape(T * B, width)
+    # np.dot rather than matmul: matmul leaves BLAS for a (K, 1) × (1, N) product (T·B = 1).
     return {
-        "W_xh": X.reshape(T * B, D).T @ dA_x_flat,
-        "W_hh": H_prev.reshape(T * B, hidden_size).T @ dA_h.reshape(T * B, width),
-        "b_h": dA_x_flat.sum(axis=0),
+        "W_xh": np.dot(
+            X.reshape(T * B, D).T, dA_x_flat, out=workspace("layer.dW_xh", (D, width), dtype)
+        ),
+        "W_hh": np.dot(
+            H_prev.reshape(T * B, hidden_size).T,
+            dA_h.reshape(T * B, width),
+            out=workspace("layer.dW_hh", (hidden_size, width), dtype),
+        ),
+        "b_h": np.add.reduce(dA_x_flat, axis=0, out=workspace("layer.db_h", (width,), dtype)),
     }

@@ -54,8 +54,10 @@ def loss_and_grad(O: Array, Y: Array, targets: Array, loss: str, head: str) -> t
     """
     if loss == "mse":
         diff = Y - targets
-        value = float(np.mean(diff * diff))
-        return value, head_backward(2.0 * diff / diff.size, Y, head)
+        flat = diff.reshape(-1)
+        value = float(flat.dot(flat)) / diff.size
+        diff *= 2.0 / diff.size
+        return value, head_backward(diff, Y, head)
     if loss == "bce":
         # log(1 + e^(−|O|)) + max(O, 0) − O·y: BCE of σ(O) against y without ever forming log 0.
         value = float(np.mean(np.maximum(O, 0.0) - O * targets + np.log1p(np.exp(-np.abs(O)))))

@@ -15,12 +15,13 @@ shifted by −1 (see activations.py for why exp, not tanh). Scaling by −1 and 
 floating point, so the true pre-activations are recovered exactly for the trace.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from app.rnn.activations import tanh
-from app.rnn.arrays import Array, workspace
+from app.rnn.activations import EXP_TANH_MIN_SIZE, tanh
+from app.rnn.arrays import Array, constant, workspace
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("i", "f", "g", "o")
@@ -55,16 +56,21 @@ def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]
     return np.zeros((B, hidden_size), dtype=dtype), np.zeros((B, hidden_size), dtype=dtype)
 
 
-def _gate_vectors(hidden_size: int, dtype: np.dtype) -> tuple[Array, Array, Array]:
-    """Over the 4H columns: the pre-activation scale (−1 for the sigmoid gates i, f, o; −2 for g),
-    the numerator m (1; 2) and the shift (0; −1) of gate = m / (1 + e^(scale·A)) + shift."""
+@functools.lru_cache(maxsize=16)
+def _gate_vectors(hidden_size: int, dtype: np.dtype, B: int) -> tuple[Array, Array, Array]:
+    """Over the 4H columns: the pre-activation scale (4H,) (−1 for the sigmoid gates i, f, o; −2
+    for g), and the numerator m (1; 2) and shift (0; −1) of gate = m / (1 + e^(scale·A)) + shift,
+    each as (B, 4H) rows: an operand of the step's own shape costs NumPy half what a broadcast
+    one does. Read-only, and shared by every pass of this size."""
     g_cols = slice(2 * hidden_size, 3 * hidden_size)
     scale = np.full(4 * hidden_size, -1.0, dtype=dtype)
     scale[g_cols] = -2.0
-    numerator = np.ones(4 * hidden_size, dtype=dtype)
-    numerator[g_cols] = 2.0
-    shift = np.zeros(4 * hidden_size, dtype=dtype)
-    shift[g_cols] = -1.0
+    numerator = np.ones((B, 4 * hidden_size), dtype=dtype)
+    numerator[:, g_cols] = 2.0
+    shift = np.zeros((B, 4 * hidden_size), dtype=dtype)
+    shift[:, g_cols] = -1.0
+    for vector in (scale, numerator, shift):
+        vector.setflags(write=False)
     return scale, numerator, shift
 
 
@@ -75,35 +81,44 @@ def forward(
     W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
     T, B, D = X.shape
     hidden_size = W_hh.shape[0]
+    width = 4 * hidden_size
+    dtype = X.dtype
     if C0 is None:
         C0 = np.zeros_like(H0)
-    scale, numerator, shift = _gate_vectors(hidden_size, X.dtype)
-    W_hh_scaled = W_hh * scale
-    A = workspace("lstm.A", (T, B, 4 * hidden_size), X.dtype)
-    np.matmul(X.reshape(T * B, D), W_xh * scale, out=A.reshape(T * B, 4 * hidden_size))
-    A += b_h * scale
-    G = workspace("lstm.G", A.shape, X.dtype)
-    C = workspace("lstm.C", (T, B, hidden_size), X.dtype)
-    tanhC = workspace("lstm.tanhC", C.shape, X.dtype)
-    H = workspace("lstm.H", C.shape, X.dtype)
-    recurrent = workspace("lstm.recurrent", (B, 4 * hidden_size), X.dtype)
-    i_times_g = workspace("lstm.i_times_g", (B, hidden_size), X.dtype)
+    scale, numerator, shift = _gate_vectors(hidden_size, dtype, B)
+    W_hh_scaled = np.multiply(W_hh, scale, out=workspace("lstm.W_hh_scaled", W_hh.shape, dtype))
+    W_xh_scaled = np.multiply(W_xh, scale, out=workspace("lstm.W_xh_scaled", W_xh.shape, dtype))
+    A = workspace("lstm.A", (T, B, width), dtype)
+    A_flat = A.reshape(T * B, width)
+    np.dot(X.reshape(T * B, D), W_xh_scaled, out=A_flat)
+    A_flat += b_h * scale
+    G = workspace("lstm.G", A.shape, dtype)
+    C = workspace("lstm.C", (T, B, hidden_size), dtype)
+    tanhC = workspace("lstm.tanhC", C.shape, dtype)
+    H = workspace("lstm.H", C.shape, dtype)
+    recurrent = workspace("lstm.recurrent", (B, width), dtype)
+    i_times_g = workspace("lstm.i_times_g", (B, hidden_size), dtype)
     G4 = G.reshape(T, B, 4, hidden_size)
     gates = (G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3])  # i, f, g, o: (T, B, H) views
+    one = constant(1.0, dtype)
+    tanh_C = np.tanh if B * hidden_size < EXP_TANH_MIN_SIZE else tanh
+    # The loop body is NumPy calls only, bound to locals: at small sizes each call's fixed cost,
+    # not its arithmetic, is the time of a step.
+    dot, add, multiply, divide, exp = np.dot, np.add, np.multiply, np.divide, np.exp
     H_prev, C_prev = H0, C0
     # Iterating the arrays side by side costs fewer Python operations a step than indexing each.
     for A_t, G_t, i, f, g, o, C_t, tanhC_t, H_t in zip(A, G, *gates, C, tanhC, H, strict=True):
-        np.dot(H_prev, W_hh_scaled, out=recurrent)
-        A_t += recurrent  # (scaled) A_t = X_t W_xh + H_{t-1} W_hh + b_h
-        np.exp(A_t, out=G_t)
-        G_t += 1.0
-        np.divide(numerator, G_t, out=G_t)  # i, f, o = σ(A); g = tanh(A) + 1
-        G_t += shift
-        np.multiply(f, C_prev, out=C_t)  # C_t = f ⊙ C_{t-1} + i ⊙ g
-        np.multiply(i, g, out=i_times_g)
-        C_t += i_times_g
-        tanh(C_t, out=tanhC_t)
-        np.multiply(o, tanhC_t, out=H_t)  # H_t = o ⊙ tanh(C_t)
+        dot(H_prev, W_hh_scaled, out=recurrent)
+        add(A_t, recurrent, out=A_t)  # (scaled) A_t = X_t W_xh + H_{t-1} W_hh + b_h
+        exp(A_t, out=G_t)
+        add(G_t, one, out=G_t)
+        divide(numerator, G_t, out=G_t)  # i, f, o = σ(A); g = tanh(A) + 1
+        add(G_t, shift, out=G_t)
+        multiply(f, C_prev, out=C_t)  # C_t = f ⊙ C_{t-1} + i ⊙ g
+        multiply(i, g, out=i_times_g)
+        add(C_t, i_times_g, out=C_t)
+        tanh_C(C_t, out=tanhC_t)
+        multiply(o, tanhC_t, out=H_t)  # H_t = o ⊙ tanh(C_t)
         H_prev, C_prev = H_t, C_t
     A /= scale  # back to the true pre-activations for the trace
     return LSTMTrace(X, H0, C0, A, G, C, tanhC, H)
@@ -112,36 +127,34 @@ def forward(
 def factors(trace: LSTMTrace) -> dict[str, Array]:
     """The products backward needs at every step, computed for all steps at once.
 
-    K = o ⊙ (1 − tanh²C) carries dL/dH_t into dL/dC_t; F3 (T, B, 3, H) = [g σ'_i, C_{t-1} σ'_f,
-    i tanh'_g] and Fo = tanh(C) σ'_o turn dL/dC_t and dL/dH_t into the gate pre-activation
-    gradients.
+    F (T, B, 4H) = [g σ'_i | C_{t-1} σ'_f | i tanh'_g | tanh(C) σ'_o] turns [dL/dC_t (three
+    times) | dL/dH_t] into the gate pre-activation gradients in one product; K (T, B, H) =
+    o ⊙ (1 − tanh²C) carries dL/dH_t into dL/dC_t; f (T, B, H) is the forget gate, contiguous.
     """
     hidden_size = trace.H.shape[2]
     T, B = trace.H.shape[:2]
+    dtype = trace.G.dtype
+    one = constant(1.0, dtype)
     G4 = trace.G.reshape(T, B, 4, hidden_size)
     i, f, g, o = G4[:, :, 0], G4[:, :, 1], G4[:, :, 2], G4[:, :, 3]
-    dtype = trace.G.dtype
-    K = np.multiply(trace.tanhC, trace.tanhC, out=workspace("lstm.K", trace.C.shape, dtype))
-    np.subtract(1.0, K, out=K)
-    K *= o
-    F3 = workspace("lstm.F3", (T, B, 3, hidden_size), dtype)
-    F_i, F_f, F_g = F3[:, :, 0], F3[:, :, 1], F3[:, :, 2]
-    np.subtract(1.0, i, out=F_i)  # g σ'(A_i) = g ⊙ i ⊙ (1 − i)
-    F_i *= i
+    F = workspace("lstm.F", trace.G.shape, dtype)
+    np.subtract(one, trace.G, out=F)  # σ' = σ (1 − σ) for i, f, o; the g block is replaced below
+    F *= trace.G
+    F4 = F.reshape(T, B, 4, hidden_size)
+    F_i, F_f, F_g, F_o = F4[:, :, 0], F4[:, :, 1], F4[:, :, 2], F4[:, :, 3]
     F_i *= g
-    np.subtract(1.0, f, out=F_f)  # C_{t-1} σ'(A_f)
-    F_f *= f
     F_f[0] *= trace.C0
     F_f[1:] *= trace.C[:-1]
     np.multiply(g, g, out=F_g)  # i tanh'(A_g) = i ⊙ (1 − g²)
-    np.subtract(1.0, F_g, out=F_g)
+    np.subtract(one, F_g, out=F_g)
     F_g *= i
-    Fo = np.subtract(1.0, o, out=workspace("lstm.Fo", trace.C.shape, dtype))  # tanh(C) σ'(A_o)
-    Fo *= o
-    Fo *= trace.tanhC
+    F_o *= trace.tanhC
+    K = np.multiply(trace.tanhC, trace.tanhC, out=workspace("lstm.K", trace.C.shape, dtype))
+    np.subtract(one, K, out=K)
+    K *= o
     f_contiguous = workspace("lstm.f", trace.C.shape, dtype)
     np.copyto(f_contiguous, f)
-    return {"K": K, "F3": F3, "Fo": Fo, "f": f_contiguous}
+    return {"F": F, "K": K, "f": f_contiguous}
 
 
 def backward(
@@ -152,43 +165,49 @@ def backward(
     truncate: int | None = None,
 ) -> LayerGrads:
     """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence;
-    `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching."""
+    `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching.
+
+    Each step fills U_t (B, 4, H) = [dL/dC_t, dL/dC_t, dL/dC_t, dL/dH_t]; then one product with
+    the factors F gives all four gates' pre-activation gradients.
+    """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
     T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
+    width = 4 * hidden_size
+    dtype = H.dtype
     fac = factors(trace)
-    K, F3, Fo, f = fac["K"], fac["F3"], fac["Fo"], fac["f"]
-    dH = workspace("lstm.dH", H.shape, H.dtype)
-    dC = workspace("lstm.dC", H.shape, H.dtype)
-    dA = workspace("lstm.dA", trace.A.shape, H.dtype)
-    W_hh_T = np.ascontiguousarray(W_hh.T)
-    dH_next = workspace("lstm.dH_next", (B, hidden_size), H.dtype)
-    dC_next = workspace("lstm.dC_next", (B, hidden_size), H.dtype)
+    F, K, f = fac["F"], fac["K"], fac["f"]
+    U = workspace("lstm.U", (T, B, 4, hidden_size), dtype)
+    dA = workspace("lstm.dA", (T, B, width), dtype)
+    W_hh_T = workspace("lstm.W_hh_T", (width, hidden_size), dtype)
+    np.copyto(W_hh_T, W_hh.T)
+    dH_next = workspace("lstm.dH_next", (B, hidden_size), dtype)
+    dC_next = workspace("lstm.dC_next", (B, hidden_size), dtype)
     dH_next.fill(0.0)
     dC_next.fill(0.0)
-    dA4 = dA.reshape(T, B, 4, hidden_size)
+    dot, add, multiply, copyto = np.dot, np.add, np.multiply, np.copyto
+    views = (dH_out, U.reshape(T, B, width), U[:, :, 0], U[:, :, :1], U[:, :, 1:3], U[:, :, 3])
     steps = zip(
-        range(T - 1, -1, -1),
-        *(array[::-1] for array in (dH_out, dH, dC, dA, dA4[:, :, :3], dA4[:, :, 3], K, F3, Fo, f)),
-        strict=True,
+        range(T - 1, -1, -1), *(array[::-1] for array in (*views, dA, K, F, f)), strict=True
     )
-    for t, dH_out_t, dH_t, dC_t, dA_t, dA_ifg, dA_o, K_t, F3_t, Fo_t, f_t in steps:
-        np.add(dH_out_t, dH_next, out=dH_t)
-        np.multiply(dH_t, K_t, out=dC_t)  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
-        dC_t += dC_next
-        np.multiply(dC_t[:, None, :], F3_t, out=dA_ifg)  # i, f, g
-        np.multiply(dH_t, Fo_t, out=dA_o)  # o
+    for t, dH_out_t, U_t, dC_t, dC_source, dC_copies, dH_t, dA_t, K_t, F_t, f_t in steps:
+        add(dH_out_t, dH_next, out=dH_t)
+        multiply(dH_t, K_t, out=dC_t)  # dL/dC_t = dL/dH_t ⊙ o ⊙ tanh'(C_t) + future
+        add(dC_t, dC_next, out=dC_t)
+        copyto(dC_copies, dC_source)
+        multiply(U_t, F_t, out=dA_t)  # i, f, g, o
         if truncate is not None and t % truncate == 0:
             dH_next.fill(0.0)
             dC_next.fill(0.0)
         else:
-            np.dot(dA_t, W_hh_T, out=dH_next)
-            np.multiply(dC_t, f_t, out=dC_next)
+            dot(dA_t, W_hh_T, out=dH_next)
+            multiply(dC_t, f_t, out=dC_next)
     grads = weight_grads(X, trace.H0, H, dA, dA)
-    dH0 = dA[0] @ W_hh_T
+    dC = U[:, :, 0]
+    dH0 = np.dot(dA[0], W_hh_T)
     dC0 = dC[0] * f[0]
-    return LayerGrads(grads, dH0, dH, dA, dA, W_xh, dC0=dC0, dC=dC)
+    return LayerGrads(grads, dH0, U[:, :, 3], dA, dA, W_xh, dC0=dC0, dC=dC)
 
 
 def vjp_step(
@@ -203,11 +222,5 @@ def vjp_step(
     """One step backwards for sequence b: rows (dL/dH_t, dL/dC_t) (P, H) ↦ (dL/dH_{t-1},
     dL/dC_{t-1}), through the recurrence only."""
     dC_total = dH * step_factors["K"][t, b] + (0.0 if dC is None else dC)
-    dA = np.concatenate(
-        [
-            (dC_total[:, None, :] * step_factors["F3"][t, b]).reshape(dH.shape[0], -1),
-            dH * step_factors["Fo"][t, b],
-        ],
-        axis=1,
-    )
+    dA = np.concatenate([dC_total, dC_total, dC_total, dH], axis=1) * step_factors["F"][t, b]
     return dA @ params["W_hh"].T, dC_total * step_factors["f"][t, b]

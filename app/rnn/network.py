@@ -12,7 +12,14 @@ from typing import Literal
 import numpy as np
 
 from app.rnn import elman, gru, lstm
-from app.rnn.arrays import Array, all_finite, check_finite, previous, workspace
+from app.rnn.arrays import (
+    Array,
+    all_finite,
+    check_all_finite,
+    check_finite,
+    previous,
+    workspace,
+)
 from app.rnn.config import ModelConfig
 from app.rnn.errors import NumericalError, ShapeError
 from app.rnn.init import init_params, parameter_shapes
@@ -104,10 +111,15 @@ class Network:
         if params is None:
             params = init_params(config)
         self.params = _checked_params(config, params, self.dtype)
+        # (short name, full name) of each layer's parameters, e.g. ("W_hh", "layer0.W_hh").
+        self._layer_names = [
+            [(name.split(".", 1)[1], name) for name in self.params if name.startswith(f"layer{k}.")]
+            for k in range(config.num_layers)
+        ]
 
     def layer_params(self, layer: int) -> dict[str, Array]:
-        prefix = f"layer{layer}."
-        return {k[len(prefix) :]: v for k, v in self.params.items() if k.startswith(prefix)}
+        """One layer's parameters under their short names (W_xh, W_hh, b_h, b_hn)."""
+        return {short: self.params[name] for short, name in self._layer_names[layer]}
 
     def forward(self, X: Array, H0: Array | None = None, C0: Array | None = None) -> ForwardTrace:
         """X: (B, T, D); H0, C0: (L, B, H) or None for zeros → ForwardTrace.
@@ -121,8 +133,7 @@ class Network:
         X = self._checked_input(X)
         H0 = self._checked_state("h0", H0, X.shape[0])
         C0 = self._checked_state("c0", C0, X.shape[0]) if cfg.cell == "lstm" else None
-        for name, value in self.params.items():
-            check_finite(f"parameter {name}", value)
+        check_all_finite(self.params, "parameter")
         B, T, D = X.shape
         layer_input = workspace("network.X", (T, B, D), self.dtype)  # time-major
         np.copyto(layer_input, np.swapaxes(X, 0, 1))
@@ -140,10 +151,12 @@ class Network:
                 traces.append(trace)
                 layer_input = trace.H
             H_top = traces[-1].H if cfg.output_mode == "sequence" else traces[-1].H[-1:]
-            O = np.swapaxes(H_top @ self.params["W_hq"] + self.params["b_q"], 0, 1)
-            if cfg.output_mode == "last":
-                O = O[:, 0]
-            O = np.ascontiguousarray(O)
+            O_tm = np.dot(H_top.reshape(-1, cfg.hidden_size), self.params["W_hq"])  # (T·B, Q)
+            O_tm += self.params["b_q"]
+            O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
+            O = np.ascontiguousarray(
+                np.swapaxes(O_tm, 0, 1) if cfg.output_mode == "sequence" else O_tm[0]
+            )
             _check_states(O, "output O_t")
             Y = head_forward(O, cfg.head)
         return ForwardTrace(cfg, X, traces, O, Y)
@@ -200,11 +213,10 @@ class Network:
                     grads[f"layer{layer}.{name}"] = value
                 if layer > 0:
                     dH_out = result.dX
-        for name, value in grads.items():
-            check_finite(f"gradient of {name}", value)
+        check_all_finite(grads, "gradient of")
         per_step, full = _step_contributions(trace, layer_grads, dO_tm, step_grads)
-        dH0 = np.stack([g.dH0 for g in layer_grads])
-        dC0 = np.stack([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
+        dH0 = _stacked([g.dH0 for g in layer_grads])
+        dC0 = _stacked([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
         return BackwardResult(
             loss=loss,
             grads={name: grads[name] for name in self.params},
@@ -212,7 +224,7 @@ class Network:
             layers=layer_grads,
             dH0=dH0,
             dC0=dC0,
-            grad_norm_per_step=[np.sqrt((g.dH * g.dH).sum(axis=(1, 2))) for g in layer_grads],
+            grad_norm_per_step=[np.sqrt(np.vecdot(g.dH, g.dH).sum(axis=1)) for g in layer_grads],
             step_grad_norms=per_step,
             step_grads=full,
         )
@@ -294,6 +306,11 @@ def _checked_params(
     return checked
 
 
+def _stacked(arrays: list[Array]) -> Array:
+    """(L, ·) from L arrays; one array becomes a view with a leading axis of 1, without a copy."""
+    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
+
+
 def _check_loss(value: float) -> None:
     if not np.isfinite(value):
         raise NumericalError(
@@ -342,7 +359,8 @@ def _step_norms(
     ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ) and, for a bias, ‖Σ_b R_b‖² = Σ R Rᵀ, with the (B, B) Gram
     matrices of each step, cheap while B is small. Each Gram is computed once and shared: a
     layer's input X is the layer below's H, the states H_{t-1} are H shifted by a step, and the
-    rnn and lstm have one dA for both weights.
+    rnn and lstm have one dA for both weights. The GRU's dA_x and dA_h share their r and z
+    blocks, so their Grams are sums of three narrower ones, the last of which is b_hn's.
     """
     grams: dict[int, Array] = {}
 
@@ -355,13 +373,22 @@ def _step_norms(
     norms: dict[str, Array] = {}
     for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
         gram_H = gram(tr.H)
-        gram_previous = np.concatenate([_gram(tr.H0[None]), gram_H[:-1]], axis=0)
-        norms[f"layer{layer}.W_xh"] = _norms_from_grams(gram(tr.X), gram(g.dA_x))
-        norms[f"layer{layer}.W_hh"] = _norms_from_grams(gram_previous, gram(g.dA_h))
-        norms[f"layer{layer}.b_h"] = _sum_norms_from_gram(gram(g.dA_x))
+        gram_previous = np.empty_like(gram_H)
+        gram_previous[0] = _gram(tr.H0[None])[0]
+        gram_previous[1:] = gram_H[:-1]
         if trace.config.cell == "gru":
-            dN = g.dA_h[:, :, 2 * trace.config.hidden_size :]
-            norms[f"layer{layer}.b_hn"] = _sum_norms_from_gram(_gram(dN))
+            n_cols = 2 * trace.config.hidden_size
+            gram_rz = _gram(g.dA_x[:, :, :n_cols])
+            gram_hn = _gram(g.dA_h[:, :, n_cols:])
+            gram_x = gram_rz + _gram(g.dA_x[:, :, n_cols:])
+            gram_h = gram_rz + gram_hn
+            norms[f"layer{layer}.b_hn"] = _sum_norms_from_gram(gram_hn)
+        else:
+            gram_x = gram(g.dA_x)
+            gram_h = gram(g.dA_h)
+        norms[f"layer{layer}.W_xh"] = _norms_from_grams(gram(tr.X), gram_x)
+        norms[f"layer{layer}.W_hh"] = _norms_from_grams(gram_previous, gram_h)
+        norms[f"layer{layer}.b_h"] = _sum_norms_from_gram(gram_x)
     norms["W_hq"] = _norms_from_grams(gram(H_top), gram(dO_tm))
     norms["b_q"] = _sum_norms_from_gram(gram(dO_tm))
     return norms
@@ -371,7 +398,7 @@ def _gram(S: Array) -> Array:
     """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B)."""
     T, B = S.shape[:2]
     if B == 1:
-        return np.einsum("tbk,tbk->tb", S, S)[:, :, None]
+        return np.vecdot(S, S)[:, :, None]
     return np.matmul(S, np.swapaxes(S, 1, 2), out=workspace("network.gram", (T, B, B), S.dtype))
 
 
