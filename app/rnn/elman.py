@@ -95,9 +95,9 @@ def backward(
             dH_next.fill(0.0)
         else:
             np.dot(dA[t], W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
-    grads = weight_grads(X, H0, H, dA, dA)
+    grads = weight_grads(X, H0, H, (dA,), dA)
     dH0 = dA[0] @ W_hh_T
-    return LayerGrads(grads, dH0, dH, dA, dA, W_xh)
+    return LayerGrads(grads, dH0, dH, (dA,), dA, W_xh)
 
 
 def vjp_step(

@@ -12,12 +12,13 @@ b_hn stays inside that product, as in PyTorch: b_h (3H,) = [b_ir + b_hr | b_iz +
 b_hn (H,) is PyTorch's bias_hh's last block. Arrays inside the layer are time-major, (T, B, ·).
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.rnn.activations import tanh
-from app.rnn.arrays import Array, workspace
+from app.rnn.arrays import Array, constant, workspace
 from app.rnn.layer import LayerGrads, weight_grads
 
 GATE_NAMES = ("r", "z", "n")
@@ -55,67 +56,105 @@ def forward(
     W_xh, W_hh, b_h, b_hn = params["W_xh"], params["W_hh"], params["b_h"], params["b_hn"]
     T, B, D = X.shape
     hidden_size = W_hh.shape[0]
+    width = 3 * hidden_size
+    dtype = X.dtype
     rz = slice(0, 2 * hidden_size)
-    n_cols = slice(2 * hidden_size, 3 * hidden_size)
+    n_cols = slice(2 * hidden_size, width)
     # σ(a) = 1 / (1 + e^(−a)): negate the r and z columns once, then one exp serves both gates
     # (activations.py says why exp rather than tanh).
-    scale = np.ones(3 * hidden_size, dtype=X.dtype)
-    scale[rz] = -1.0
-    A = workspace("gru.A", (T, B, 3 * hidden_size), X.dtype)
-    np.matmul(X.reshape(T * B, D), W_xh * scale, out=A.reshape(T * B, 3 * hidden_size))
-    A += b_h * scale
-    W_hh_scaled = W_hh * scale
-    G = workspace("gru.G", A.shape, X.dtype)
-    N = workspace("gru.N", (T, B, hidden_size), X.dtype)
-    H = workspace("gru.H", N.shape, X.dtype)
-    recurrent = workspace("gru.recurrent", (B, 3 * hidden_size), X.dtype)
-    scratch = workspace("gru.scratch", (B, hidden_size), X.dtype)
+    scale = _scale(hidden_size, dtype)
+    A = workspace("gru.A", (T, B, width), dtype)
+    A_flat = A.reshape(T * B, width)
+    W_xh_scaled = np.multiply(W_xh, scale, out=workspace("gru.W_xh_scaled", W_xh.shape, dtype))
+    np.dot(X.reshape(T * B, D), W_xh_scaled, out=A_flat)
+    A_flat += b_h * scale
+    W_hh_scaled = np.multiply(W_hh, scale, out=workspace("gru.W_hh_scaled", W_hh.shape, dtype))
+    G = workspace("gru.G", A.shape, dtype)
+    N = workspace("gru.N", (T, B, hidden_size), dtype)
+    H = workspace("gru.H", N.shape, dtype)
+    recurrent = workspace("gru.recurrent", (B, width), dtype)
+    b_hn_rows = workspace("gru.b_hn_rows", (B, hidden_size), dtype)  # an operand of N_t's shape
+    b_hn_rows[...] = b_hn
+    scratch = workspace("gru.scratch", (B, hidden_size), dtype)
+    recurrent_rz, recurrent_n = recurrent[:, rz], recurrent[:, n_cols]
+    one = constant(1.0, dtype)
+    dot, add, subtract, multiply, exp, reciprocal = (
+        np.dot,
+        np.add,
+        np.subtract,
+        np.multiply,
+        np.exp,
+        np.reciprocal,
+    )
+    A_rz, A_n, G_rz, G_r, G_z, G_n = (
+        A[:, :, rz],
+        A[:, :, n_cols],
+        G[:, :, rz],
+        G[:, :, :hidden_size],
+        G[:, :, hidden_size : rz.stop],
+        G[:, :, n_cols],
+    )
     H_prev = H0
-    for t in range(T):
-        At, Gt = A[t], G[t]
-        np.dot(H_prev, W_hh_scaled, out=recurrent)
-        A_rz, G_rz, G_n = At[:, rz], Gt[:, rz], Gt[:, n_cols]
-        A_rz += recurrent[:, rz]
-        np.exp(A_rz, out=G_rz)
-        G_rz += 1.0
-        np.reciprocal(G_rz, out=G_rz)  # r, z = σ(A_r), σ(A_z)
-        np.add(recurrent[:, n_cols], b_hn, out=N[t])  # N_t = H_{t-1} W_hn + b_hn
-        np.multiply(Gt[:, :hidden_size], N[t], out=scratch)
-        A_n = At[:, n_cols]
-        A_n += scratch  # A_n = X_t W_in + b_in + r ⊙ N_t
-        tanh(A_n, out=G_n)
-        np.subtract(H_prev, G_n, out=scratch)  # H_t = n + z ⊙ (H_{t-1} − n)
-        scratch *= Gt[:, hidden_size : 2 * hidden_size]
-        np.add(G_n, scratch, out=H[t])
-        H_prev = H[t]
-    A[:, :, rz] *= -1.0
+    steps = zip(A_rz, A_n, G_rz, G_r, G_z, G_n, N, H, strict=True)
+    for A_rz_t, A_n_t, G_rz_t, r, z, n, N_t, H_t in steps:
+        dot(H_prev, W_hh_scaled, out=recurrent)
+        add(A_rz_t, recurrent_rz, out=A_rz_t)
+        exp(A_rz_t, out=G_rz_t)
+        add(G_rz_t, one, out=G_rz_t)
+        reciprocal(G_rz_t, out=G_rz_t)  # r, z = σ(A_r), σ(A_z)
+        add(recurrent_n, b_hn_rows, out=N_t)  # N_t = H_{t-1} W_hn + b_hn
+        multiply(r, N_t, out=scratch)
+        add(A_n_t, scratch, out=A_n_t)  # A_n = X_t W_in + b_in + r ⊙ N_t
+        tanh(A_n_t, out=n)
+        subtract(H_prev, n, out=scratch)  # H_t = n + z ⊙ (H_{t-1} − n)
+        multiply(scratch, z, out=scratch)
+        add(n, scratch, out=H_t)
+        H_prev = H_t
+    A_rz *= -1.0
     return GRUTrace(X, H0, A, G, N, H)
 
 
+@functools.lru_cache(maxsize=16)
+def _scale(hidden_size: int, dtype: np.dtype) -> Array:
+    """(3H,): −1 over the r and z columns, 1 over n. Read-only."""
+    scale = np.ones(3 * hidden_size, dtype=dtype)
+    scale[: 2 * hidden_size] = -1.0
+    scale.setflags(write=False)
+    return scale
+
+
 def factors(trace: GRUTrace) -> dict[str, Array]:
-    """Per-step products for backward, for all steps at once: dL/dA_n = dL/dH_t ⊙ Fn,
-    dL/dA_z = dL/dH_t ⊙ Fz, dL/dA_r = dL/dA_n ⊙ Fr, and z for the direct path H_{t-1} → H_t."""
+    """Per-step products for backward, for all steps at once.
+
+    Fn (T, B, H) = (1 − z) ⊙ (1 − n²) gives dL/dA_n = dL/dH_t ⊙ Fn; F (T, B, 3H) =
+    [N ⊙ σ'_r | (H_{t-1} − n) ⊙ σ'_z | r] turns [dL/dA_n | dL/dH_t | dL/dA_n] into the gradient
+    of the recurrent product, [dL/dA_r | dL/dA_z | dL/dN_t], in one product; z is contiguous
+    for the direct path H_{t-1} → H_t.
+    """
     hidden_size = trace.H.shape[2]
     T, B = trace.H.shape[:2]
+    shape, dtype = trace.H.shape, trace.H.dtype
+    one = constant(1.0, dtype)
     G3 = trace.G.reshape(T, B, 3, hidden_size)
     r, z, n = G3[:, :, 0], G3[:, :, 1], G3[:, :, 2]
-    shape, dtype = trace.H.shape, trace.H.dtype
-    one_minus_z = np.subtract(1.0, z, out=workspace("gru.one_minus_z", shape, dtype))
-    Fn = np.multiply(n, n, out=workspace("gru.Fn", shape, dtype))  # (1 − z) ⊙ (1 − n²)
-    np.subtract(1.0, Fn, out=Fn)
-    Fn *= one_minus_z
-    Fz = workspace("gru.Fz", shape, dtype)  # (H_{t-1} − n) ⊙ z ⊙ (1 − z)
-    np.subtract(trace.H0, n[0], out=Fz[0])
-    np.subtract(trace.H[:-1], n[1:], out=Fz[1:])
-    Fz *= z
-    Fz *= one_minus_z
-    Fr = np.subtract(1.0, r, out=workspace("gru.Fr", shape, dtype))  # N ⊙ r ⊙ (1 − r)
-    Fr *= r
-    Fr *= trace.N
-    r_contiguous, z_contiguous = workspace("gru.r", shape, dtype), workspace("gru.z", shape, dtype)
-    np.copyto(r_contiguous, r)
+    z_contiguous = workspace("gru.z", shape, dtype)
     np.copyto(z_contiguous, z)
-    return {"Fn": Fn, "Fz": Fz, "Fr": Fr, "r": r_contiguous, "z": z_contiguous}
+    Fn = np.multiply(n, n, out=workspace("gru.Fn", shape, dtype))
+    np.subtract(one, Fn, out=Fn)
+    one_minus_z = np.subtract(one, z_contiguous, out=workspace("gru.one_minus_z", shape, dtype))
+    Fn *= one_minus_z
+    F = workspace("gru.F", trace.G.shape, dtype)
+    np.subtract(one, trace.G, out=F)  # σ' = σ (1 − σ) for r and z; the n block is replaced below
+    F *= trace.G
+    F3 = F.reshape(T, B, 3, hidden_size)
+    F_r, F_z, F_n = F3[:, :, 0], F3[:, :, 1], F3[:, :, 2]
+    F_r *= trace.N
+    H_prev_minus_n = F_n  # scratch until r is copied in
+    np.subtract(trace.H0, n[0], out=H_prev_minus_n[0])
+    np.subtract(trace.H[:-1], n[1:], out=H_prev_minus_n[1:])
+    F_z *= H_prev_minus_n
+    np.copyto(F_n, r)
+    return {"Fn": Fn, "F": F, "z": z_contiguous}
 
 
 def backward(
@@ -129,42 +168,45 @@ def backward(
 
     dA_x (T, B, 3H) is the gradient of the input-side pre-activation X_t W_xh + b_h; dA_h (T, B, 3H)
     that of the recurrent product H_{t-1} W_hh (+ b_hn): they differ in the n block by the factor r.
+    Each step fills V_t (B, 3, H) = [dL/dA_n, dL/dH_t, dL/dA_n]; one product with the factors F
+    then gives dA_h,t.
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
     T, B, _ = X.shape
     hidden_size = W_hh.shape[0]
+    width = 3 * hidden_size
+    dtype = H.dtype
     fac = factors(trace)
-    Fn, Fz, Fr, r, z = fac["Fn"], fac["Fz"], fac["Fr"], fac["r"], fac["z"]
-    dH = workspace("gru.dH", H.shape, H.dtype)
-    dA_x = workspace("gru.dA_x", trace.A.shape, H.dtype)
-    dA_h = workspace("gru.dA_h", trace.A.shape, H.dtype)
-    W_hh_T = np.ascontiguousarray(W_hh.T)
-    dH_next = workspace("gru.dH_next", (B, hidden_size), H.dtype)
+    Fn, F, z = fac["Fn"], fac["F"], fac["z"]
+    V = workspace("gru.V", (T, B, 3, hidden_size), dtype)
+    dA_h = workspace("gru.dA_h", (T, B, width), dtype)
+    W_hh_T = workspace("gru.W_hh_T", (width, hidden_size), dtype)
+    np.copyto(W_hh_T, W_hh.T)
+    dH_next = workspace("gru.dH_next", (B, hidden_size), dtype)
     dH_next.fill(0.0)
-    direct = workspace("gru.direct", (B, hidden_size), H.dtype)
-    r_cols = slice(0, hidden_size)
-    z_cols = slice(hidden_size, 2 * hidden_size)
-    n_cols = slice(2 * hidden_size, 3 * hidden_size)
-    rz = slice(0, 2 * hidden_size)
-    dA_n = dA_x[:, :, n_cols]  # dL/dA_n lives in dA_x; its r and z blocks are dA_h's
-    for t in range(T - 1, -1, -1):
-        np.add(dH_out[t], dH_next, out=dH[t])
-        np.multiply(dH[t], Fn[t], out=dA_n[t])
-        np.multiply(dH[t], Fz[t], out=dA_h[t][:, z_cols])
-        np.multiply(dA_n[t], Fr[t], out=dA_h[t][:, r_cols])
-        np.multiply(dA_n[t], r[t], out=dA_h[t][:, n_cols])  # dL/dN_t = dL/dA_n ⊙ r
+    direct = workspace("gru.direct", (B, hidden_size), dtype)
+    dot, add, multiply, copyto = np.dot, np.add, np.multiply, np.copyto
+    views = (dH_out, V.reshape(T, B, width), V[:, :, 0], V[:, :, :1], V[:, :, 2:], V[:, :, 1])
+    steps = zip(
+        range(T - 1, -1, -1), *(array[::-1] for array in (*views, dA_h, Fn, F, z)), strict=True
+    )
+    for t, dH_out_t, V_t, dA_n_t, dA_n_source, dA_n_copy, dH_t, dA_h_t, Fn_t, F_t, z_t in steps:
+        add(dH_out_t, dH_next, out=dH_t)
+        multiply(dH_t, Fn_t, out=dA_n_t)  # dL/dA_n
+        copyto(dA_n_copy, dA_n_source)
+        multiply(V_t, F_t, out=dA_h_t)  # dL/dA_r, dL/dA_z, dL/dN_t = dL/dA_n ⊙ r
         if truncate is not None and t % truncate == 0:
             dH_next.fill(0.0)
         else:
-            np.dot(dA_h[t], W_hh_T, out=dH_next)
-            np.multiply(dH[t], z[t], out=direct)  # the direct path z ⊙ H_{t-1}
-            dH_next += direct
-    dA_x[:, :, rz] = dA_h[:, :, rz]
-    grads = weight_grads(X, trace.H0, H, dA_x, dA_h)
-    grads["b_hn"] = dA_h[:, :, n_cols].sum(axis=(0, 1))
-    dH0 = dA_h[0] @ W_hh_T + dH[0] * z[0]
-    return LayerGrads(grads, dH0, dH, dA_x, dA_h, W_xh)
+            dot(dA_h_t, W_hh_T, out=dH_next)
+            multiply(dH_t, z_t, out=direct)  # the direct path z ⊙ H_{t-1}
+            add(dH_next, direct, out=dH_next)
+    dA_x_blocks = (dA_h[:, :, : 2 * hidden_size], V[:, :, 0])  # r, z as in dA_h; then dL/dA_n
+    grads = weight_grads(X, trace.H0, H, dA_x_blocks, dA_h)
+    grads["b_hn"] = np.add.reduce(dA_h[:, :, 2 * hidden_size :].reshape(T * B, -1), axis=0)
+    dH0 = np.dot(dA_h[0], W_hh_T) + V[0, :, 1] * z[0]
+    return LayerGrads(grads, dH0, V[:, :, 1], dA_x_blocks, dA_h, W_xh)
 
 
 def vjp_step(
@@ -178,12 +220,5 @@ def vjp_step(
 ) -> tuple[Array, None]:
     """One step backwards for sequence b: rows of dL/dH_t (P, H) ↦ dL/dH_{t-1} (P, H)."""
     dA_n = dH * step_factors["Fn"][t, b]
-    dA_h = np.concatenate(
-        [
-            dA_n * step_factors["Fr"][t, b],
-            dH * step_factors["Fz"][t, b],
-            dA_n * step_factors["r"][t, b],
-        ],
-        axis=1,
-    )
+    dA_h = np.concatenate([dA_n, dH, dA_n], axis=1) * step_factors["F"][t, b]
     return dA_h @ params["W_hh"].T + dH * step_factors["z"][t, b], None

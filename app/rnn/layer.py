@@ -13,22 +13,34 @@ class LayerGrads:
 
     grads: the layer's parameter gradients by name (W_xh, W_hh, b_h, and b_hn for the GRU);
     dH0: (B, H); dH: (T, B, H) the total dL/dH_t (from the output at t and from the future);
-    dA_x: (T, B, G·H) the gradient of the input-side pre-activation X_t W_xh + b_h;
-    dA_h: (T, B, G·H) that of the recurrent product H_{t-1} W_hh (the same array for rnn and lstm).
+    dA_x_blocks: column blocks (T, B, ·) that side by side make dA_x (T, B, G·H), the gradient of
+    the input-side pre-activation X_t W_xh + b_h (one block for rnn and lstm; the GRU's r, z
+    block and its n block, which live in separate arrays);
+    dA_h: (T, B, G·H) that of the recurrent product H_{t-1} W_hh (dA_x itself for rnn and lstm).
     For the LSTM, dC0: (B, H) and dC: (T, B, H) the total dL/dC_t.
-    dX: (T, B, D) dL/dX_t = dA_x W_xhᵀ, computed when first read: the layer below needs it, the
-    network's inputs rarely do, and at large sizes it costs as much as a weight gradient.
+    dA_x and dX: (T, B, D) dL/dX_t = dA_x W_xhᵀ are formed when first read: the layer below needs
+    dX and the page dA_x, but a training step needs neither, and at large sizes each costs a pass
+    over memory or as much as a weight gradient.
     """
 
     grads: dict[str, Array]
     dH0: Array
     dH: Array
-    dA_x: Array
+    dA_x_blocks: tuple[Array, ...]
     dA_h: Array
     W_xh: Array = field(repr=False)
     dC0: Array | None = None
     dC: Array | None = None
+    _dA_x: Array | None = field(default=None, init=False, repr=False)
     _dX: Array | None = field(default=None, init=False, repr=False)
+
+    @property
+    def dA_x(self) -> Array:
+        if len(self.dA_x_blocks) == 1:
+            return self.dA_x_blocks[0]
+        if self._dA_x is None:
+            self._dA_x = np.concatenate(self.dA_x_blocks, axis=2)
+        return self._dA_x
 
     @property
     def dX(self) -> Array:
@@ -39,26 +51,35 @@ class LayerGrads:
         return self._dX
 
 
-def weight_grads(X: Array, H0: Array, H: Array, dA_x: Array, dA_h: Array) -> dict[str, Array]:
+def weight_grads(
+    X: Array, H0: Array, H: Array, dA_x_blocks: tuple[Array, ...], dA_h: Array
+) -> dict[str, Array]:
     """W_xh, W_hh and b_h gradients as single products over all timesteps:
     dW_xh = Σ_t X_tᵀ dA_x,t and dW_hh = Σ_t H_{t-1}ᵀ dA_h,t.
 
-    X: (T, B, D); H0: (B, H); H: (T, B, H); dA_x, dA_h: (T, B, G·H).
+    X: (T, B, D); H0: (B, H); H: (T, B, H); dA_x_blocks: the column blocks of dA_x (T, B, ·)
+    (see LayerGrads); dA_h: (T, B, G·H).
     """
     T, B, D = X.shape
-    hidden_size, width = H.shape[2], dA_x.shape[2]
+    hidden_size, width = H.shape[2], dA_h.shape[2]
     dtype = H.dtype
     H_prev = previous(H0, H, out=workspace("layer.H_prev", H.shape, dtype))
-    dA_x_flat = dA_x.reshape(T * B, width)
+    X_T = X.reshape(T * B, D).T
+    dW_xh = workspace("layer.dW_xh", (D, width), dtype)
+    db_h = workspace("layer.db_h", (width,), dtype)
     # np.dot rather than matmul: matmul leaves BLAS for a (K, 1) × (1, N) product (T·B = 1).
-    return {
-        "W_xh": np.dot(
-            X.reshape(T * B, D).T, dA_x_flat, out=workspace("layer.dW_xh", (D, width), dtype)
-        ),
-        "W_hh": np.dot(
-            H_prev.reshape(T * B, hidden_size).T,
-            dA_h.reshape(T * B, width),
-            out=workspace("layer.dW_hh", (hidden_size, width), dtype),
-        ),
-        "b_h": np.add.reduce(dA_x_flat, axis=0, out=workspace("layer.db_h", (width,), dtype)),
-    }
+    if len(dA_x_blocks) == 1:
+        dA_x_flat = dA_x_blocks[0].reshape(T * B, width)
+        np.dot(X_T, dA_x_flat, out=dW_xh)
+        np.add.reduce(dA_x_flat, axis=0, out=db_h)
+    else:
+        start = 0
+        for block in dA_x_blocks:
+            columns = slice(start, start + block.shape[2])
+            block_flat = block.reshape(T * B, block.shape[2])  # a view: rows of the time steps
+            dW_xh[:, columns] = np.dot(X_T, block_flat)
+            np.add.reduce(block_flat, axis=0, out=db_h[columns])
+            start = columns.stop
+    dW_hh = workspace("layer.dW_hh", (hidden_size, width), dtype)
+    np.dot(H_prev.reshape(T * B, hidden_size).T, dA_h.reshape(T * B, width), out=dW_hh)
+    return {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}

@@ -203,11 +203,11 @@ def backward(
         else:
             dot(dA_t, W_hh_T, out=dH_next)
             multiply(dC_t, f_t, out=dC_next)
-    grads = weight_grads(X, trace.H0, H, dA, dA)
+    grads = weight_grads(X, trace.H0, H, (dA,), dA)
     dC = U[:, :, 0]
     dH0 = np.dot(dA[0], W_hh_T)
     dC0 = dC[0] * f[0]
-    return LayerGrads(grads, dH0, U[:, :, 3], dA, dA, W_xh, dC0=dC0, dC=dC)
+    return LayerGrads(grads, dH0, U[:, :, 3], (dA,), dA, W_xh, dC0=dC0, dC=dC)
 
 
 def vjp_step(

@@ -373,14 +373,16 @@ def _step_norms(
     norms: dict[str, Array] = {}
     for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
         gram_H = gram(tr.H)
+        gram_x: Array
+        gram_h: Array
         gram_previous = np.empty_like(gram_H)
         gram_previous[0] = _gram(tr.H0[None])[0]
         gram_previous[1:] = gram_H[:-1]
         if trace.config.cell == "gru":
             n_cols = 2 * trace.config.hidden_size
-            gram_rz = _gram(g.dA_x[:, :, :n_cols])
+            gram_rz = _gram(g.dA_h[:, :, :n_cols])
             gram_hn = _gram(g.dA_h[:, :, n_cols:])
-            gram_x = gram_rz + _gram(g.dA_x[:, :, n_cols:])
+            gram_x = gram_rz + _gram(g.dA_x_blocks[1])
             gram_h = gram_rz + gram_hn
             norms[f"layer{layer}.b_hn"] = _sum_norms_from_gram(gram_hn)
         else:
