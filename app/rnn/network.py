@@ -110,7 +110,7 @@ class Network:
         self.dtype = np.dtype(config.dtype)
         if params is None:
             params = init_params(config)
-        self.params = _checked_params(config, params, self.dtype)
+        self.params, self._flat_params = _checked_params(config, params, self.dtype)
         # (short name, full name) of each layer's parameters, e.g. ("W_hh", "layer0.W_hh").
         self._layer_names = [
             [(name.split(".", 1)[1], name) for name in self.params if name.startswith(f"layer{k}.")]
@@ -133,7 +133,9 @@ class Network:
         X = self._checked_input(X)
         H0 = self._checked_state("h0", H0, X.shape[0])
         C0 = self._checked_state("c0", C0, X.shape[0]) if cfg.cell == "lstm" else None
-        check_all_finite(self.params, "parameter")
+        in_place = all(value.base is self._flat_params for value in self.params.values())
+        if not (in_place and all_finite(self._flat_params)):
+            check_all_finite(self.params, "parameter")
         B, T, D = X.shape
         layer_input = workspace("network.X", (T, B, D), self.dtype)  # time-major
         np.copyto(layer_input, np.swapaxes(X, 0, 1))
@@ -291,19 +293,27 @@ class Network:
 
 def _checked_params(
     config: ModelConfig, params: dict[str, Array], dtype: np.dtype
-) -> dict[str, Array]:
+) -> tuple[dict[str, Array], Array]:
+    """The parameters, copied in `dtype` into one flat buffer (returned too) of which each is a
+    view: the optimisers update them in place, and one test of the buffer checks them all."""
     shapes = parameter_shapes(config)
     missing = [name for name in shapes if name not in params]
     extra = [name for name in params if name not in shapes]
     if missing or extra:
         raise ShapeError(f"parameters do not fit the config: missing {missing}, unexpected {extra}")
-    checked = {}
+    values = {name: np.asarray(params[name], dtype=dtype) for name in shapes}
     for name, shape in shapes.items():
-        value = np.ascontiguousarray(params[name], dtype=dtype)
-        if value.shape != shape:
-            raise ShapeError(f"parameter {name} has shape {value.shape}, expected {shape}")
-        checked[name] = value
-    return checked
+        if values[name].shape != shape:
+            raise ShapeError(f"parameter {name} has shape {values[name].shape}, expected {shape}")
+    flat = np.empty(sum(value.size for value in values.values()), dtype=dtype)
+    checked = {}
+    offset = 0
+    for name, value in values.items():
+        view = flat[offset : offset + value.size].reshape(value.shape)
+        view[...] = value
+        checked[name] = view
+        offset += value.size
+    return checked, flat
 
 
 def _stacked(arrays: list[Array]) -> Array:
@@ -375,8 +385,8 @@ def _step_norms(
         gram_H = gram(tr.H)
         gram_x: Array
         gram_h: Array
-        gram_previous = np.empty_like(gram_H)
-        gram_previous[0] = _gram(tr.H0[None])[0]
+        gram_previous = np.empty_like(gram_H)  # of H_{t-1}
+        gram_previous[:1] = _gram(tr.H0[None])
         gram_previous[1:] = gram_H[:-1]
         if trace.config.cell == "gru":
             n_cols = 2 * trace.config.hidden_size
@@ -397,21 +407,21 @@ def _step_norms(
 
 
 def _gram(S: Array) -> Array:
-    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B)."""
+    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B); for B = 1 just ‖S_t‖², (T,)."""
     T, B = S.shape[:2]
     if B == 1:
-        return np.vecdot(S, S)[:, :, None]
+        return np.vecdot(S[:, 0], S[:, 0])
     return np.matmul(S, np.swapaxes(S, 1, 2), out=workspace("network.gram", (T, B, B), S.dtype))
 
 
 def _sum_norms_from_gram(gram: Array) -> Array:
-    """‖Σ_b R_{t,b}‖ for every t from the Gram matrices of R: (T, B, B) → (T,)."""
-    if gram.shape[1] == 1:
-        return np.sqrt(gram[:, 0, 0])
+    """‖Σ_b R_{t,b}‖ for every t from the Gram matrices of R (see _gram) → (T,)."""
+    if gram.ndim == 1:
+        return np.sqrt(gram)
     return np.sqrt(np.maximum(gram.sum(axis=(1, 2)), 0.0))
 
 
 def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
-    if gram_left.shape[1] == 1:  # one sequence: ‖x_tᵀ y_t‖_F = ‖x_t‖ ‖y_t‖
-        return np.sqrt(gram_left[:, 0, 0] * gram_right[:, 0, 0])
+    if gram_left.ndim == 1:  # one sequence: ‖x_tᵀ y_t‖_F = ‖x_t‖ ‖y_t‖
+        return np.sqrt(gram_left * gram_right)
     return np.sqrt(np.maximum((gram_left * gram_right).sum(axis=(1, 2)), 0.0))
