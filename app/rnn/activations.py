@@ -36,7 +36,7 @@ def sigmoid_exp(A: Array, out: Array | None = None) -> Array:
     """σ(A) = 1 / (1 + e^(−A)); 0 where e^(−A) overflows (A < −709 in float64)."""
     out = np.negative(A, out=out)
     np.exp(out, out=out)
-    out += 1.0
+    np.add(out, constant(1.0, A.dtype), out=out)
     return np.reciprocal(out, out=out)
 
 
@@ -53,7 +53,7 @@ def tanh(A: Array, out: Array | None = None) -> Array:
 
 
 def relu(A: Array, out: Array | None = None) -> Array:
-    return np.maximum(A, 0.0, out=out)
+    return np.maximum(A, constant(0.0, A.dtype), out=out)
 
 
 def identity(A: Array, out: Array | None = None) -> Array:

@@ -45,17 +45,18 @@ def forward(
     T, B, D = X.shape
     hidden_size = W_hh.shape[0]
     A = workspace("elman.A", (T, B, hidden_size), X.dtype)
-    np.matmul(X.reshape(T * B, D), W_xh, out=A.reshape(T * B, hidden_size))
+    np.dot(X.reshape(T * B, D), W_xh, out=A.reshape(T * B, hidden_size))
     A += b_h
     H = workspace("elman.H", A.shape, X.dtype)
     phi = FORWARD[nonlinearity]
     recurrent = workspace("elman.recurrent", (B, hidden_size), X.dtype)
+    dot, add = np.dot, np.add
     H_prev = H0
-    for t in range(T):
-        np.dot(H_prev, W_hh, out=recurrent)
-        A[t] += recurrent  # A_t = X_t W_xh + b_h + H_{t-1} W_hh
-        phi(A[t], out=H[t])  # H_t = φ(A_t)
-        H_prev = H[t]
+    for A_t, H_t in zip(A, H, strict=True):
+        dot(H_prev, W_hh, out=recurrent)
+        add(A_t, recurrent, out=A_t)  # A_t = X_t W_xh + b_h + H_{t-1} W_hh
+        phi(A_t, out=H_t)  # H_t = φ(A_t)
+        H_prev = H_t
     return ElmanTrace(nonlinearity, X, H0, A, H)
 
 
@@ -85,18 +86,21 @@ def backward(
     dphi = factors(trace)["dphi"]
     dH = workspace("elman.dH", H.shape, H.dtype)
     dA = workspace("elman.dA", H.shape, H.dtype)
-    W_hh_T = np.ascontiguousarray(W_hh.T)
+    W_hh_T = workspace("elman.W_hh_T", W_hh.shape, H.dtype)
+    np.copyto(W_hh_T, W_hh.T)
     dH_next = workspace("elman.dH_next", (B, hidden_size), H.dtype)
     dH_next.fill(0.0)
-    for t in range(T - 1, -1, -1):
-        np.add(dH_out[t], dH_next, out=dH[t])  # dL/dH_t: from the output and from the future
-        np.multiply(dH[t], dphi[t], out=dA[t])  # dL/dA_t = dL/dH_t ⊙ φ'(A_t)
+    dot, add, multiply = np.dot, np.add, np.multiply
+    steps = zip(range(T - 1, -1, -1), dH_out[::-1], dH[::-1], dA[::-1], dphi[::-1], strict=True)
+    for t, dH_out_t, dH_t, dA_t, dphi_t in steps:
+        add(dH_out_t, dH_next, out=dH_t)  # dL/dH_t: from the output and from the future
+        multiply(dH_t, dphi_t, out=dA_t)  # dL/dA_t = dL/dH_t ⊙ φ'(A_t)
         if truncate is not None and t % truncate == 0:
             dH_next.fill(0.0)
         else:
-            np.dot(dA[t], W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
+            dot(dA_t, W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
     grads = weight_grads(X, H0, H, (dA,), dA)
-    dH0 = dA[0] @ W_hh_T
+    dH0 = np.dot(dA[0], W_hh_T)
     return LayerGrads(grads, dH0, dH, (dA,), dA, W_xh)
 
 
