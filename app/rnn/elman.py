@@ -72,12 +72,14 @@ def backward(
     dH_out: Array,
     dC_out: None = None,
     truncate: int | None = None,
+    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer.
 
     dH_out: (T, B, H) the gradient reaching H_t from outside the recurrence (the head or the layer
     above). With `truncate` = k the recurrent gradient is cut at steps k, 2k, …, exactly as
-    detaching the hidden state every k steps does in PyTorch.
+    detaching the hidden state every k steps does in PyTorch. `grads_out`: arrays, by parameter
+    name, to write the parameter gradients into.
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H0, H = trace.X, trace.H0, trace.H
@@ -99,7 +101,7 @@ def backward(
             dH_next.fill(0.0)
         else:
             dot(dA_t, W_hh_T, out=dH_next)  # dL/dH_{t-1} through the recurrence
-    grads = weight_grads(X, H0, H, (dA,), dA)
+    grads = weight_grads(X, H0, H, (dA,), dA, grads_out)
     dH0 = np.dot(dA[0], W_hh_T)
     return LayerGrads(grads, dH0, dH, (dA,), dA, W_xh)
 

@@ -165,13 +165,15 @@ def backward(
     dH_out: Array,
     dC_out: None = None,
     truncate: int | None = None,
+    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence.
 
     dA_x (T, B, 3H) is the gradient of the input-side pre-activation X_t W_xh + b_h; dA_h (T, B, 3H)
     that of the recurrent product H_{t-1} W_hh (+ b_hn): they differ in the n block by the factor r.
     Each step fills V_t (3, B, H) = [dL/dA_n, dL/dH_t, dL/dA_n]; one product with the factors F
-    then gives dA_h,t.
+    then gives dA_h,t. `grads_out`: arrays, by parameter name, to write the parameter gradients
+    into.
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
@@ -222,8 +224,12 @@ def backward(
             multiply(dH_t, z_t, out=direct)  # the direct path z ⊙ H_{t-1}
             add(dH_next, direct, out=dH_next)
     dA_x_blocks = (dA_h[:, :, : 2 * hidden_size], V[0])  # r, z as in dA_h; then dL/dA_n
-    grads = weight_grads(X, trace.H0, H, dA_x_blocks, dA_h)
-    grads["b_hn"] = np.add.reduce(dA_h[:, :, 2 * hidden_size :].reshape(T * B, -1), axis=0)
+    grads = weight_grads(X, trace.H0, H, dA_x_blocks, dA_h, grads_out)
+    grads["b_hn"] = np.add.reduce(
+        dA_h[:, :, 2 * hidden_size :].reshape(T * B, -1),
+        axis=0,
+        out=None if grads_out is None else grads_out["b_hn"],
+    )
     dH0 = np.dot(dA_h[0], W_hh_T) + V[1, 0] * z[0]
     return LayerGrads(grads, dH0, V[1], dA_x_blocks, dA_h, W_xh)
 

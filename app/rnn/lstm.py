@@ -163,12 +163,14 @@ def backward(
     dH_out: Array,
     dC_out: Array | None = None,
     truncate: int | None = None,
+    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence;
     `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching.
 
     Each step fills U_t (B, 4, H) = [dL/dC_t, dL/dC_t, dL/dC_t, dL/dH_t]; then one product with
-    the factors F gives all four gates' pre-activation gradients.
+    the factors F gives all four gates' pre-activation gradients. `grads_out`: arrays, by
+    parameter name, to write the parameter gradients into.
     """
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     X, H = trace.X, trace.H
@@ -203,7 +205,7 @@ def backward(
         else:
             dot(dA_t, W_hh_T, out=dH_next)
             multiply(dC_t, f_t, out=dC_next)
-    grads = weight_grads(X, trace.H0, H, (dA,), dA)
+    grads = weight_grads(X, trace.H0, H, (dA,), dA, grads_out)
     dC = U[:, :, 0]
     dH0 = np.dot(dA[0], W_hh_T)
     dC0 = dC[0] * f[0]

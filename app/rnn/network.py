@@ -111,6 +111,9 @@ class Network:
         if params is None:
             params = init_params(config)
         self.params, self._flat_params = _checked_params(config, params, self.dtype)
+        # Where each parameter lies in the flat buffer, (start, stop), in the order of params.
+        ends = np.cumsum([value.size for value in self.params.values()]).tolist()
+        self._param_spans = list(zip([0, *ends[:-1]], ends, strict=True))
         # (short name, full name) of each layer's parameters, e.g. ("W_hh", "layer0.W_hh").
         self._layer_names = [
             [(name.split(".", 1)[1], name) for name in self.params if name.startswith(f"layer{k}.")]
@@ -193,10 +196,18 @@ class Network:
             _check_loss(loss)
             dO_tm = np.swapaxes(dO if dO.ndim == 3 else dO[:, None], 0, 1)  # (T_out, B, Q)
             H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
-            grads: dict[str, Array] = {
-                "W_hq": H_top.reshape(-1, cfg.hidden_size).T @ dO_tm.reshape(-1, cfg.output_size),
-                "b_q": dO_tm.sum(axis=(0, 1)),
+            # Every gradient is written into one flat buffer laid out like the parameters: one
+            # finiteness test covers them all.
+            grad_buffer = workspace("network.grads", self._flat_params.shape, self.dtype)
+            grads = {
+                name: grad_buffer[start:stop].reshape(value.shape)
+                for (name, value), (start, stop) in zip(
+                    self.params.items(), self._param_spans, strict=True
+                )
             }
+            dO_flat = dO_tm.reshape(-1, cfg.output_size)
+            np.dot(H_top.reshape(-1, cfg.hidden_size).T, dO_flat, out=grads["W_hq"])
+            np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
             H_shape = trace.layers[-1].H.shape
             dH_out = workspace("network.dH_out", H_shape, self.dtype)
             dH_out[: T - dO_tm.shape[0]] = 0.0
@@ -207,21 +218,21 @@ class Network:
             )
             layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
             for layer in range(cfg.num_layers - 1, -1, -1):
+                out = {short: grads[name] for short, name in self._layer_names[layer]}
                 result = self.cell.backward(
-                    trace.layers[layer], self.layer_params(layer), dH_out, None, truncate
+                    trace.layers[layer], self.layer_params(layer), dH_out, None, truncate, out
                 )
                 layer_grads[layer] = result
-                for name, value in result.grads.items():
-                    grads[f"layer{layer}.{name}"] = value
                 if layer > 0:
                     dH_out = result.dX
-        check_all_finite(grads, "gradient of")
+        if not all_finite(grad_buffer):
+            check_all_finite(grads, "gradient of")
         per_step, full = _step_contributions(trace, layer_grads, dO_tm, step_grads)
         dH0 = _stacked([g.dH0 for g in layer_grads])
         dC0 = _stacked([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
         return BackwardResult(
             loss=loss,
-            grads={name: grads[name] for name in self.params},
+            grads=grads,
             dO=dO,
             layers=layer_grads,
             dH0=dH0,
