@@ -58,6 +58,29 @@ def test_nan_in_a_weight_is_refused_naming_the_parameter(name: str) -> None:
         net.forward(np.zeros((1, 2, 2)))
 
 
+def test_a_parameter_array_replaced_after_construction_is_still_checked() -> None:
+    # The parameters live in one flat buffer tested at once; an array put in their place later is
+    # not part of it and must still be looked at.
+    net = small_net("lstm")
+    net.params["layer1.W_hh"] = np.full_like(net.params["layer1.W_hh"], np.nan)
+    with pytest.raises(NumericalError, match=re.escape("parameter layer1.W_hh holds NaN")):
+        net.forward(np.zeros((1, 2, 2)))
+
+
+def test_a_gradient_that_overflows_is_refused_naming_it() -> None:
+    # float32: states near 1e30 and a tiny head keep the outputs and the loss finite, but the head's
+    # gradient H_tᵀ dL/dO_t is about 1e40, past float32's 3.4e38.
+    net = small_net(nonlinearity="identity", num_layers=1, dtype="float32")
+    net.params["layer0.W_xh"][:] = 1.0
+    net.params["layer0.W_hh"][:] = 0.0
+    net.params["W_hq"][:] = 1e-20
+    X = np.full((1, 4, 2), 1e30, dtype=np.float32)
+    trace = net.forward(X)
+    assert np.isfinite(trace.O).all()
+    with pytest.raises(NumericalError, match=re.escape("gradient of W_hq holds Inf")):
+        net.backward(trace, np.zeros((1, 4, 2), dtype=np.float32))
+
+
 @pytest.mark.parametrize("nonlinearity", ["relu", "identity"])
 @pytest.mark.parametrize("bad_layer", [0, 1])
 def test_an_overflowing_network_names_the_layer_and_the_step_and_returns_no_nan(
