@@ -74,20 +74,29 @@ def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]
 
 
 @functools.lru_cache(maxsize=16)
-def _gate_vectors(hidden_size: int, dtype: np.dtype, B: int) -> tuple[Array, Array, Array]:
+def _gate_vectors(hidden_size: int, dtype: np.dtype) -> tuple[Array, Array, Array]:
     """The pre-activation scale (4H,) over W's columns (−1 for the sigmoid gates i, f, o; −2 for
     g), and the numerator m (1; 2) and shift (0; −1) of gate = m / (1 + e^(scale·A)) + shift,
-    each as (4, B, H), a step's shape: an operand of the step's own shape costs NumPy half what
-    a broadcast one does. Read-only, and shared by every pass of this size."""
+    each (4, 1, H). Read-only, and shared by every pass of this size."""
     scale = np.full(4 * hidden_size, -1.0, dtype=dtype)
     scale[2 * hidden_size : 3 * hidden_size] = -2.0
-    numerator = np.ones((4, B, hidden_size), dtype=dtype)
+    numerator = np.ones((4, 1, hidden_size), dtype=dtype)
     numerator[2] = 2.0
-    shift = np.zeros((4, B, hidden_size), dtype=dtype)
+    shift = np.zeros((4, 1, hidden_size), dtype=dtype)
     shift[2] = -1.0
     for vector in (scale, numerator, shift):
         vector.setflags(write=False)
     return scale, numerator, shift
+
+
+def _step_shaped(name: str, vector: Array, B: int) -> Array:
+    """`vector` (4, 1, H) as a step's (4, B, H): an operand of the step's own shape costs NumPy
+    half what a broadcast one does."""
+    if B == 1:
+        return vector
+    rows = workspace(name, (4, B, vector.shape[2]), vector.dtype)
+    np.copyto(rows, vector)
+    return rows
 
 
 def forward(
@@ -101,7 +110,9 @@ def forward(
     dtype = X.dtype
     if C0 is None:
         C0 = np.zeros_like(H0)
-    scale, numerator, shift = _gate_vectors(hidden_size, dtype, B)
+    scale, numerator, shift = _gate_vectors(hidden_size, dtype)
+    numerator = _step_shaped("lstm.numerator", numerator, B)
+    shift = _step_shaped("lstm.shift", shift, B)
     W_hh_scaled = np.multiply(W_hh, scale, out=workspace("lstm.W_hh_scaled", W_hh.shape, dtype))
     W_xh_scaled = np.multiply(W_xh, scale, out=workspace("lstm.W_xh_scaled", W_xh.shape, dtype))
     A = workspace("lstm.A", (T, 4, B, hidden_size), dtype)
