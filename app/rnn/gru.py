@@ -11,10 +11,11 @@ Unlike the d2l book's GRU, the reset gate multiplies the recurrent product *afte
 b_hn stays inside that product, as in PyTorch: b_h (3H,) = [b_ir + b_hr | b_iz + b_hz | b_in] and
 b_hn (H,) is PyTorch's bias_hh's last block. Arrays inside the layer are time-major, (T, B, ·).
 
-Speed: the pre-activations and gates are kept gate-major, (3, T, B, H), so that every gate of
+Speed: the pre-activations and gates are stored gate-major, (3, T, B, H), so that every gate of
 every step is one contiguous (B, H) block: with a batch, NumPy runs an element-wise call over a
 contiguous block several times faster than over the strided columns of (B, 3H) rows. The trace
-also offers them as (T, B, 3H), PyTorch's column order, formed when first read.
+indexes them (T, 3, B, H), as the LSTM's, and offers them as (T, B, 3H), PyTorch's column order,
+formed when first read.
 """
 
 import functools
@@ -24,16 +25,17 @@ import numpy as np
 
 from app.rnn.activations import tanh
 from app.rnn.arrays import Array, constant, workspace
-from app.rnn.layer import LayerGrads, weight_grads
+from app.rnn.layer import GateViews, LayerGrads, weight_grads
 
 GATE_NAMES = ("r", "z", "n")
 
 
 @dataclass
-class GRUTrace:
-    """X: (T, B, D); H0: (B, H); A_gates: (3, T, B, H) pre-activations A_r, A_z, A_n;
-    G_gates: (3, T, B, H) gate values r, z, n; N: (T, B, H) the candidate's recurrent term
-    H_{t-1} W_hn + b_hn; H: (T, B, H) hidden states. A and G: the same side by side, (T, B, 3H)."""
+class GRUTrace(GateViews):
+    """X: (T, B, D); H0: (B, H); A_gates: (T, 3, B, H) pre-activations A_r, A_z, A_n (a view of
+    gate-major storage); G_gates: (T, 3, B, H) gate values r, z, n; N: (T, B, H) the candidate's
+    recurrent term H_{t-1} W_hn + b_hn; H: (T, B, H) hidden states. A and G (GateViews): the same
+    side by side, (T, B, 3H)."""
 
     X: Array
     H0: Array
@@ -42,21 +44,8 @@ class GRUTrace:
     N: Array
     H: Array
 
-    @functools.cached_property
-    def A(self) -> Array:
-        return _side_by_side(self.A_gates)
-
-    @functools.cached_property
-    def G(self) -> Array:
-        return _side_by_side(self.G_gates)
-
     def gates(self) -> dict[str, Array]:
-        return dict(zip(GATE_NAMES, self.G_gates, strict=True))
-
-
-def _side_by_side(gate_major: Array) -> Array:
-    """(3, T, B, H) → (T, B, 3H), a copy."""
-    return np.concatenate(tuple(gate_major), axis=2)
+        return {name: self.G_gates[:, k] for k, name in enumerate(GATE_NAMES)}
 
 
 def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, None]:
@@ -66,7 +55,7 @@ def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, None]:
 def forward(
     X: Array, params: dict[str, Array], H0: Array, C0: None = None, nonlinearity: str = "tanh"
 ) -> GRUTrace:
-    """X: (T, B, D), H0: (B, H) → trace with gates (3, T, B, H) and H: (T, B, H)."""
+    """X: (T, B, D), H0: (B, H) → trace with gates (T, 3, B, H) and H: (T, B, H)."""
     W_xh, W_hh, b_h, b_hn = params["W_xh"], params["W_hh"], params["b_h"], params["b_hn"]
     T, B, D = X.shape
     hidden_size = W_hh.shape[0]
@@ -120,7 +109,7 @@ def forward(
         add(n, scratch, out=H_t)
         H_prev = H_t
     np.negative(A[:2], out=A[:2])
-    return GRUTrace(X, H0, A, G, N, H)
+    return GRUTrace(X, H0, A.transpose(1, 0, 2, 3), G.transpose(1, 0, 2, 3), N, H)
 
 
 @functools.lru_cache(maxsize=16)
@@ -141,7 +130,7 @@ def factors(trace: GRUTrace) -> dict[str, Array]:
     """
     shape, dtype = trace.H.shape, trace.H.dtype
     one = constant(1.0, dtype)
-    G = trace.G_gates
+    G = trace.G_gates.transpose(1, 0, 2, 3)  # the gate-major storage, (3, T, B, H)
     r, z, n = G
     Fn = np.multiply(n, n, out=workspace("gru.Fn", shape, dtype))
     np.subtract(one, Fn, out=Fn)

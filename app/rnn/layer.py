@@ -1,10 +1,34 @@
 """What every recurrent layer returns from its backward pass, and the products all cells share."""
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.rnn.arrays import Array, previous, workspace
+
+
+def side_by_side(steps_of_gates: Array) -> Array:
+    """(T, G, B, H) → (T, B, G·H): each step's gates side by side, in PyTorch's column order. A
+    view where the layout allows it (a contiguous array with B = 1), a copy otherwise."""
+    T, gates, B, hidden_size = steps_of_gates.shape
+    return np.swapaxes(steps_of_gates, 1, 2).reshape(T, B, gates * hidden_size)
+
+
+class GateViews:
+    """For the traces of the gated cells, which hold their pre-activations A_gates and gate values
+    G_gates as (T, G, B, H): A and G as (T, B, G·H), formed once, when first read."""
+
+    A_gates: Array
+    G_gates: Array
+
+    @functools.cached_property
+    def A(self) -> Array:
+        return side_by_side(self.A_gates)
+
+    @functools.cached_property
+    def G(self) -> Array:
+        return side_by_side(self.G_gates)
 
 
 @dataclass

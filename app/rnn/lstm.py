@@ -26,16 +26,16 @@ import numpy as np
 
 from app.rnn.activations import EXP_TANH_MIN_SIZE, tanh
 from app.rnn.arrays import Array, constant, workspace
-from app.rnn.layer import LayerGrads, weight_grads
+from app.rnn.layer import GateViews, LayerGrads, weight_grads
 
 GATE_NAMES = ("i", "f", "g", "o")
 
 
 @dataclass
-class LSTMTrace:
+class LSTMTrace(GateViews):
     """X: (T, B, D); H0, C0: (B, H); A_gates: (T, 4, B, H) gate pre-activations and G_gates:
     (T, 4, B, H) gate values, i, f, g, o; C: (T, B, H) cell states; tanhC = tanh(C); H: (T, B, H)
-    hidden states. A and G: the pre-activations and gates side by side, (T, B, 4H)."""
+    hidden states. A and G (GateViews): the pre-activations and gates side by side, (T, B, 4H)."""
 
     X: Array
     H0: Array
@@ -46,27 +46,11 @@ class LSTMTrace:
     tanhC: Array
     H: Array
 
-    @functools.cached_property
-    def A(self) -> Array:
-        return _side_by_side(self.A_gates)
-
-    @functools.cached_property
-    def G(self) -> Array:
-        return _side_by_side(self.G_gates)
-
     def gates(self) -> dict[str, Array]:
         """Each gate (T, B, H) by name, and the cell state C."""
         named = {name: self.G_gates[:, k] for k, name in enumerate(GATE_NAMES)}
         named["C"] = self.C
         return named
-
-
-def _side_by_side(gate_major: Array) -> Array:
-    """(T, 4, B, H) → (T, B, 4H): a view for B = 1, a copy otherwise."""
-    T, gates, B, hidden_size = gate_major.shape
-    if B == 1:
-        return gate_major.reshape(T, 1, gates * hidden_size)
-    return np.ascontiguousarray(gate_major.transpose(0, 2, 1, 3)).reshape(T, B, -1)
 
 
 def init_state(B: int, hidden_size: int, dtype: np.dtype) -> tuple[Array, Array]:
