@@ -70,9 +70,8 @@ def backward(
     trace: ElmanTrace,
     params: dict[str, Array],
     dH_out: Array,
-    dC_out: None = None,
+    grads_out: dict[str, Array],
     truncate: int | None = None,
-    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer.
 

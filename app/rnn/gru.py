@@ -152,9 +152,8 @@ def backward(
     trace: GRUTrace,
     params: dict[str, Array],
     dH_out: Array,
-    dC_out: None = None,
+    grads_out: dict[str, Array],
     truncate: int | None = None,
-    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence.
 
@@ -217,7 +216,7 @@ def backward(
     grads["b_hn"] = np.add.reduce(
         dA_h[:, :, 2 * hidden_size :].reshape(T * B, -1),
         axis=0,
-        out=None if grads_out is None else grads_out["b_hn"],
+        out=grads_out["b_hn"],
     )
     dH0 = np.dot(dA_h[0], W_hh_T) + V[1, 0] * z[0]
     return LayerGrads(grads, dH0, V[1], dA_x_blocks, dA_h, W_xh)

@@ -81,25 +81,19 @@ def weight_grads(
     H: Array,
     dA_x_blocks: tuple[Array, ...],
     dA_h: Array,
-    out: dict[str, Array] | None = None,
+    out: dict[str, Array],
 ) -> dict[str, Array]:
     """W_xh, W_hh and b_h gradients as single products over all timesteps:
     dW_xh = Σ_t X_tᵀ dA_x,t and dW_hh = Σ_t H_{t-1}ᵀ dA_h,t.
 
     X: (T, B, D); H0: (B, H); H: (T, B, H); dA_x_blocks: the column blocks of dA_x (T, B, ·)
-    (see LayerGrads); dA_h: (T, B, G·H). `out`: arrays to write W_xh, W_hh and b_h into.
+    (see LayerGrads); dA_h: (T, B, G·H). `out`: the arrays to write W_xh, W_hh and b_h into.
     """
     T, B, D = X.shape
     hidden_size, width = H.shape[2], dA_h.shape[2]
     dtype = H.dtype
     H_prev = previous(H0, H, out=workspace("layer.H_prev", H.shape, dtype))
     X_T = X.reshape(T * B, D).T
-    if out is None:
-        out = {
-            "W_xh": workspace("layer.dW_xh", (D, width), dtype),
-            "W_hh": workspace("layer.dW_hh", (hidden_size, width), dtype),
-            "b_h": workspace("layer.db_h", (width,), dtype),
-        }
     dW_xh, dW_hh, db_h = out["W_xh"], out["W_hh"], out["b_h"]
     # np.dot rather than matmul: matmul leaves BLAS for a (K, 1) × (1, N) product (T·B = 1).
     if len(dA_x_blocks) == 1:

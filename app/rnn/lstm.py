@@ -170,9 +170,8 @@ def backward(
     trace: LSTMTrace,
     params: dict[str, Array],
     dH_out: Array,
-    dC_out: Array | None = None,
+    grads_out: dict[str, Array],
     truncate: int | None = None,
-    grads_out: dict[str, Array] | None = None,
 ) -> LayerGrads:
     """BPTT through the layer. dH_out: (T, B, H) gradient reaching H_t from outside the recurrence;
     `truncate` = k cuts the recurrent gradient (of H and C) at steps k, 2k, …, like detaching.

@@ -220,7 +220,7 @@ class Network:
             for layer in range(cfg.num_layers - 1, -1, -1):
                 out = {short: grads[name] for short, name in self._layer_names[layer]}
                 result = self.cell.backward(
-                    trace.layers[layer], self.layer_params(layer), dH_out, None, truncate, out
+                    trace.layers[layer], self.layer_params(layer), dH_out, out, truncate
                 )
                 layer_grads[layer] = result
                 if layer > 0:
