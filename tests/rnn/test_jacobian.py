@@ -12,7 +12,14 @@ from app.rnn.errors import ShapeError
 from app.rnn.jacobian import jacobian_norms, spectral_radius
 from app.rnn.network import Network
 
-from .torch_reference import as_tensor, assert_close, network_from_state, random_state, torch_cell
+from .torch_reference import (
+    CELL_VARIANTS,
+    as_tensor,
+    assert_close,
+    network_from_state,
+    random_state,
+    torch_cell,
+)
 
 Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -57,17 +64,7 @@ def torch_jacobians(
     return jacobians
 
 
-CELLS = [
-    ("rnn", "tanh"),
-    ("rnn", "sigmoid"),
-    ("rnn", "relu"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
-]
-
-
-@pytest.mark.parametrize(("cell", "nonlinearity"), CELLS)
+@pytest.mark.parametrize(("cell", "nonlinearity"), CELL_VARIANTS)
 @pytest.mark.parametrize("norm", ["spectral", "fro"])
 def test_jacobian_norms_match_torch_autograd_jacobians(
     cell: str, nonlinearity: str, norm: str
@@ -92,7 +89,7 @@ def test_jacobian_norms_match_torch_autograd_jacobians(
         assert_close(ours, expected, f"{norm} ‖∂H_T/∂H_t‖ of layer {layer}", axes=["step"])
 
 
-@pytest.mark.parametrize(("cell", "nonlinearity"), CELLS)
+@pytest.mark.parametrize(("cell", "nonlinearity"), CELL_VARIANTS)
 def test_jacobian_norm_of_the_last_step_is_the_norm_of_the_identity(
     cell: str, nonlinearity: str
 ) -> None:

@@ -8,6 +8,7 @@ from app.rnn.config import ModelConfig
 from app.rnn.losses import head_forward, log_softmax, loss_and_grad, softmax
 
 from .torch_reference import (
+    LOSS_VARIANTS,
     as_tensor,
     assert_close,
     make_targets,
@@ -17,15 +18,6 @@ from .torch_reference import (
     torch_loss,
     torch_network,
 )
-
-VARIANTS = [
-    ("mse", "identity", False),
-    ("mse", "sigmoid", False),
-    ("mse", "softmax", False),
-    ("cross_entropy", "softmax", True),
-    ("cross_entropy", "softmax", False),
-    ("bce", "sigmoid", False),
-]
 
 
 def loss_config(loss: str, head: str, mode: str = "sequence", Q: int = 4) -> ModelConfig:
@@ -45,7 +37,7 @@ def check_loss(config: ModelConfig, O: np.ndarray, targets: np.ndarray, tol: flo
     assert_close(dO, logits.grad.numpy(), f"dL/dO of {config.loss}", tol=tol)
 
 
-@pytest.mark.parametrize(("loss", "head", "indices"), VARIANTS)
+@pytest.mark.parametrize(("loss", "head", "indices"), LOSS_VARIANTS)
 @pytest.mark.parametrize("mode", ["sequence", "last"])
 def test_loss_and_its_logit_gradient_match_torch(
     loss: str, head: str, indices: bool, mode: str
@@ -92,7 +84,7 @@ def test_sigmoid_head_never_overflows() -> None:
     assert_close(head_forward(O, "sigmoid"), torch.sigmoid(torch.tensor(O)).numpy(), "σ(O)")
 
 
-@pytest.mark.parametrize(("loss", "head", "indices"), VARIANTS)
+@pytest.mark.parametrize(("loss", "head", "indices"), LOSS_VARIANTS)
 def test_a_network_with_huge_logits_stays_finite_and_matches_torch(
     loss: str, head: str, indices: bool
 ) -> None:
@@ -119,7 +111,7 @@ def test_a_network_with_huge_logits_stays_finite_and_matches_torch(
     assert_close(Y, torch_head(head, model(as_tensor(X, torch.float64))).detach().numpy(), "Y")
 
 
-@pytest.mark.parametrize(("loss", "head", "indices"), VARIANTS)
+@pytest.mark.parametrize(("loss", "head", "indices"), LOSS_VARIANTS)
 def test_loss_is_never_negative(loss: str, head: str, indices: bool) -> None:
     config = loss_config(loss, head)
     rng = np.random.default_rng(3)
