@@ -280,6 +280,22 @@ def print_row(result: dict[str, Any]) -> None:
         print(f"    error: {error}", flush=True)
 
 
+def measure(
+    args: argparse.Namespace, n: int, duration: float
+) -> tuple[dict[str, Any], list[tuple[float, float]]]:
+    """One classroom of n students for `duration` seconds on a fresh server and data directory:
+    its table row, and the server's memory samples (seconds, RSS MiB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(args.workers, Path(tmp) / "data")
+        try:
+            tally, memory = asyncio.run(
+                classroom(server, n, args.train_every, duration, args.think)
+            )
+        finally:
+            server.stop()
+    return row(n, tally, memory, duration), memory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", default="5,10,20,40,80", help="comma-separated N values")
@@ -302,15 +318,7 @@ def main() -> None:
     results = []
     best = 0
     for n in (int(v) for v in args.students.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            server = Server(args.workers, Path(tmp) / "data")
-            try:
-                tally, memory = asyncio.run(
-                    classroom(server, n, args.train_every, args.duration, args.think)
-                )
-            finally:
-                server.stop()
-        result = row(n, tally, memory, args.duration)
+        result, _ = measure(args, n, args.duration)
         results.append(result)
         print_row(result)
         if result["errors"] == 0 and result["step_p99_ms"] < args.target_ms:
@@ -319,15 +327,7 @@ def main() -> None:
 
     soak = None
     if args.soak > 0 and best:
-        with tempfile.TemporaryDirectory() as tmp:
-            server = Server(args.workers, Path(tmp) / "data")
-            try:
-                tally, memory = asyncio.run(
-                    classroom(server, best, args.train_every, args.soak, args.think)
-                )
-            finally:
-                server.stop()
-        soak = row(best, tally, memory, args.soak)
+        soak, memory = measure(args, best, args.soak)
         print(f"\nsoak: N = {best} for {args.soak:.0f} s")
         print_row(soak)
         minute = [m for s, m in memory if s >= 60]
