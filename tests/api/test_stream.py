@@ -169,13 +169,19 @@ def test_bad_commands_get_an_error_frame_and_the_socket_stays_open(
         assert receive_until(ws, "summary")[-1]["type"] == "summary"
 
 
-def test_limits_apply_to_stream_runs(tmp_path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_steps=3))) as client:
+def first_answer_to_run(tmp_path, settings: dict, inputs: list) -> dict:
+    """The first message a fresh server with `settings` streams back to a run of `inputs` on a
+    1-2-1 model."""
+    with TestClient(create_app(Settings(data_dir=tmp_path, **settings))) as client:
         config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
         model_id = client.post("/api/v1/models", json={"config": config}).json()["id"]
         with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
-            ws.send_json({"type": "run", "inputs": [[0.0]] * 4})
-            error = ws.receive_json()
+            ws.send_json({"type": "run", "inputs": inputs})
+            return ws.receive_json()
+
+
+def test_limits_apply_to_stream_runs(tmp_path) -> None:
+    error = first_answer_to_run(tmp_path, {"max_steps": 3}, [[0.0]] * 4)
     assert error["type"] == "error" and error["field"] == "inputs"
     assert "RNN_EXPLORER_MAX_STEPS" in error["detail"]
 
@@ -245,12 +251,7 @@ def test_stream_messages_are_in_the_openapi_components(client) -> None:
 
 
 def test_a_command_above_max_request_bytes_is_refused(tmp_path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_request_bytes=2048))) as client:
-        config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
-        model_id = client.post("/api/v1/models", json={"config": config}).json()["id"]
-        with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
-            ws.send_json({"type": "run", "inputs": [[0.123456789]] * 300})
-            error = ws.receive_json()
+    error = first_answer_to_run(tmp_path, {"max_request_bytes": 2048}, [[0.123456789]] * 300)
     assert error["type"] == "error" and error["field"] == "message"
     assert "RNN_EXPLORER_MAX_REQUEST_BYTES" in error["detail"]
 
