@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.openapi import install_openapi
-from app.api.routes import models, presets, stream, tasks, training
+from app.api.routes import choices, models, presets, stream, tasks, training
 from app.api.schemas import Health
 from app.api.service import ModelService
 from app.api.streaming import StreamStats
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness, version and the answering worker's process id."""
         return Health(version=__version__, worker=os.getpid())
 
+    app.include_router(choices.router)
     app.include_router(models.router)
     app.include_router(tasks.router)
     app.include_router(presets.router)

@@ -43,6 +43,15 @@ class Health(BaseModel):
     worker: int = Field(description="the answering worker's process id")
 
 
+class Choices(BaseModel):
+    """What GET /api/v1/choices answers: the page's menus and bounds."""
+
+    model: dict[str, list[str]] = Field(description="each ModelConfig choice field's values")
+    model_defaults: dict[str, Any] = Field(description="ModelConfig's defaults (sizes excepted)")
+    training: dict[str, list[str]] = Field(description="each TrainRequest choice field's values")
+    limits: dict[str, int | float] = Field(description="the settings that bound a client's sizes")
+
+
 class ModelConfigBody(BaseModel):
     """A network's configuration (DESIGN.md); sizes are bounded by the service's settings."""
 

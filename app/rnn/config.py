@@ -1,7 +1,7 @@
 """The model configuration: one frozen dataclass, the same fields as the API's model config."""
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from app.rnn.errors import ConfigError
 
@@ -15,21 +15,14 @@ Init = Literal[
 ]
 DType = Literal["float64", "float32"]
 
-CELLS: tuple[str, ...] = ("rnn", "lstm", "gru")
-NONLINEARITIES: tuple[str, ...] = ("tanh", "sigmoid", "relu", "identity")
-HEADS: tuple[str, ...] = ("identity", "softmax", "sigmoid")
-LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "bce")
-OUTPUT_MODES: tuple[str, ...] = ("sequence", "last")
-INITS: tuple[str, ...] = (
-    "pytorch",
-    "uniform",
-    "uniform_symmetric",
-    "normal",
-    "xavier",
-    "orthogonal",
-    "identity",
-)
-DTYPES: tuple[str, ...] = ("float64", "float32")
+# The choices as tuples, for messages and for the page (GET /api/v1/choices): read off the Literals.
+CELLS: tuple[str, ...] = get_args(Cell)
+NONLINEARITIES: tuple[str, ...] = get_args(Nonlinearity)
+HEADS: tuple[str, ...] = get_args(Head)
+LOSSES: tuple[str, ...] = get_args(Loss)
+OUTPUT_MODES: tuple[str, ...] = get_args(OutputMode)
+INITS: tuple[str, ...] = get_args(Init)
+DTYPES: tuple[str, ...] = get_args(DType)
 
 # Gates per cell: how many (H, H) blocks the stacked weight matrices hold (PyTorch's G).
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}

@@ -6,13 +6,15 @@ can be saved as safetensors and resumed exactly.
 """
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 import numpy as np
 
 from app.rnn.arrays import Array
 from app.rnn.errors import ConfigError
 
-OPTIMISERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+OptimizerName = Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"]
+OPTIMISERS: tuple[str, ...] = get_args(OptimizerName)
 
 
 class Optimizer:

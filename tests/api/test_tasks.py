@@ -97,3 +97,15 @@ def test_post_sample_is_strict_about_types(client) -> None:
     response = client.post("/api/v1/tasks/sine/sample", json={"seed": False})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "seed"]
+
+
+def test_choices_are_the_engines_and_the_settings(client) -> None:
+    from app.rnn.config import CELLS, INITS
+    from app.rnn.optim import OPTIMISERS
+
+    body = client.get("/api/v1/choices").json()
+    assert body["model"]["cell"] == list(CELLS)
+    assert body["model"]["init"] == list(INITS)
+    assert body["training"]["optimizer"] == list(OPTIMISERS)
+    assert body["model_defaults"]["init"] == "pytorch"
+    assert body["limits"]["max_hidden_size"] == client.app.state.settings.max_hidden_size

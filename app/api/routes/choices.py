@@ -1,0 +1,61 @@
+"""The choices a client may make, read off the engine's and the service's own definitions, so the
+page builds its menus and bounds from the server instead of copies of them."""
+
+from dataclasses import fields
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.api.deps import SettingsDep
+from app.api.schemas import Choices
+from app.rnn import OPTIMISERS
+from app.rnn.config import (
+    CELLS,
+    DTYPES,
+    HEADS,
+    INITS,
+    LOSSES,
+    NONLINEARITIES,
+    OUTPUT_MODES,
+    ModelConfig,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["meta"])
+
+# The settings a client's sizes are bounded by (the page's inputs take their max from these).
+_LIMITS = (
+    "max_input_size",
+    "max_hidden_size",
+    "max_output_size",
+    "max_layers",
+    "max_steps",
+    "max_batch",
+    "max_training_steps",
+    "max_fps",
+    "max_text_length",
+)
+
+
+@router.get("/choices")
+def choices(settings: SettingsDep) -> Choices:
+    """Every choice of a model config and a training session, the model config's defaults, and
+    the service's limits on the sizes a client controls."""
+    defaults: dict[str, Any] = {
+        field.name: field.default
+        for field in fields(ModelConfig)
+        if field.name not in ("input_size", "hidden_size", "output_size")
+    }
+    return Choices(
+        model={
+            "cell": list(CELLS),
+            "nonlinearity": list(NONLINEARITIES),
+            "head": list(HEADS),
+            "loss": list(LOSSES),
+            "output_mode": list(OUTPUT_MODES),
+            "init": list(INITS),
+            "dtype": list(DTYPES),
+        },
+        model_defaults=defaults,
+        training={"optimizer": list(OPTIMISERS)},
+        limits={name: getattr(settings, name) for name in _LIMITS},
+    )
