@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from app.config import Settings
+from app.settings import Settings
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -28,7 +28,7 @@ from typing import Any
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
-from app.config import Settings
+from app.settings import Settings
 from app.main import create_app
 
 RESULTS = Path(__file__).with_name("PAGE_RESULTS.md")

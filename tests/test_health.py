@@ -3,8 +3,8 @@ import os
 from fastapi.testclient import TestClient
 
 from app import __version__
-from app.config import Settings
 from app.main import create_app
+from app.settings import Settings
 
 
 def test_health_reports_ok_version_and_the_answering_worker(tmp_path) -> None:

@@ -1,9 +1,13 @@
-"""The model configuration: one frozen dataclass, the same fields as the API's model config."""
+"""The model configuration: one frozen pydantic model, the API's model config itself.
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal, get_args
+pydantic checks every field (types strictly: `true` is not 1, "3" is not 3; numbers finite) and
+the cross-field rules below; an invalid config raises pydantic's ValidationError, which names the
+field. The same class validates a request body, a stored config and a weights file's metadata.
+"""
 
-from app.rnn.errors import ConfigError
+from typing import Any, Literal, Self, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Cell = Literal["rnn", "lstm", "gru"]
 Nonlinearity = Literal["tanh", "sigmoid", "relu", "identity"]
@@ -33,63 +37,56 @@ GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 _LOSS_NEEDS_HEAD = {"cross_entropy": "softmax", "bce": "sigmoid"}
 
 
-@dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(BaseModel):
     """What a network is: cell, sizes, head, loss, how it is initialised and in which precision.
 
     `init_std` is σ of the "normal" initialiser; `seed` makes every initialiser reproducible.
     `forget_bias` (LSTM only) is added to the forget gate's initial bias: 1 keeps the cell's
     memory open at the start of training (Gers et al. 2000; Jozefowicz et al. 2015); 0 is
-    PyTorch's initialisation.
+    PyTorch's initialisation. The sizes have no upper bound here: the service bounds them by its
+    settings.
     """
 
-    input_size: int
-    hidden_size: int
-    output_size: int
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", allow_inf_nan=False)
+
+    input_size: int = Field(ge=1, description="D, inputs per step")
+    hidden_size: int = Field(ge=1, description="H, hidden units per layer")
+    output_size: int = Field(ge=1, description="Q, outputs per step")
     cell: Cell = "rnn"
-    num_layers: int = 1
-    nonlinearity: Nonlinearity = "tanh"
+    num_layers: int = Field(1, ge=1, description="L, stacked recurrent layers")
+    nonlinearity: Nonlinearity = Field("tanh", description="φ of the vanilla rnn")
     head: Head = "identity"
     loss: Loss = "mse"
-    output_mode: OutputMode = "sequence"
+    output_mode: OutputMode = Field(
+        "sequence", description="sequence: an output at every step; last: at the final step"
+    )
     init: Init = "pytorch"
-    init_std: float = 0.01
-    seed: int = 0
+    init_std: float = Field(0.01, gt=0, description="σ of the normal initialiser")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     dtype: DType = "float64"
-    forget_bias: float = 0.0
+    forget_bias: float = Field(
+        0.0,
+        ge=-10,
+        le=10,
+        description="LSTM only: added to the forget gate's initial bias (1 keeps memory open)",
+    )
 
-    def __post_init__(self) -> None:
-        _choose("cell", self.cell, CELLS)
-        _choose("nonlinearity", self.nonlinearity, NONLINEARITIES)
-        _choose("head", self.head, HEADS)
-        _choose("loss", self.loss, LOSSES)
-        _choose("output_mode", self.output_mode, OUTPUT_MODES)
-        _choose("init", self.init, INITS)
-        _choose("dtype", self.dtype, DTYPES)
-        for name in ("input_size", "hidden_size", "output_size", "num_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    @model_validator(mode="after")
+    def _fits_together(self) -> Self:
         if self.cell != "rnn" and self.nonlinearity != "tanh":
-            raise ConfigError(
+            raise ValueError(
                 f"nonlinearity applies to the vanilla rnn only; {self.cell} uses its own gates "
                 f"(got nonlinearity={self.nonlinearity!r})"
             )
         needed = _LOSS_NEEDS_HEAD.get(self.loss)
         if needed is not None and self.head != needed:
-            raise ConfigError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")
-        if not (self.init_std > 0 and self.init_std < float("inf")):
-            raise ConfigError(f"init_std must be a positive finite number, got {self.init_std!r}")
-        bias = self.forget_bias
-        if isinstance(bias, bool) or not isinstance(bias, int | float) or not abs(bias) <= 10:
-            raise ConfigError(f"forget_bias must be a number in [-10, 10], got {bias!r}")
-        if bias != 0 and self.cell != "lstm":
-            raise ConfigError(
+            raise ValueError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")
+        if self.forget_bias != 0 and self.cell != "lstm":
+            raise ValueError(
                 f"forget_bias applies to the lstm only; {self.cell} has no forget gate "
-                f"(got forget_bias={bias!r})"
+                f"(got forget_bias={self.forget_bias!r})"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        return self
 
     @property
     def gates(self) -> int:
@@ -97,22 +94,10 @@ class ModelConfig:
         return GATES[self.cell]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
-        missing = [
-            name for name in ("input_size", "hidden_size", "output_size") if name not in data
-        ]
-        if missing:
-            raise ConfigError(f"missing config field(s): {', '.join(missing)}")
-        return cls(**data)
-
-
-def _choose(field: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+        """A config from JSON-like data (a stored config, a file's metadata): ValidationError
+        names the first field that is unknown, missing or invalid."""
+        return cls.model_validate(data)

@@ -16,12 +16,13 @@ stays apart. Files are safetensors (never pickle), with the model config in the 
 import json
 
 import numpy as np
+from pydantic import ValidationError
 from safetensors.numpy import load as _load_safetensors
 from safetensors.numpy import save as _save_safetensors
 
 from app.rnn.arrays import Array, check_finite
 from app.rnn.config import ModelConfig
-from app.rnn.errors import ConfigError, NumericalError, WeightsError
+from app.rnn.errors import NumericalError, WeightsError
 from app.rnn.init import layer_input_size
 
 _ACCEPTED_DTYPES = (np.float16, np.float32, np.float64)
@@ -155,14 +156,26 @@ def load(data: bytes, config: ModelConfig | None = None) -> tuple[ModelConfig, d
     return config, from_pytorch(config, state)
 
 
-def _metadata_config(data: bytes) -> ModelConfig:
-    """The config stored in a safetensors header's __metadata__, if any."""
+def metadata(data: bytes) -> dict[str, str]:
+    """The `__metadata__` of safetensors bytes: an 8-byte little-endian header length, then the
+    header, JSON. Raises WeightsError when the header cannot be read."""
     try:
         header_size = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + header_size])
-        raw = header["__metadata__"]["config"]
-        return ModelConfig.from_dict(json.loads(raw))
-    except (KeyError, ValueError, TypeError) as error:
-        if isinstance(error, ConfigError):
-            raise WeightsError(f"the config in the file's metadata is invalid: {error}") from None
-        raise WeightsError("the file carries no model config; supply one") from None
+        found = header.get("__metadata__", {})
+    except (ValueError, AttributeError):
+        raise WeightsError("not a valid safetensors file: its header is not JSON") from None
+    if not isinstance(found, dict):
+        raise WeightsError("not a valid safetensors file: __metadata__ is not an object")
+    return {str(key): str(value) for key, value in found.items()}
+
+
+def _metadata_config(data: bytes) -> ModelConfig:
+    """The config stored in a safetensors header's __metadata__, if any."""
+    raw = metadata(data).get("config")
+    if raw is None:
+        raise WeightsError("the file carries no model config; supply one")
+    try:
+        return ModelConfig.model_validate_json(raw)
+    except ValidationError as error:
+        raise WeightsError(f"the config in the file's metadata is invalid: {error}") from None

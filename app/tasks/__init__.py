@@ -7,7 +7,7 @@ model config and, when it trains, its task, task params and training config.
 """
 
 from app.tasks import binary_addition, char_lm, csv_series, memory, sine, spiral, waveforms
-from app.tasks.base import Param, Sample, Task, TaskData, TaskError
+from app.tasks.base import Param, Sample, SizeLimits, Task, TaskData, TaskError
 from app.tasks.presets import Preset, build_presets
 
 TASKS: dict[str, Task] = {
@@ -26,4 +26,14 @@ TASKS: dict[str, Task] = {
 
 PRESETS: dict[str, Preset] = build_presets(TASKS)
 
-__all__ = ["PRESETS", "TASKS", "Param", "Preset", "Sample", "Task", "TaskData", "TaskError"]
+__all__ = [
+    "PRESETS",
+    "TASKS",
+    "Param",
+    "Preset",
+    "Sample",
+    "SizeLimits",
+    "Task",
+    "TaskData",
+    "TaskError",
+]

@@ -23,13 +23,22 @@ IntArray = NDArray[np.integer]
 Targets = NDArray[Any]
 
 
-# The most numbers (inputs and targets) one drawn batch, or one validation set, may hold:
-# 4 M float64 are 32 MB.
-MAX_SAMPLE_ELEMENTS = 4_000_000
-
-
 class TaskError(RNNError):
     """Invalid task parameters or user data; the message names the parameter and the bound."""
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """The bounds a caller puts on what a task builds (the service reads them from its settings;
+    a task keeps none of its own). max_batch: examples in one sample; max_elements: numbers
+    (inputs and targets) one sample or one validation set may hold; max_text_bytes: the size of
+    a text parameter (a corpus, a CSV); max_input_size: the input or output size a task's
+    parameters imply (a text's vocabulary, a CSV's columns)."""
+
+    max_batch: int
+    max_elements: int
+    max_text_bytes: int
+    max_input_size: int
 
 
 @dataclass(frozen=True)
@@ -115,29 +124,51 @@ class Task:
     default_config: dict[str, Any]
     default_training: dict[str, Any]
     sampler: Callable[[np.random.Generator, int, dict[str, Any]], Sample]
-    data_factory: Callable[[dict[str, Any], int, float | None], TaskData]
+    # (params, seed, validation_fraction, max_elements) → the session's data.
+    data_factory: Callable[[dict[str, Any], int, float | None, int | None], TaskData]
     metrics_fn: Callable[[Array, Array, dict[str, Any]], dict[str, float]]
     sizes: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     other_losses: tuple[str, ...] = ()
 
-    def validate(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """All params with defaults filled in, each checked; raises TaskError naming the bad one."""
-        return validate_params(self.name, self.params, params or {})
+    def validate(
+        self, params: Mapping[str, Any] | None = None, limits: SizeLimits | None = None
+    ) -> dict[str, Any]:
+        """All params with defaults filled in, each checked (a text against
+        `limits.max_text_bytes`); raises TaskError naming the bad one."""
+        values = validate_params(self.name, self.params, params or {})
+        if limits is not None:
+            for name, param in self.params.items():
+                size = len(values[name].encode("utf-8")) if param.kind == "text" else 0
+                if size > limits.max_text_bytes:
+                    raise TaskError(
+                        f"{name} is {size} bytes; at most {limits.max_text_bytes} are allowed"
+                    )
+            if self.sizes is not None:
+                for size_name, size in self.sizes(values).items():
+                    if size_name in ("input_size", "output_size") and size > limits.max_input_size:
+                        raise TaskError(
+                            f"these parameters make {size_name} {size}; at most "
+                            f"{limits.max_input_size} is allowed"
+                        )
+        return values
 
-    def sample(self, seed: int = 0, batch_size: int = 1, **params: Any) -> Sample:
-        """`batch_size` (1–1024) examples drawn reproducibly from `seed`; at most
-        MAX_SAMPLE_ELEMENTS numbers of inputs and targets in all (TaskError names the sizes)."""
-        values = self.validate(params)
-        _check_int("batch_size", batch_size, 1, 1024)
+    def sample(
+        self, seed: int = 0, batch_size: int = 1, *, limits: SizeLimits | None = None, **params: Any
+    ) -> Sample:
+        """`batch_size` examples drawn reproducibly from `seed`; within `limits` (at most
+        max_batch examples and max_elements numbers of inputs and targets in all; TaskError names
+        the sizes), unbounded without."""
+        values = self.validate(params, limits)
+        _check_int("batch_size", batch_size, 1, None if limits is None else limits.max_batch)
         _check_int("seed", seed, 0, 2**63 - 1)
         one = self.sampler(np.random.default_rng(seed), 1, values)
         if batch_size == 1:
             return one
         per_example = example_size(one)
-        if batch_size * per_example > MAX_SAMPLE_ELEMENTS:
+        if limits is not None and batch_size * per_example > limits.max_elements:
             raise TaskError(
                 f"batch_size {batch_size} × {per_example} numbers per example "
-                f"(inputs and targets) is more than {MAX_SAMPLE_ELEMENTS}; use a smaller "
+                f"(inputs and targets) is more than {limits.max_elements}; use a smaller "
                 "batch_size or shorter sequences"
             )
         return self.sampler(np.random.default_rng(seed), batch_size, values)
@@ -166,10 +197,17 @@ class Task:
             )
 
     def make_data(
-        self, params: Mapping[str, Any] | None, seed: int, validation_fraction: float | None
+        self,
+        params: Mapping[str, Any] | None,
+        seed: int,
+        validation_fraction: float | None,
+        limits: SizeLimits | None = None,
     ) -> TaskData:
-        """The session's data; `validation_fraction` None means the task's own default."""
-        return self.data_factory(self.validate(params), seed, validation_fraction)
+        """The session's data; `validation_fraction` None means the task's own default. A data
+        set or validation set holds at most `limits.max_elements` numbers."""
+        values = self.validate(params, limits)
+        max_elements = None if limits is None else limits.max_elements
+        return self.data_factory(values, seed, validation_fraction, max_elements)
 
     def metrics(
         self, Y: Array, targets: Targets, params: Mapping[str, Any] | None = None
@@ -177,13 +215,19 @@ class Task:
         """Task metrics of head outputs Y against targets (shapes as in the module docstring)."""
         return self.metrics_fn(np.asarray(Y), np.asarray(targets), self.validate(params))
 
-    def describe(self) -> dict[str, Any]:
-        """JSON-able summary for `GET /api/v1/tasks`."""
+    def describe(self, limits: SizeLimits | None = None) -> dict[str, Any]:
+        """JSON-able summary for `GET /api/v1/tasks`; a text parameter's `max` (bytes) is
+        `limits.max_text_bytes`."""
+        params = {name: p.to_dict() for name, p in self.params.items()}
+        if limits is not None:
+            for name, param in self.params.items():
+                if param.kind == "text":
+                    params[name]["max"] = limits.max_text_bytes
         return {
             "name": self.name,
             "title": self.title,
             "description": self.description,
-            "params": {name: p.to_dict() for name, p in self.params.items()},
+            "params": params,
             "default_config": dict(self.default_config),
             "default_training": dict(self.default_training),
         }

@@ -69,7 +69,9 @@ def _sample(rng: np.random.Generator, batch_size: int, params: dict[str, Any]) -
     return Sample(X, y, {"a": a.tolist(), "b": b.tolist(), "sum": (a + b).tolist()})
 
 
-def _data(params: dict[str, Any], seed: int, validation_fraction: float | None) -> ArrayData:
+def _data(
+    params: dict[str, Any], seed: int, validation_fraction: float | None, max_elements: int | None
+) -> ArrayData:
     """Pairs split at random: the held-out pairs are never trained on."""
     bits = params["bits"]
     a, b = all_pairs(bits)

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.rnn import Network
 from app.rnn.arrays import Array
-from app.tasks.base import MAX_SAMPLE_ELEMENTS, Sample, Targets, example_size, forward_in_chunks
+from app.tasks.base import Sample, Targets, example_size, forward_in_chunks
 from app.tasks.metrics import Metrics
 
 Scorer = Callable[[Array, Targets], Metrics]
@@ -70,9 +70,10 @@ class ArrayData:
 
 class GeneratedData:
     """An endless stream of fresh examples from `draw(rng, batch_size)`, validated on a fixed set
-    of `validation_size` examples drawn from a generator of its own, seeded apart from the
-    session's. Where a task has few distinct inputs (the copy task's 4³ symbol strings) the
-    validation set repeats patterns seen in training; continuous inputs never repeat."""
+    of `validation_size` examples (fewer for long sequences, so that it holds at most
+    `max_elements` numbers) drawn from a generator of its own, seeded apart from the session's.
+    Where a task has few distinct inputs (the copy task's 4³ symbol strings) the validation set
+    repeats patterns seen in training; continuous inputs never repeat."""
 
     carries_state = False
 
@@ -82,13 +83,15 @@ class GeneratedData:
         score: Scorer,
         seed: int,
         validation_size: int = 512,
+        max_elements: int | None = None,
     ) -> None:
         self.draw = draw
         self.score = score
         rng = np.random.default_rng([seed, 0x5EED])
-        # Long sequences get fewer validation examples, so the set stays within the bound.
-        per_example = example_size(draw(np.random.default_rng(0), 1))
-        count = max(16, min(validation_size, MAX_SAMPLE_ELEMENTS // per_example))
+        count = validation_size
+        if max_elements is not None:
+            per_example = example_size(draw(np.random.default_rng(0), 1))
+            count = max(16, min(validation_size, max_elements // per_example))
         self.validation = draw(rng, count)
 
     def batch(self, rng: np.random.Generator, batch_size: int) -> Sample:

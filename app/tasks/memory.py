@@ -112,10 +112,11 @@ COPY = Task(
         "early_stop": {"metric": "sequence_accuracy", "target": 0.99},
     },
     sampler=_copy_sample,
-    data_factory=lambda params, seed, fraction: GeneratedData(
+    data_factory=lambda params, seed, fraction, max_elements: GeneratedData(
         lambda rng, B: _copy_sample(rng, B, params),
         lambda Y, y: copy_metrics(Y, y, params),
         seed,
+        max_elements=max_elements,
     ),
     metrics_fn=copy_metrics,
     sizes=_copy_sizes,
@@ -151,8 +152,11 @@ ADDING = Task(
         "early_stop": {"metric": "relative_mse", "target": 0.01, "mode": "min"},
     },
     sampler=_adding_sample,
-    data_factory=lambda params, seed, fraction: GeneratedData(
-        lambda rng, B: _adding_sample(rng, B, params), adding_metrics, seed
+    data_factory=lambda params, seed, fraction, max_elements: GeneratedData(
+        lambda rng, B: _adding_sample(rng, B, params),
+        adding_metrics,
+        seed,
+        max_elements=max_elements,
     ),
     metrics_fn=adding_metrics,
 )

@@ -50,8 +50,10 @@ def _sizes(params: dict[str, Any]) -> dict[str, Any]:
     return {"output_mode": "sequence" if params["mode"] == "sequence" else "last"}
 
 
-def _data(params: dict[str, Any], seed: int, validation_fraction: float | None) -> GeneratedData:
-    return GeneratedData(lambda rng, B: _sample(rng, B, params), metrics, seed, 256)
+def _data(
+    params: dict[str, Any], seed: int, validation_fraction: float | None, max_elements: int | None
+) -> GeneratedData:
+    return GeneratedData(lambda rng, B: _sample(rng, B, params), metrics, seed, 256, max_elements)
 
 
 TASK = Task(

@@ -45,7 +45,9 @@ def metrics(Y: Array, targets: Targets, params: dict[str, Any] | None = None) ->
     return classification_metrics(Y, targets)
 
 
-def _data(params: dict[str, Any], seed: int, validation_fraction: float | None) -> ArrayData:
+def _data(
+    params: dict[str, Any], seed: int, validation_fraction: float | None, max_elements: int | None
+) -> ArrayData:
     rng = np.random.default_rng([seed, 0x5B1])
     X, labels = spirals(params["points"], params["classes"], params["noise"], rng)
     held_out = validation_size(validation_fraction, 0.0, len(labels))

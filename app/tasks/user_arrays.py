@@ -8,23 +8,27 @@ from app.tasks.base import Targets, TaskError, validation_size
 from app.tasks.data import ArrayData, split_indices
 from app.tasks.metrics import metrics_for_loss
 
-MAX_ELEMENTS = 4_000_000
-
 
 def array_data(
-    net: Network, inputs: Array, targets: Targets, validation_fraction: float | None, seed: int
+    net: Network,
+    inputs: Array,
+    targets: Targets,
+    validation_fraction: float | None,
+    seed: int,
+    max_elements: int | None = None,
 ) -> tuple[ArrayData, Array, Array]:
-    """Check inputs (N, T, D) and targets against `net` and split them at random (default: no
-    validation set) → (data, inputs, targets) as checked arrays. One sequence may be given as
-    inputs (T, D) with its targets (T, Q) / (Q,), or class indices (T,) / ()."""
+    """Check inputs (N, T, D) (at most `max_elements` numbers) and targets against `net` and
+    split them at random (default: no validation set) → (data, inputs, targets) as checked
+    arrays. One sequence may be given as inputs (T, D) with its targets (T, Q) / (Q,), or class
+    indices (T,) / ()."""
     X = np.asarray(inputs, dtype=np.float64)
     one_sequence = X.ndim == 2
     if one_sequence:
         X = X[None]
     if X.ndim != 3:
         raise TaskError(f"inputs must be (N, T, D) or (T, D), got shape {X.shape}")
-    if X.size > MAX_ELEMENTS:
-        raise TaskError(f"inputs hold {X.size} numbers; at most {MAX_ELEMENTS} are allowed")
+    if max_elements is not None and X.size > max_elements:
+        raise TaskError(f"inputs hold {X.size} numbers; at most {max_elements} are allowed")
     if not np.isfinite(X).all():
         raise TaskError("inputs contain NaN or Inf")
     y = np.asarray(targets)

@@ -88,8 +88,8 @@ TASK = Task(
         "early_stop": {"metric": "accuracy", "target": 0.97},
     },
     sampler=_sample,
-    data_factory=lambda params, seed, fraction: GeneratedData(
-        lambda rng, B: _sample(rng, B, params), metrics, seed
+    data_factory=lambda params, seed, fraction, max_elements: GeneratedData(
+        lambda rng, B: _sample(rng, B, params), metrics, seed, max_elements=max_elements
     ),
     metrics_fn=metrics,
 )

@@ -1,4 +1,8 @@
-"""The training configuration: one validated dataclass with bounds, the API's fields."""
+"""The training configuration: one validated dataclass, the API's fields.
+
+It checks what every training needs (types, positive sizes, an optimiser that exists); the upper
+bounds on a client's sizes (steps, batch size, BPTT length) are the service's settings, checked
+there."""
 
 import math
 from collections.abc import Mapping
@@ -7,10 +11,6 @@ from typing import Any
 
 from app.rnn import OPTIMISERS, RNNError
 from app.tasks import PRESETS, TASKS
-
-MAX_STEPS = 1_000_000
-MAX_BATCH_SIZE = 1024
-MAX_TRUNCATE = 1000
 
 
 class TrainingError(RNNError):
@@ -51,7 +51,7 @@ class TrainingConfig:
     task: a name in app.tasks.TASKS, or None when the session is given explicit arrays.
     clip: max global gradient norm (None: no clipping). truncate: BPTT length k (None: full).
     validation_fraction: share of the data held out where the task has a finite data set
-    (None: the task's default). Every number has an upper bound so no request is unbounded.
+    (None: the task's default).
     """
 
     task: str | None = None
@@ -73,13 +73,13 @@ class TrainingConfig:
                 f"optimizer must be one of {', '.join(OPTIMISERS)}; got {self.optimizer!r}"
             )
         _number("lr", self.lr, 0.0, 100.0, open_low=True)
-        _integer("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        _integer("batch_size", self.batch_size, 1)
         if self.clip is not None:
             _number("clip", self.clip, 0.0, 1e6, open_low=True)
         if self.truncate is not None:
-            _integer("truncate", self.truncate, 1, MAX_TRUNCATE)
-        _integer("steps", self.steps, 1, MAX_STEPS)
-        _integer("report_every", self.report_every, 1, MAX_STEPS)
+            _integer("truncate", self.truncate, 1)
+        _integer("steps", self.steps, 1)
+        _integer("report_every", self.report_every, 1)
         _integer("seed", self.seed, 0, 2**63 - 1)
         if self.validation_fraction is not None:
             _number("validation_fraction", self.validation_fraction, 0.0, 0.9)
@@ -135,10 +135,12 @@ class TrainingConfig:
         return cls(**values)
 
 
-def _integer(name: str, value: Any, low: int, high: int) -> None:
+def _integer(name: str, value: Any, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TrainingError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
+    if value < low:
+        raise TrainingError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
         raise TrainingError(f"{name} must lie in [{low}, {high}], got {value}")
 
 

@@ -23,21 +23,16 @@ import numpy as np
 
 from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm, make_optimizer
 from app.rnn.arrays import Array
-from app.tasks import TASKS, Task, TaskData
-from app.tasks.user_arrays import array_data
+from app.tasks import SizeLimits
+from app.training import setup
 from app.training.config import TrainingConfig, TrainingError
+from app.training.progress import Progress, ProgressHook
 
 logger = logging.getLogger(__name__)
 
-ProgressHook = Callable[[dict[str, Any]], None]
 ControlHook = Callable[[], str]
 
 STATUSES = ("created", "running", "paused", "stopped", "finished", "early_stopped", "failed")
-# The history keeps scalar metrics only and is thinned past this length (every other record
-# dropped), so a long session's snapshot stays small.
-MAX_HISTORY = 4000
-# B·T·max(D, G·H, Q): the largest array one training batch may produce (the API's max_elements).
-MAX_BATCH_ELEMENTS = 2_000_000
 SNAPSHOT_VERSION = 1
 
 
@@ -58,16 +53,15 @@ class TrainingSession:
     model: ModelConfig or its dict; None takes the task's default for the given task_params.
     params: initial weights (our names), e.g. a stored model's; None draws them from model.seed.
     inputs / targets: the user's arrays, (N, T, D) and targets fitted to the model, instead of a
-    task. max_batch_elements bounds B·T·max(D, G·H, Q) of one batch (TrainingError above it).
+    task. max_batch_elements bounds B·T·max(D, G·H, Q) of one batch (TrainingError above it) and
+    the numbers of the user's arrays; task_limits bound what the task builds (see
+    `SizeLimits`). Both are the caller's (the service's settings); None leaves them unbounded.
     The training seed fixes the data split and the order of batches; the model seed the weights.
 
     Read by the service: `status` (one of STATUSES), `step_count`, `elapsed` (seconds spent in
     updates and evaluations), `error` (the message when failed), `latest` (the last progress
-    record), `history` (scalar records, thinned when long), `net`, `model`, `training`, `data`.
-    A progress record is {"step", "steps", "status", "loss" (mean since the last report),
-    "loss_batch", "metrics" (the task's, on validation data), "grad_norm" (global, before
-    clipping), "grad_norms" (per parameter), "dH_norm" (‖dL/dH_t‖ per step of the latest batch,
-    top layer), "elapsed"}.
+    record, see app.training.progress), `history` (scalar records, thinned when long), `net`,
+    `model`, `training`, `data`.
     """
 
     def __init__(
@@ -81,87 +75,51 @@ class TrainingSession:
         on_progress: ProgressHook | None = None,
         poll_control: ControlHook | None = None,
         pause_poll_seconds: float = 0.05,
-        max_batch_elements: int = MAX_BATCH_ELEMENTS,
+        max_batch_elements: int | None = None,
+        task_limits: SizeLimits | None = None,
     ) -> None:
         self.training = _training_config(training)
-        self.model = self._model_config(model)
-        self._check_batch_size(inputs, max_batch_elements)
+        self.model = setup.model_config(self.training, model)
+        setup.check_batch_size(self.training, self.model, inputs, max_batch_elements, task_limits)
         self.net = Network(self.model, None if params is None else dict(params))
         self.optimizer = make_optimizer(self.training.optimizer, self.training.lr)
         self.rng = np.random.default_rng(self.training.seed)
-        self._user_arrays: tuple[Array, Array] | None = None
-        self.data: TaskData = self._make_data(inputs, targets)
-        self.on_progress = on_progress
+        self.data, self._user_arrays = setup.make_data(
+            self.training, self.net, inputs, targets, max_batch_elements, task_limits
+        )
+        self.progress = Progress(on_progress)
         self.poll_control = poll_control
         self.pause_poll_seconds = pause_poll_seconds
         self.step_count = 0
         self.status = "created"
         self.error: str | None = None
         self.elapsed = 0.0
-        self.history: list[dict[str, Any]] = []
-        self.latest: dict[str, Any] | None = None
         self._H: Array | None = None
         self._C: Array | None = None
-        self._losses_since_report: list[float] = []
-        self._last_batch: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._local_control = "run"
 
     # -- construction ---------------------------------------------------------------------------
 
-    def _model_config(self, model: ModelConfig | Mapping[str, Any] | None) -> ModelConfig:
-        task = self._task()
-        if model is None:
-            if task is None:
-                raise TrainingError("a model config is needed when training on explicit data")
-            return ModelConfig.from_dict(task.model_config(self.training.task_params))
-        config = model if isinstance(model, ModelConfig) else ModelConfig.from_dict(dict(model))
-        if task is not None:
-            task.check_config(config, self.training.task_params)
-        return config
-
-    def _check_batch_size(self, inputs: Array | None, limit: int) -> None:
-        """Raise TrainingError if one batch would hold more than `limit` numbers per array."""
-        task = self._task()
-        if task is not None:
-            T = task.sample(0, 1, **self.training.task_params).inputs.shape[1]
-        elif inputs is not None and np.ndim(inputs) in (2, 3):
-            T = np.shape(inputs)[-2]
-        else:
-            return
-        cfg, B = self.model, self.training.batch_size
-        width = max(cfg.input_size, cfg.gates * cfg.hidden_size, cfg.output_size)
-        if B * T * width > limit:
-            raise TrainingError(
-                f"batch_size {B} × {T} steps × {width} (max of D, G·H, Q) = {B * T * width} "
-                f"numbers per batch; at most {limit} are allowed (use a smaller batch_size)"
-            )
-
-    def _task(self) -> Task | None:
-        name = self.training.task
-        if name is None:
-            return None
-        if name not in TASKS:
-            raise TrainingError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
-        return TASKS[name]
-
-    def _make_data(self, inputs: Array | None, targets: Array | None) -> TaskData:
-        task = self._task()
-        if task is not None:
-            if inputs is not None or targets is not None:
-                raise TrainingError("give either a task or explicit inputs/targets, not both")
-            return task.make_data(
-                self.training.task_params, self.training.seed, self.training.validation_fraction
-            )
-        if inputs is None or targets is None:
-            raise TrainingError("training needs a task, or both inputs and targets")
-        data, X, y = array_data(
-            self.net, inputs, targets, self.training.validation_fraction, self.training.seed
-        )
-        self._user_arrays = (X, y)
-        return data
-
     # -- training -------------------------------------------------------------------------------
+
+    @property
+    def on_progress(self) -> ProgressHook | None:
+        return self.progress.on_progress
+
+    @on_progress.setter
+    def on_progress(self, hook: ProgressHook | None) -> None:
+        self.progress.on_progress = hook
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        """The last progress record (see app.training.progress)."""
+        return self.progress.latest
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Scalar progress records, step ascending, thinned when long."""
+        return self.progress.history
 
     @property
     def done(self) -> bool:
@@ -216,13 +174,7 @@ class TrainingSession:
             H_T, C_T = trace.final_state
             self._H, self._C = H_T.copy(), None if C_T is None else C_T.copy()
         self.step_count += 1
-        self._losses_since_report.append(result.loss)
-        self._last_batch = {
-            "loss": result.loss,
-            "grad_norm": grad_norm,
-            "grad_norms": grad_norms,
-            "dH_norm": [float(v) for v in result.grad_norm_per_step[-1]],
-        }
+        self.progress.add_batch(result.loss, grad_norm, grad_norms, result.grad_norm_per_step[-1])
         return {"step": self.step_count, "loss": result.loss, "grad_norm": grad_norm}
 
     def evaluate(self) -> dict[str, Any]:
@@ -238,54 +190,15 @@ class TrainingSession:
                 self.status = "finished"
             elif early is not None and early.reached(metrics):
                 self.status = "early_stopped"
-        losses = self._losses_since_report
-        last = self._last_batch
-        record: dict[str, Any] = {
-            "step": self.step_count,
-            "steps": self.training.steps,
-            "status": self.status,
-            "loss": float(np.mean(losses)) if losses else None,
-            "loss_batch": last.get("loss"),
-            "metrics": metrics,
-            "grad_norm": last.get("grad_norm"),
-            "grad_norms": last.get("grad_norms"),
-            "dH_norm": last.get("dH_norm"),
-            "elapsed": self.elapsed,
-        }
-        self._losses_since_report = []
-        self._emit(record)
-
-    def _emit(self, record: dict[str, Any]) -> None:
-        self.latest = record
-        scalars = {k: v for k, v in record["metrics"].items() if isinstance(v, int | float)}
-        self.history.append(
-            {
-                "step": record["step"],
-                "loss": record["loss"],
-                "grad_norm": record.get("grad_norm"),
-                "elapsed": record["elapsed"],
-                "metrics": scalars,
-            }
+        self.progress.report(
+            self.step_count, self.training.steps, self.status, metrics, self.elapsed
         )
-        if len(self.history) > MAX_HISTORY:
-            self.history = self.history[::2]
-        if self.on_progress is not None:
-            self.on_progress(record)
 
     def _fail(self, error: Exception) -> None:
         self.status = "failed"
         self.error = str(error)
         logger.warning("training failed at step %d: %s", self.step_count, error)
-        record = {
-            "step": self.step_count,
-            "steps": self.training.steps,
-            "status": "failed",
-            "error": self.error,
-            "loss": None,
-            "metrics": {},
-            "elapsed": self.elapsed,
-        }
-        self._emit(record)
+        self.progress.fail(self.step_count, self.training.steps, self.error, self.elapsed)
 
     def pause(self) -> None:
         """Ask `run()` (in another thread) to wait before its next update."""
@@ -367,9 +280,7 @@ class TrainingSession:
                 "elapsed": self.elapsed,
                 "rng": _jsonable(self.rng.bit_generator.state),
                 "data_state": self.data.state_dict(),
-                "losses_since_report": list(self._losses_since_report),
-                "history": list(self.history),
-                "latest": self.latest,
+                **self.progress.state(),
             }
             return Snapshot(arrays, meta)
 
@@ -380,7 +291,8 @@ class TrainingSession:
         *,
         on_progress: ProgressHook | None = None,
         poll_control: ControlHook | None = None,
-        max_batch_elements: int = MAX_BATCH_ELEMENTS,
+        max_batch_elements: int | None = None,
+        task_limits: SizeLimits | None = None,
     ) -> "TrainingSession":
         """The session exactly as it was when `snapshot()` was taken (status "paused" if it was
         running, so the service decides when to go on)."""
@@ -397,6 +309,7 @@ class TrainingSession:
             on_progress=on_progress,
             poll_control=poll_control,
             max_batch_elements=max_batch_elements,
+            task_limits=task_limits,
         )
         optimizer_state = {
             k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")
@@ -411,21 +324,8 @@ class TrainingSession:
         session.status = "paused" if status in ("running", "created") else status
         session.error = meta.get("error")
         session.elapsed = float(meta["elapsed"])
-        session._losses_since_report = list(meta.get("losses_since_report", []))
-        session.history = list(meta["history"])
-        session.latest = meta.get("latest")
+        session.progress.load_state(meta)
         return session
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-able status: status, step, steps, elapsed, error, the latest record."""
-        return {
-            "status": self.status,
-            "step": self.step_count,
-            "steps": self.training.steps,
-            "elapsed": self.elapsed,
-            "error": self.error,
-            "latest": self.latest,
-        }
 
 
 def _training_config(training: TrainingConfig | Mapping[str, Any]) -> TrainingConfig:

@@ -7,7 +7,7 @@ import tracemalloc
 import httpx
 from websockets.sync.client import connect
 
-from app.config import Settings
+from app.settings import Settings
 from tests.api.conftest import live_server
 
 T, H = 600, 256

@@ -7,7 +7,7 @@ import time
 import httpx
 import numpy as np
 
-from app.config import Settings
+from app.settings import Settings
 from tests.api.conftest import live_server
 
 

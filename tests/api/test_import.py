@@ -194,7 +194,9 @@ def test_import_names_the_wrong_tensor(client, change, message) -> None:
     [
         (b"not a safetensors file", None, None, "not a valid safetensors file"),
         (None, "{not json", "config", "config is not valid JSON"),
-        (None, '{"input_size": 3, "hidden_size": NaN}', "config", "NaN is not a finite"),
+        (None, '{"input_size": 3, "hidden_size": NaN}', "config.hidden_size", "valid integer"),
+        (None, '{"input_size": 3, "hidden_size": 5, "output_size": 4, "init_std": 1e999}',
+         "config.init_std", "finite number"),
         (None, '{"input_size": 3, "hidden_size": 5, "output_size": 4, "cell": "tcn"}',
          "config.cell", "Input should be"),
     ],
@@ -226,8 +228,8 @@ def test_import_without_any_config_is_422(client) -> None:
 def test_import_enforces_the_size_limits(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
     from app.main import create_app
+    from app.settings import Settings
 
     settings = Settings(data_dir=tmp_path, max_upload_bytes=4096, max_hidden_size=4)
     with TestClient(create_app(settings)) as client:

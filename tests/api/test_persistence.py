@@ -7,8 +7,8 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.main import create_app
+from app.settings import Settings
 from tests.api.conftest import uvicorn_process
 from tests.api.test_training import SINE, SINE_MODEL, wait_for
 
@@ -131,7 +131,7 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
         store.update_session(second, owner="elsewhere:1:resumed")
         # The session's thread sees the new owner at its next heartbeat and leaves.
         deadline = time.monotonic() + 20
-        while second in training._runners:
+        while training.runners.is_running(second):
             assert time.monotonic() < deadline, "the session never noticed its new owner"
             time.sleep(0.02)
         step = store.get_session(second).step

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.main import create_app
+from app.settings import Settings
 
 
 def receive_until(ws, last_type: str) -> list[dict]:
@@ -146,7 +146,7 @@ def test_rate_above_max_fps_is_an_error_frame_naming_the_bound(tmp_path) -> None
     [
         ("not json", "message", "not valid JSON"),
         ('{"type": "dance"}', "message", "does not match any of the expected tags"),
-        ('{"type": "run", "inputs": [[NaN, 0]]}', "message", "inputs[0][0]: NaN"),
+        ('{"type": "run", "inputs": [[NaN, 0]]}', "inputs[0][0]", "not a finite number"),
         ('{"type": "run", "inputs": [[0, 0]], "rate": -1}', "run.rate", "greater than"),
         ('{"type": "run", "inputs": [[0, 0], [1]]}', "inputs[1]", "ragged"),
         ('{"type": "run"}', "inputs", "a run needs inputs"),

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.main import create_app
 from app.rnn import weights as weights_io
+from app.settings import Settings
 
 SINE = {"task": "sine", "task_params": {"length": 8}, "batch_size": 4, "early_stop": None}
 SINE_MODEL = {

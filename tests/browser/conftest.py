@@ -24,8 +24,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import ConsoleMessage, Page
 
-from app.config import Settings
 from app.main import create_app
+from app.settings import Settings
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.main import create_app
-from app.security import CONTENT_SECURITY_POLICY
+from app.settings import Settings
+from app.web.middleware import CONTENT_SECURITY_POLICY
 from tests.ship.server import LiveServer
 
 UPLOAD_LIMIT = 64 * 1024
@@ -122,7 +122,9 @@ def test_a_declared_oversized_body_is_refused_before_any_byte_is_sent(
     assert elapsed < 5
     body = json.loads(reply.partition(b"\r\n\r\n")[2])
     assert "10000000000" in body["detail"]
-    assert f"{BODY_LIMIT}" in body["detail"]
+    # A JSON body's bound, not an upload's.
+    json_limit = Settings.model_fields["max_request_bytes"].default
+    assert body["limit"] == {"setting": "max_request_bytes", "value": json_limit}
 
 
 def test_a_chunked_body_is_answered_soon_after_the_bound(server: LiveServer) -> None:
@@ -135,6 +137,12 @@ def test_a_chunked_body_is_answered_soon_after_the_bound(server: LiveServer) -> 
             b"POST /api/v1/models/import HTTP/1.1\r\nHost: test\r\n"
             b"Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
+        # A well-formed start of an upload, whose file then never ends.
+        part = (
+            b"--b\r\nContent-Disposition: form-data; name=\"weights\"; filename=\"w\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n"
+        )
+        sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))
         sock.settimeout(10)
         try:
             while sent < 100 * BODY_LIMIT:

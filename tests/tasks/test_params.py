@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from app.rnn import RNNError
-from app.tasks import TASKS, TaskError
+from app.tasks import TASKS, SizeLimits, TaskError
 
 
 def test_every_task_describes_itself_as_json_with_bounds() -> None:
     for name, task in TASKS.items():
-        described = task.describe()
+        described = task.describe(LIMITS)
         assert described["name"] == name
         assert described["description"]
         for param_name, spec in described["params"].items():
@@ -17,7 +17,7 @@ def test_every_task_describes_itself_as_json_with_bounds() -> None:
             if spec["kind"] in ("int", "float"):
                 assert "min" in spec and "max" in spec, f"{name}.{param_name} is unbounded"
             if spec["kind"] == "text":
-                assert spec["max"] <= 1_000_000
+                assert spec["max"] == LIMITS.max_text_bytes
 
 
 def test_task_error_is_a_value_error() -> None:
@@ -77,12 +77,12 @@ def test_out_of_bounds_params_raise_naming_the_field_and_bound(
     task: str, params: dict, message: str
 ) -> None:
     with pytest.raises(TaskError, match=message):
-        TASKS[task].sample(seed=0, **params)
+        TASKS[task].sample(seed=0, limits=LIMITS, **params)
 
 
 def test_batch_size_and_seed_are_bounded() -> None:
     with pytest.raises(TaskError, match="batch_size must be at most 1024"):
-        TASKS["sine"].sample(batch_size=1025)
+        TASKS["sine"].sample(batch_size=1025, limits=LIMITS)
     with pytest.raises(TaskError, match="batch_size must be at least 1"):
         TASKS["sine"].sample(batch_size=0)
     with pytest.raises(TaskError, match="seed must be at least 0"):
@@ -113,25 +113,34 @@ def test_check_config_names_the_field_that_does_not_fit() -> None:
         )
 
 
-def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn() -> None:
-    from app.tasks.base import MAX_SAMPLE_ELEMENTS
+LIMITS = SizeLimits(
+    max_batch=1024, max_elements=4_000_000, max_text_bytes=10**6, max_input_size=256
+)
 
+
+def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn() -> None:
     params = {"length": 1000, "symbols": 20, "alphabet": 32}  # T = 1040, D = 34
-    with pytest.raises(
-        TaskError, match=rf"batch_size 1024 × 36400 numbers .* {MAX_SAMPLE_ELEMENTS}"
-    ):
-        TASKS["copy"].sample(seed=0, batch_size=1024, **params)
-    assert TASKS["copy"].sample(seed=0, batch_size=100, **params).inputs.shape == (100, 1040, 34)
+    with pytest.raises(TaskError, match=r"batch_size 1024 × 36400 numbers .* 4000000"):
+        TASKS["copy"].sample(seed=0, batch_size=1024, limits=LIMITS, **params)
+    drawn = TASKS["copy"].sample(seed=0, batch_size=100, limits=LIMITS, **params)
+    assert drawn.inputs.shape == (100, 1040, 34)
+
+
+def test_a_sample_larger_than_the_batch_limit_is_refused_and_a_larger_limit_allows_it() -> None:
+    with pytest.raises(TaskError, match="batch_size must be at most 1024"):
+        TASKS["binary_addition"].sample(seed=0, batch_size=2000, limits=LIMITS)
+    wider = SizeLimits(2048, LIMITS.max_elements, LIMITS.max_text_bytes, LIMITS.max_input_size)
+    drawn = TASKS["binary_addition"].sample(seed=0, batch_size=2000, limits=wider)
+    assert drawn.inputs.shape == (2000, 8, 2)
 
 
 def test_long_sequences_get_a_smaller_validation_set_within_the_bound() -> None:
-    from app.tasks.base import MAX_SAMPLE_ELEMENTS
-
-    data = TASKS["copy"].make_data({"length": 1000, "symbols": 20, "alphabet": 32}, 0, None)
+    params = {"length": 1000, "symbols": 20, "alphabet": 32}
+    data = TASKS["copy"].make_data(params, 0, None, LIMITS)
     inputs, targets = data.validation.inputs, data.validation.targets
-    assert inputs.size + targets.size <= MAX_SAMPLE_ELEMENTS
-    assert inputs.shape[0] == MAX_SAMPLE_ELEMENTS // 36400
-    assert TASKS["copy"].make_data({}, 0, None).validation.inputs.shape[0] == 512
+    assert inputs.size + targets.size <= LIMITS.max_elements
+    assert inputs.shape[0] == LIMITS.max_elements // 36400
+    assert TASKS["copy"].make_data({}, 0, None, LIMITS).validation.inputs.shape[0] == 512
 
 
 def test_descriptions_and_samples_are_strict_json() -> None:
@@ -140,9 +149,9 @@ def test_descriptions_and_samples_are_strict_json() -> None:
     from app.tasks import PRESETS
 
     for task in TASKS.values():
-        json.dumps(task.describe(), allow_nan=False)
+        json.dumps(task.describe(LIMITS), allow_nan=False)
         json.dumps(task.sample(seed=0, batch_size=2).meta, allow_nan=False)
     for preset in PRESETS.values():
         json.dumps(preset.describe(), allow_nan=False)
-    text_default = TASKS["char_lm"].describe()["params"]["text"]
+    text_default = TASKS["char_lm"].describe(LIMITS)["params"]["text"]
     assert text_default["default"] is None and text_default["max"] == 1_000_000  # elided corpus

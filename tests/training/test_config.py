@@ -4,7 +4,6 @@ import pytest
 
 from app.rnn import RNNError
 from app.training import EarlyStop, TrainingConfig, TrainingError
-from app.training.config import MAX_BATCH_SIZE, MAX_STEPS
 
 
 def test_training_error_is_a_value_error() -> None:
@@ -18,14 +17,14 @@ def test_training_error_is_a_value_error() -> None:
         ({"lr": 0}, r"lr must lie in \(0, 100\], got 0"),
         ({"lr": float("nan")}, r"lr must lie in \(0, 100\]"),
         ({"lr": "fast"}, "lr must be a number"),
-        ({"batch_size": MAX_BATCH_SIZE + 1}, rf"batch_size must lie in \[1, {MAX_BATCH_SIZE}\]"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
         ({"batch_size": 2.0}, "batch_size must be an integer"),
-        ({"steps": MAX_STEPS + 1}, rf"steps must lie in \[1, {MAX_STEPS}\]"),
+        ({"steps": 0}, "steps must be at least 1"),
         ({"steps": True}, "steps must be an integer"),
         ({"clip": -1.0}, r"clip must lie in \(0, 1e\+06\]"),
-        ({"truncate": 0}, r"truncate must lie in \[1, 1000\]"),
-        ({"report_every": 0}, r"report_every must lie in \[1, "),
-        ({"seed": -1}, "seed must lie in"),
+        ({"truncate": 0}, "truncate must be at least 1"),
+        ({"report_every": 0}, "report_every must be at least 1"),
+        ({"seed": -1}, "seed must be at least 0"),
         ({"validation_fraction": 0.95}, r"validation_fraction must lie in \[0, 0.9\]"),
         ({"task_params": [1]}, "task_params must be an object"),
         ({"colour": "red"}, r"unknown training field\(s\): colour"),

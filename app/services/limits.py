@@ -1,0 +1,57 @@
+"""The settings' bounds on every size a client controls, as checks that name the field, and as
+the arguments the tasks and training sessions take (they keep no bounds of their own)."""
+
+from app.rnn import ModelConfig
+from app.services.errors import LimitError
+from app.settings import Settings
+from app.tasks import SizeLimits
+
+__all__ = ["Limits"]
+
+
+class Limits:
+    """Checks against one Settings; each raises LimitError naming the field and the setting."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.task_limits = SizeLimits(
+            max_batch=settings.max_batch,
+            max_elements=settings.max_elements,
+            max_text_bytes=settings.max_text_length,
+            max_input_size=settings.max_input_size,
+        )
+
+    def check(
+        self, field: str, what: str, setting: str, got: float, status_code: int = 422
+    ) -> None:
+        limit = getattr(self.settings, setting)
+        if got > limit:
+            raise LimitError(field, what, setting, limit, got, status_code)
+
+    def config(self, config: ModelConfig) -> None:
+        self.check("config.input_size", "D", "max_input_size", config.input_size)
+        self.check("config.hidden_size", "H", "max_hidden_size", config.hidden_size)
+        self.check("config.output_size", "Q", "max_output_size", config.output_size)
+        self.check("config.num_layers", "L", "max_layers", config.num_layers)
+
+    def data(self, config: ModelConfig, B: int, T: int, field: str = "inputs") -> None:
+        self.check(field, "the batch size B", "max_batch", B)
+        self.check(field, "the number of steps T", "max_steps", T)
+        width = config.input_size + config.num_layers * config.gates * config.hidden_size
+        self.check(field, "the trace size B·T·(D + L·G·H)", "max_elements", B * T * width)
+
+    def step_grads(self, config: ModelConfig, T: int) -> None:
+        G, H = config.gates, config.hidden_size
+        width = config.input_size + H + (config.num_layers - 1) * 2 * H
+        what = "the size of the per-step gradients T·(D + H)·G·H"
+        self.check("step_grads", what, "max_step_grads_elements", T * width * G * H)
+
+    def jacobian_cost(self, config: ModelConfig, T: int) -> int:
+        return T * config.gates * config.hidden_size**2 * config.num_layers
+
+    def jacobian(self, config: ModelConfig, T: int) -> None:
+        what = "the cost T·G·H²·L"
+        self.check("jacobian", what, "max_jacobian_elements", self.jacobian_cost(config, T))
+
+    def upload(self, size: int) -> None:
+        self.check("weights", "the file size in bytes", "max_upload_bytes", size, 413)

@@ -1,0 +1,256 @@
+"""The models' domain: create, import, read, delete, forward and backward, with the settings'
+limits checked before any computation. Routes and the stream call these; nothing here knows HTTP.
+
+Arrays come in as the client gave them (one sequence (T, D) or a batch (B, T, D)), already NumPy
+arrays; the answers say whether the batch axis was given (`batched`).
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.rnn import BackwardResult, ForwardTrace, ModelConfig, Network, jacobian_norms
+from app.rnn import spectral_radius as compute_spectral_radius
+from app.rnn import weights as weights_io
+from app.rnn.arrays import Array
+from app.rnn.network import StepGrads
+from app.services.errors import InputError, LimitError
+from app.services.limits import Limits
+from app.settings import Settings
+from app.store import ModelRecord, Store, new_id
+
+__all__ = ["ModelService", "Pass", "PreparedData"]
+
+# Networks kept built, per worker, so that a page's requests do not re-read the weights each time.
+_CACHE_SIZE = 16
+
+
+@dataclass
+class PreparedData:
+    """A request's arrays in the engine's layout: X (B, T, D), H0/C0 (L, B, H), targets with a
+    batch axis; `batched` says whether the answer keeps it."""
+
+    X: Array
+    H0: Array | None
+    C0: Array | None
+    targets: Array | None
+    batched: bool
+
+
+@dataclass
+class Pass:
+    """A forward pass and, when asked for, its backward pass, with what the answer shows."""
+
+    trace: ForwardTrace
+    result: BackwardResult | None
+    spectral_radius: list[dict[str, float]]
+    batched: bool
+    jacobian_norms: list[Array] | None = None
+
+
+@dataclass
+class _CachedNetwork:
+    version: int
+    network: Network
+    spectral_radius: list[dict[str, float]]
+
+
+class ModelService:
+    def __init__(self, store: Store, settings: Settings, limits: Limits) -> None:
+        self.store = store
+        self.settings = settings
+        self.limits = limits
+        self._cache: OrderedDict[str, _CachedNetwork] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # Models ---------------------------------------------------------------------------------
+
+    def _check_room(self) -> None:
+        count = self.store.count_models()
+        if count >= self.settings.max_models:
+            raise LimitError(
+                "models",
+                "the number of stored models",
+                "max_models",
+                self.settings.max_models,
+                count + 1,
+                409,
+            )
+
+    def create(self, config: ModelConfig, name: str) -> ModelRecord:
+        self.limits.config(config)
+        self._check_room()
+        return self._store_new(config, Network(config).params, name)
+
+    def import_model(self, data: bytes, config: ModelConfig | None, name: str) -> ModelRecord:
+        """A safetensors file in PyTorch's names + a config (else the file's metadata)."""
+        self.limits.upload(len(data))
+        if config is not None:
+            self.limits.config(config)
+        config, params = weights_io.load(data, config)
+        self.limits.config(config)
+        self._check_room()
+        return self._store_new(config, params, name)
+
+    def _store_new(self, config: ModelConfig, params: dict[str, Array], name: str) -> ModelRecord:
+        now = time.time()
+        record = ModelRecord(
+            id=new_id(), name=name, config=config.to_dict(), created_at=now, updated_at=now
+        )
+        self.store.create_model(record, weights_io.save(config, params))
+        return record
+
+    def get(self, model_id: str) -> ModelRecord:
+        return self.store.get_model(model_id)
+
+    def list_all(self) -> list[ModelRecord]:
+        return self.store.list_models()
+
+    def delete(self, model_id: str) -> None:
+        self.store.delete_model(model_id)
+        with self._lock:
+            self._cache.pop(model_id, None)
+
+    def weights_file(self, model_id: str) -> bytes:
+        return self.store.read_weights(model_id)
+
+    def network(self, model_id: str) -> tuple[Network, list[dict[str, float]]]:
+        """The stored network (cached per weights version) and its spectral radii."""
+        record = self.store.get_model(model_id)
+        with self._lock:
+            cached = self._cache.get(model_id)
+            if cached is not None and cached.version == record.weights_version:
+                self._cache.move_to_end(model_id)
+                return cached.network, cached.spectral_radius
+        _, params = weights_io.load(self.store.read_weights(model_id))
+        network = Network(ModelConfig.from_dict(record.config), params)
+        cached = _CachedNetwork(record.weights_version, network, compute_spectral_radius(network))
+        with self._lock:
+            self._cache[model_id] = cached
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return network, cached.spectral_radius
+
+    # Passes ---------------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        config: ModelConfig,
+        inputs: Array,
+        h0: Array | None = None,
+        c0: Array | None = None,
+        targets: Array | None = None,
+        needs_targets: bool = False,
+    ) -> PreparedData:
+        """Check a request's arrays against the model and the limits, and give them a batch
+        axis. inputs: (T, D) or (B, T, D); h0, c0: (L, H) or (L, B, H); targets: see
+        `_targets`."""
+        batched = inputs.ndim == 3
+        X = inputs if batched else inputs[None]
+        B, T, D = X.shape
+        self.limits.data(config, B, T)
+        if config.input_size != D:
+            raise InputError(
+                "inputs",
+                f"inputs have D = {D} inputs per step, the model expects {config.input_size}",
+            )
+        H0 = self._state("h0", h0, config, B, batched)
+        C0 = self._state("c0", c0, config, B, batched)
+        if C0 is not None and config.cell != "lstm":
+            raise InputError("c0", f"c0 is the lstm's cell state; this model is a {config.cell}")
+        prepared_targets = None
+        if targets is not None:
+            prepared_targets = self._targets(targets, config, B, T, batched)
+        elif needs_targets:
+            raise InputError("targets", "targets are required for a backward pass")
+        return PreparedData(X, H0, C0, prepared_targets, batched)
+
+    def _state(
+        self, field: str, S: Array | None, config: ModelConfig, B: int, batched: bool
+    ) -> Array | None:
+        if S is None:
+            return None
+        L, H = config.num_layers, config.hidden_size
+        if S.shape == (L, H):
+            return np.ascontiguousarray(np.broadcast_to(S[:, None], (L, B, H)))
+        if batched and S.shape == (L, B, H):
+            return S
+        expected = f"(L, H) = {(L, H)}" + (f" or (L, B, H) = {(L, B, H)}" if batched else "")
+        raise InputError(field, f"{field} has shape {S.shape}, expected {expected}")
+
+    def _targets(self, Y: Array, config: ModelConfig, B: int, T: int, batched: bool) -> Array:
+        """(T_out, Q), or class indices (T_out,) for cross-entropy, with B in front when the
+        inputs had it; T_out = T in "sequence" mode, no axis in "last" mode."""
+        step_axes = (T,) if config.output_mode == "sequence" else ()
+        shape = (*step_axes, config.output_size)
+        allowed = [shape]
+        if config.loss == "cross_entropy":
+            allowed.append(shape[:-1])
+        if batched:
+            allowed = [(B, *s) for s in allowed]
+        if Y.shape not in allowed:
+            described = " or ".join(str(s) for s in allowed)
+            raise InputError("targets", f"targets have shape {Y.shape}, expected {described}")
+        return Y if batched else Y[None]
+
+    def forward(
+        self, model_id: str, inputs: Array, h0: Array | None = None, c0: Array | None = None
+    ) -> Pass:
+        network, spectral = self.network(model_id)
+        data = self.prepare(network.config, inputs, h0, c0)
+        trace = network.forward(data.X, data.H0, data.C0)
+        return Pass(trace, None, spectral, data.batched)
+
+    def backward(
+        self,
+        model_id: str,
+        inputs: Array,
+        targets: Array,
+        h0: Array | None = None,
+        c0: Array | None = None,
+        truncate: int | None = None,
+        step_grads: StepGrads = "norms",
+        jacobian: bool | None = None,
+    ) -> Pass:
+        """Forward and backward; `jacobian` asks for ‖∂H_T/∂H_t‖ (None: only when cheap)."""
+        network, spectral = self.network(model_id)
+        config = network.config
+        data = self.prepare(config, inputs, h0, c0, targets, needs_targets=True)
+        T = data.X.shape[1]
+        if step_grads == "full":
+            self.limits.step_grads(config, T)
+        if jacobian:
+            self.limits.jacobian(config, T)
+        elif jacobian is None:
+            cost = self.limits.jacobian_cost(config, T)
+            jacobian = cost <= self.settings.jacobian_auto_elements
+        trace = network.forward(data.X, data.H0, data.C0)
+        assert data.targets is not None
+        result = network.backward(trace, data.targets, truncate, step_grads)
+        norms = (
+            [jacobian_norms(network, trace, layer=k) for k in range(config.num_layers)]
+            if jacobian
+            else None
+        )
+        return Pass(trace, result, spectral, data.batched, norms)
+
+    def run(
+        self,
+        model_id: str,
+        inputs: Array,
+        targets: Array | None,
+        h0: Array | None,
+        c0: Array | None,
+        truncate: int | None,
+    ) -> Pass:
+        """A forward pass and, with targets, a backward pass (for the stream)."""
+        network, spectral = self.network(model_id)
+        data = self.prepare(network.config, inputs, h0, c0, targets)
+        trace = network.forward(data.X, data.H0, data.C0)
+        result = None
+        if data.targets is not None:
+            result = network.backward(trace, data.targets, truncate, "norms")
+        return Pass(trace, result, spectral, data.batched)

@@ -1,0 +1,206 @@
+"""The thread that trains one session, and its bookkeeping in the store.
+
+A session trains in a thread of the worker that started (or resumed) it. Before every update the
+thread asks the store for the session's control ("run" | "pause" | "stop" | "step", written by any
+worker; at most every `CONTROL_POLL_SECONDS` while running), appends progress records to the
+history, touches its row every `heartbeat_seconds`, and saves a snapshot (parameters, optimiser
+state, RNG, data cursor: `TrainingSession.snapshot()`) with the model's weights every
+`snapshot_seconds`, on pause, after a single step and at the end. When the worker shuts down, its
+sessions are checkpointed and marked "interrupted".
+"""
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import save as save_safetensors
+
+from app.rnn import weights as weights_io
+from app.services.tasks import finite
+from app.settings import Settings
+from app.store import NotFoundError, Store, snapshot_key
+from app.training import Snapshot, TrainingSession
+
+__all__ = ["CONTROL_POLL_SECONDS", "Runner", "SessionRunners", "read_snapshot"]
+
+logger = logging.getLogger(__name__)
+
+CONTROL_POLL_SECONDS = 0.1
+
+
+class _ShutdownError(Exception):
+    """The worker is shutting down: leave the training loop between two updates."""
+
+
+class _LostError(Exception):
+    """Another worker resumed this session (it took this one for dead): stop, write nothing."""
+
+
+@dataclass
+class Runner:
+    """One session trained by this worker, and when it last polled, touched and saved."""
+
+    session_id: str
+    model_id: str
+    session: TrainingSession
+    control: str = "run"
+    saved_step: int = -1
+    interrupt: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    polled_at: float = 0.0
+    touched_at: float = 0.0
+    saved_at: float = 0.0
+
+
+def read_snapshot(store: Store, session_id: str) -> Snapshot | None:
+    """The session's last snapshot from the store, or None if it has none."""
+    blob = store.read_blob(snapshot_key(session_id))
+    if blob is None:
+        return None
+    meta = json.loads(weights_io.metadata(blob)["meta"])
+    return Snapshot(load_safetensors(blob), meta)
+
+
+class SessionRunners:
+    """The sessions this worker trains, each in a thread of its own; `owner` names the worker in
+    the store ("host:pid:nonce")."""
+
+    def __init__(self, store: Store, settings: Settings, owner: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = owner
+        self._runners: dict[str, Runner] = {}
+        self._lock = threading.Lock()
+
+    def is_running(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._runners
+
+    def launch(self, runner: Runner) -> None:
+        runner.session.on_progress = lambda record: self._on_progress(runner, record)
+        runner.session.poll_control = lambda: self._poll(runner)
+        runner.touched_at = runner.saved_at = time.monotonic()
+        thread = threading.Thread(
+            target=self._train, args=(runner,), name=f"training-{runner.session_id}", daemon=True
+        )
+        runner.thread = thread
+        with self._lock:
+            self._runners[runner.session_id] = runner
+        thread.start()
+
+    def _train(self, runner: Runner) -> None:
+        try:
+            status = runner.session.run()
+            self.checkpoint(runner, status)
+        except _ShutdownError:
+            self.checkpoint(runner, "interrupted")
+        except _LostError:
+            logger.warning("session %s is trained by another worker now", runner.session_id)
+        except Exception as error:  # a bug must not leave the session "running" forever
+            logger.exception("training session %s crashed", runner.session_id)
+            runner.session.status = "failed"
+            runner.session.error = f"{type(error).__name__}: {error}"
+            self.checkpoint(runner, "failed")
+        finally:
+            with self._lock:
+                self._runners.pop(runner.session_id, None)
+
+    def _poll(self, runner: Runner) -> str:
+        """The session's `poll_control` hook: the control from the store, and bookkeeping."""
+        if runner.interrupt.is_set():
+            raise _ShutdownError
+        now = time.monotonic()
+        if runner.control == "run" and now - runner.polled_at < CONTROL_POLL_SECONDS:
+            return "run"
+        runner.polled_at = now
+        try:
+            control = self.store.take_control(runner.session_id)
+        except NotFoundError:
+            return "stop"
+        session = runner.session
+        heartbeat_due = now - runner.touched_at >= self.settings.heartbeat_seconds
+        if heartbeat_due:
+            self._check_ownership(runner, control)
+        if control == "pause":
+            if session.step_count != runner.saved_step:
+                self.checkpoint(runner, "paused")
+            elif runner.control != "pause" or heartbeat_due:
+                self._touch(runner, "paused")
+        elif control in ("run", "step"):
+            if now - runner.saved_at >= self.settings.snapshot_seconds:
+                self.checkpoint(runner, "running")
+            elif runner.control == "pause" or heartbeat_due:
+                self._touch(runner, "running")
+        runner.control = control
+        return control
+
+    def _check_ownership(self, runner: Runner, control: str) -> None:
+        """A step longer than `stale_seconds` can make another worker report this session
+        interrupted: take it back, unless someone has resumed it meanwhile."""
+        record = self.store.get_session(runner.session_id)
+        if record.owner != self.owner:
+            raise _LostError
+        if record.status == "interrupted":
+            taken = self.store.claim_session(
+                runner.session_id, self.owner, ("interrupted",), control
+            )
+            if not taken:
+                raise _LostError
+
+    def _touch(self, runner: Runner, status: str) -> None:
+        """The heartbeat: status and step in the row, `updated_at` renewed."""
+        step = runner.session.step_count
+        self.store.update_session(runner.session_id, status=status, step=step)
+        runner.touched_at = time.monotonic()
+
+    def _on_progress(self, runner: Runner, record: dict[str, Any]) -> None:
+        clean = finite(record)
+        self.store.append_history(runner.session_id, [clean])
+        self.store.update_session(runner.session_id, step=int(record["step"]), latest=clean)
+        runner.touched_at = time.monotonic()
+
+    def checkpoint(self, runner: Runner, status: str) -> None:
+        """Save the model's weights and the snapshot, then the row (so the row never points
+        past what is saved). A deleted model's session keeps no snapshot."""
+        session = runner.session
+        try:
+            weights = weights_io.save(session.model, session.net.params)
+            self.store.write_weights(runner.model_id, weights)
+        except NotFoundError:
+            logger.info(
+                "model %s was deleted during session %s", runner.model_id, runner.session_id
+            )
+        else:
+            snapshot = session.snapshot()
+            metadata = {"meta": json.dumps(snapshot.meta)}
+            arrays = {k: np.ascontiguousarray(v) for k, v in snapshot.arrays.items()}
+            blob = save_safetensors(arrays, metadata)
+            self.store.write_blob(snapshot_key(runner.session_id), blob)
+        self.store.update_session(
+            runner.session_id,
+            status=status,
+            step=session.step_count,
+            latest=finite(session.latest),
+            error=session.error,
+        )
+        runner.saved_step = session.step_count
+        runner.saved_at = runner.touched_at = time.monotonic()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Checkpoint every session this worker runs and mark it interrupted."""
+        with self._lock:
+            runners = list(self._runners.values())
+        for runner in runners:
+            runner.interrupt.set()
+        deadline = time.monotonic() + timeout
+        for runner in runners:
+            if runner.thread is not None:
+                runner.thread.join(max(0.0, deadline - time.monotonic()))
+                if runner.thread.is_alive():
+                    logger.warning("session %s did not stop in time", runner.session_id)
+                    self.store.update_session(runner.session_id, status="interrupted")

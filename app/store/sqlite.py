@@ -1,0 +1,309 @@
+"""`Store` on an embedded SQLite database and a folder of safetensors files.
+
+SQLite (WAL mode, safe across the worker processes of one machine) keeps the metadata: models,
+sessions, their histories; arrays (weights, snapshots) are safetensors files written atomically
+(temp file + fsync + os.replace). No pickle anywhere.
+"""
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.store.files import atomic_write
+from app.store.records import ACTIVE, ModelRecord, NotFoundError, SessionRecord, snapshot_key
+from app.store.rows import (
+    JSON_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SESSION_COLUMNS,
+    model_of,
+    session_of,
+    session_row,
+)
+
+__all__ = ["SQLiteStore"]
+
+
+class SQLiteStore:
+    """`Store` on one SQLite file and a folder of safetensors files under `data_dir`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "models").mkdir(exist_ok=True)
+        (self.data_dir / "blobs").mkdir(exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.data_dir / "rnn-explorer.sqlite3",
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._transaction() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # Models ---------------------------------------------------------------------------------
+
+    def _weights_path(self, model_id: str) -> Path:
+        return self.data_dir / "models" / f"{model_id}.safetensors"
+
+    def create_model(self, record: ModelRecord, weights: bytes) -> None:
+        # The file first: a crash between the two leaves an orphan file, never a row without one.
+        atomic_write(self._weights_path(record.id), weights)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO models(id, name, config, created_at, updated_at, weights_version) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.name,
+                    json.dumps(record.config),
+                    record.created_at,
+                    record.updated_at,
+                    record.weights_version,
+                ),
+            )
+
+    def get_model(self, model_id: str) -> ModelRecord:
+        rows = self._query(
+            "SELECT id, name, config, created_at, updated_at, weights_version FROM models "
+            "WHERE id = ?",
+            (model_id,),
+        )
+        if not rows:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return model_of(rows[0])
+
+    def list_models(self) -> list[ModelRecord]:
+        rows = self._query(
+            "SELECT id, name, config, created_at, updated_at, weights_version FROM models "
+            "ORDER BY created_at, id"
+        )
+        return [model_of(row) for row in rows]
+
+    def count_models(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM models")[0][0])
+
+    def delete_model(self, model_id: str) -> None:
+        with self._transaction() as db:
+            if db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount == 0:
+                raise NotFoundError(f"no model with id {model_id!r}")
+            sessions = [
+                row[0]
+                for row in db.execute("SELECT id FROM sessions WHERE model_id = ?", (model_id,))
+            ]
+            db.execute("UPDATE sessions SET control = 'stop' WHERE model_id = ?", (model_id,))
+        self._weights_path(model_id).unlink(missing_ok=True)
+        for session_id in sessions:
+            self._blob_path(snapshot_key(session_id)).unlink(missing_ok=True)
+
+    def read_weights(self, model_id: str) -> bytes:
+        self.get_model(model_id)
+        try:
+            return self._weights_path(model_id).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"model {model_id!r} has no weights file") from None
+
+    def write_weights(self, model_id: str, weights: bytes) -> int:
+        """Replace a model's weights; returns the new weights version."""
+        self.get_model(model_id)
+        atomic_write(self._weights_path(model_id), weights)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE models SET weights_version = weights_version + 1, updated_at = ? "
+                "WHERE id = ?",
+                (time.time(), model_id),
+            )
+            row = db.execute(
+                "SELECT weights_version FROM models WHERE id = ?", (model_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return int(row[0])
+
+    # Blobs (optimiser state and session snapshots, safetensors bytes) ------------------------
+
+    def _blob_path(self, key: str) -> Path:
+        if not key or not all(c.isalnum() or c in "-_" for c in key):
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.data_dir / "blobs" / f"{key}.safetensors"
+
+    def write_blob(self, key: str, data: bytes) -> None:
+        atomic_write(self._blob_path(key), data)
+
+    def read_blob(self, key: str) -> bytes | None:
+        try:
+            return self._blob_path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    # Sessions -------------------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SessionRecord:
+        rows = self._query(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise NotFoundError(f"no training session with id {session_id!r}")
+        return session_of(rows[0])
+
+    def list_sessions(self, model_id: str | None = None) -> list[SessionRecord]:
+        if model_id is None:
+            rows = self._query(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY created_at")
+        else:
+            rows = self._query(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE model_id = ? ORDER BY created_at",
+                (model_id,),
+            )
+        return [session_of(row) for row in rows]
+
+    def update_session(self, session_id: str, **changes: Any) -> None:
+        allowed = set(SESSION_COLUMNS.split(", ")) - {"id", "model_id", "created_at"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown session field(s): {sorted(unknown)}")
+        changes["updated_at"] = time.time()
+        values = [
+            json.dumps(v) if k in JSON_COLUMNS and v is not None else v for k, v in changes.items()
+        ]
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = ?", (*values, session_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no training session with id {session_id!r}")
+
+    def count_active_sessions(self, alive_after: float = 0.0) -> int:
+        """Sessions running or paused whose row was touched after `alive_after` (a time)."""
+        return int(
+            self._query(
+                "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?",
+                (*ACTIVE, alive_after),
+            )[0][0]
+        )
+
+    def create_session_if_room(
+        self, record: SessionRecord, max_active: int, alive_after: float
+    ) -> int:
+        """Insert `record` only if fewer than `max_active` live sessions exist (checked and
+        inserted in one transaction, so two workers cannot both take the last place).
+        Returns the number of live sessions found; the record was stored iff it is below."""
+        with self._transaction() as db:
+            active = int(
+                db.execute(
+                    "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?",
+                    (*ACTIVE, alive_after),
+                ).fetchone()[0]
+            )
+            if active < max_active:
+                db.execute(
+                    f"INSERT INTO sessions({SESSION_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    session_row(record),
+                )
+            return active
+
+    def claim_session(
+        self, session_id: str, owner: str, from_statuses: tuple[str, ...], control: str
+    ) -> bool:
+        """Make `owner` run the session if its status is one of `from_statuses` (compare and
+        set: of two workers resuming the same session, one wins)."""
+        marks = ", ".join("?" for _ in from_statuses)
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE sessions SET status = 'running', owner = ?, control = ?, error = NULL, "
+                f"updated_at = ? WHERE id = ? AND status IN ({marks})",
+                (owner, control, time.time(), session_id, *from_statuses),
+            )
+            return cursor.rowcount == 1
+
+    def mark_interrupted_if_silent(self, session_id: str, alive_after: float) -> bool:
+        """A running or paused session not touched since `alive_after` lost its worker."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET status = 'interrupted' "
+                "WHERE id = ? AND status IN (?, ?) AND updated_at <= ?",
+                (session_id, *ACTIVE, alive_after),
+            )
+            return cursor.rowcount == 1
+
+    def set_control(self, session_id: str, control: str) -> None:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET control = ? WHERE id = ?", (control, session_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no training session with id {session_id!r}")
+
+    def take_control(self, session_id: str) -> str:
+        """The session's control; a "step" is consumed (turned into "pause") as it is read."""
+        rows = self._query("SELECT control FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise NotFoundError(f"no training session with id {session_id!r}")
+        control = str(rows[0][0])
+        if control == "step":
+            with self._transaction() as db:
+                cursor = db.execute(
+                    "UPDATE sessions SET control = 'pause' WHERE id = ? AND control = 'step'",
+                    (session_id,),
+                )
+                if cursor.rowcount == 0:  # another command came in between: read it next time
+                    return "pause"
+        return control
+
+    def truncate_history(self, session_id: str, after_step: int) -> None:
+        """Forget records past `after_step` (a session resumed from an older snapshot)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM history WHERE session_id = ? AND step > ?", (session_id, after_step)
+            )
+
+    def append_history(self, session_id: str, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO history(session_id, step, record) VALUES (?, ?, ?)",
+                [(session_id, int(r["step"]), json.dumps(r)) for r in records],
+            )
+
+    def history(
+        self, session_id: str, after_step: int = -1, limit: int = 10_000
+    ) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT record FROM history WHERE session_id = ? AND step > ? ORDER BY step LIMIT ?",
+            (session_id, after_step, limit),
+        )
+        return [json.loads(row[0]) for row in rows]

@@ -1,0 +1,80 @@
+"""The ASGI application: the services on the app's state, the routers, the middleware."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.services.limits import Limits
+from app.services.models import ModelService
+from app.services.tasks import TaskService
+from app.services.training import TrainingService
+from app.settings import Settings, get_settings
+from app.store import SQLiteStore
+from app.web.docs import install_docs
+from app.web.errors import install_error_handlers
+from app.web.middleware import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    install_method_not_allowed,
+)
+from app.web.openapi import install_openapi
+from app.web.pages import STATIC_DIR
+from app.web.pages import router as pages_router
+from app.web.routes import choices, health, models, presets, stream, tasks, training
+from app.web.stream import StreamStats
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SQLiteStore(settings.data_dir)
+        limits = Limits(settings)
+        tasks_service = TaskService(limits)
+        training_service = TrainingService(store, settings, limits, tasks_service)
+        training_service.reap()
+        app.state.store = store
+        app.state.models = ModelService(store, settings, limits)
+        app.state.tasks = tasks_service
+        app.state.training = training_service
+        try:
+            yield
+        finally:
+            # Sessions first: they checkpoint into the store before it closes.
+            training_service.shutdown()
+            store.close()
+
+    app = FastAPI(
+        title="RNN Explorer",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Watch a recurrent neural network think: forward and backward passes, "
+        "per-timestep traces, live training. See docs/api.md for the WebSocket protocol.",
+    )
+    app.state.settings = settings
+    app.state.stream_stats = StreamStats()
+    install_error_handlers(app)
+    for router in (health, choices, models, tasks, presets, training, stream):
+        app.include_router(router.router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_openapi(app)
+    install_docs(app)
+    install_method_not_allowed(app)
+    # The middleware added last runs first: every response gets the security headers, a 413
+    # included; the body bound refuses what no route could accept before it is read whole.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

@@ -1,0 +1,158 @@
+"""Models: create, import, list, read, delete, weights, forward, backward."""
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.rnn import ModelConfig
+from app.rnn import weights as weights_io
+from app.services.errors import InputError
+from app.store import ModelRecord
+from app.web.arrays import to_array
+from app.web.body import json_body, json_body_doc, parse_json
+from app.web.deps import ModelsDep
+from app.web.errors import validation_message
+from app.web.schemas.common import ERROR_RESPONSES
+from app.web.schemas.models import (
+    BackwardRequest,
+    BackwardResponse,
+    CreateModelRequest,
+    ForwardRequest,
+    ForwardResponse,
+    ModelInfo,
+)
+from app.web.traces import backward_payload, forward_payload
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
+
+CreateModelBody = Annotated[CreateModelRequest, json_body(CreateModelRequest)]
+ForwardBody = Annotated[ForwardRequest, json_body(ForwardRequest)]
+BackwardBody = Annotated[BackwardRequest, json_body(BackwardRequest)]
+
+SAFETENSORS = "application/octet-stream"
+
+
+def model_info(record: ModelRecord) -> ModelInfo:
+    shapes = weights_io.pytorch_shapes(ModelConfig.from_dict(record.config))
+    return ModelInfo(
+        id=record.id,
+        name=record.name,
+        config=record.config,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        weights_version=record.weights_version,
+        parameter_count=sum(int(np.prod(shape)) for shape in shapes.values()),
+        shapes={name: list(shape) for name, shape in shapes.items()},
+    )
+
+
+def _config_form(text: str | None) -> ModelConfig | None:
+    """The import form's `config` field: a ModelConfig as JSON (or {"config": ModelConfig})."""
+    if text is None or not text.strip():
+        return None
+    try:
+        document = parse_json(text)
+    except ValueError as error:
+        raise InputError("config", f"config is not valid JSON: {error}") from None
+    if isinstance(document, dict) and isinstance(document.get("config"), dict):
+        document = document["config"]
+    try:
+        return ModelConfig.model_validate(document)
+    except ValidationError as error:
+        raise InputError(*validation_message(error, "config")) from None
+
+
+def _state(value: Any, field: str) -> Any:
+    return None if value is None else to_array(value, field, (2, 3))
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, openapi_extra=json_body_doc(CreateModelRequest)
+)
+def create_model(models: ModelsDep, body: CreateModelBody) -> ModelInfo:
+    """Create a model from a config, with freshly initialised weights."""
+    return model_info(models.create(body.config, body.name))
+
+
+@router.get("")
+def list_models(models: ModelsDep) -> list[ModelInfo]:
+    """Every stored model, oldest first."""
+    return [model_info(record) for record in models.list_all()]
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED)
+async def import_model(
+    models: ModelsDep,
+    weights: Annotated[UploadFile, File(description="safetensors, PyTorch names and layouts")],
+    config: Annotated[
+        str | None,
+        Form(description="the model config as a JSON string; else the file's metadata"),
+    ] = None,
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> ModelInfo:
+    """Import a PyTorch RNN/LSTM/GRU + Linear head from a safetensors file; every tensor's
+    name, dtype and shape is checked against the config."""
+    data = await weights.read()
+    record = await run_in_threadpool(models.import_model, data, _config_form(config), name)
+    return model_info(record)
+
+
+@router.get("/{model_id}")
+def get_model(model_id: str, models: ModelsDep) -> ModelInfo:
+    return model_info(models.get(model_id))
+
+
+@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_model(model_id: str, models: ModelsDep) -> Response:
+    models.delete(model_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{model_id}/weights",
+    response_class=Response,
+    responses={200: {"content": {SAFETENSORS: {}}, "description": "a safetensors file"}},
+)
+def get_weights(model_id: str, models: ModelsDep) -> Response:
+    """The weights as safetensors in PyTorch's names and layouts (config in the metadata):
+    `model.load_state_dict(safetensors.torch.load_file(path))` accepts it."""
+    return Response(
+        models.weights_file(model_id),
+        media_type=SAFETENSORS,
+        headers={"Content-Disposition": f'attachment; filename="{model_id}.safetensors"'},
+    )
+
+
+@router.post(
+    "/{model_id}/forward",
+    response_model=ForwardResponse,
+    openapi_extra=json_body_doc(ForwardRequest),
+)
+def forward(model_id: str, models: ModelsDep, body: ForwardBody) -> dict[str, Any]:
+    """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
+    inputs = to_array(body.inputs, "inputs", (2, 3))
+    run = models.forward(model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"))
+    return forward_payload(run)
+
+
+@router.post(
+    "/{model_id}/backward",
+    response_model=BackwardResponse,
+    openapi_extra=json_body_doc(BackwardRequest),
+)
+def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> dict[str, Any]:
+    """Loss, gradients in PyTorch's names and layouts, and the per-timestep gradient trace."""
+    run = models.backward(
+        model_id,
+        to_array(body.inputs, "inputs", (2, 3)),
+        to_array(body.targets, "targets", (0, 1, 2, 3)),
+        _state(body.h0, "h0"),
+        _state(body.c0, "c0"),
+        body.truncate,
+        body.step_grads,
+        body.jacobian,
+    )
+    return backward_payload(run)

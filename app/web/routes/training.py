@@ -1,0 +1,74 @@
+"""Training sessions: start one on a model, then pause, resume, step, stop and read it."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.services.training import Action
+from app.web.body import json_body, json_body_doc
+from app.web.deps import TrainingDep
+from app.web.schemas.common import ERROR_RESPONSES
+from app.web.schemas.training import SessionHistory, SessionInfo, TrainRequest
+from app.web.sessions import session_info, start_session
+
+router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
+
+TrainBody = Annotated[TrainRequest, json_body(TrainRequest)]
+
+
+@router.post(
+    "/models/{model_id}/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=json_body_doc(TrainRequest),
+)
+def start_training(model_id: str, training: TrainingDep, body: TrainBody) -> SessionInfo:
+    """Start a session on a task (fields left out take the task's `default_training`) or on
+    the given data. It trains in the background; 429 when `max_sessions` are active."""
+    return session_info(start_session(training, model_id, body))
+
+
+@router.get("/training")
+def list_sessions(
+    training: TrainingDep, model_id: Annotated[str | None, Query()] = None
+) -> list[SessionInfo]:
+    """Every session (of one model with `?model_id=`), oldest first."""
+    return [session_info(record) for record in training.list_all(model_id)]
+
+
+@router.get("/training/{session_id}")
+def get_session(session_id: str, training: TrainingDep) -> SessionInfo:
+    """Status, step, control and the latest progress record, from any worker."""
+    return session_info(training.status(session_id))
+
+
+@router.get("/training/{session_id}/history")
+def get_history(
+    session_id: str,
+    training: TrainingDep,
+    after_step: Annotated[int, Query(ge=-1, le=2**53)] = -1,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> SessionHistory:
+    """Progress records after `after_step`, step ascending (page with `last_step`)."""
+    records = training.history(session_id, after_step, limit)
+    last = int(records[-1]["step"]) if records else after_step
+    return SessionHistory(session=session_id, records=records, last_step=last)
+
+
+def _control(action: Action, summary: str) -> None:
+    def endpoint(session_id: str, training: TrainingDep) -> SessionInfo:
+        return session_info(training.control(session_id, action))
+
+    endpoint.__doc__ = summary
+    router.add_api_route(
+        f"/training/{{session_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        name=f"{action}_session",
+        response_model=SessionInfo,
+    )
+
+
+_control("pause", "Pause after the current update (a snapshot is saved).")
+_control("resume", "Continue a paused session, or an interrupted one from its snapshot.")
+_control("step", "Make one update and pause (resumes an interrupted session for it).")
+_control("stop", "Stop for good; the weights reached are kept. 409 once finished.")

@@ -1,0 +1,65 @@
+"""What every part of the API shares: arrays as nested lists, request bodies, error answers."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "STREAM_PROTOCOL_VERSION",
+    "Choices",
+    "ErrorResponse",
+    "Health",
+    "NumberArray",
+    "NumberOrArray",
+    "RequestBody",
+]
+
+STREAM_PROTOCOL_VERSION = 1
+
+_ARRAY_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "number"}, {"type": "array", "items": {}}]},
+    "description": "an array as nested lists of numbers",
+}
+NumberArray = Annotated[list[Any], WithJsonSchema(_ARRAY_SCHEMA)]
+NumberOrArray = Annotated[
+    float | list[Any],
+    WithJsonSchema({"anyOf": [{"type": "number"}, _ARRAY_SCHEMA]}),
+]
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx answer: what is wrong and where; limit errors name the field and the bound."""
+
+    detail: Any = Field(description="a message, or FastAPI's list of validation errors")
+    field: str | None = None
+    limit: dict[str, Any] | None = Field(None, examples=[{"setting": "max_steps", "value": 1000}])
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 409, 413, 422, 429)
+}
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    worker: int = Field(description="the answering worker's process id")
+
+
+class Choices(BaseModel):
+    """What GET /api/v1/choices answers: the page's menus and bounds."""
+
+    model: dict[str, list[str]] = Field(description="each ModelConfig choice field's values")
+    model_defaults: dict[str, Any] = Field(description="ModelConfig's defaults (sizes excepted)")
+    training: dict[str, list[str]] = Field(description="each TrainRequest choice field's values")
+    limits: dict[str, int | float] = Field(description="the settings that bound a client's sizes")
+
+
+class RequestBody(BaseModel):
+    """Every request body and stream command: no unknown field, types strictly (a JSON `true` is
+    not the integer 1, nor "3" the number 3), finite numbers only. Arrays (`NumberArray`) are
+    checked element by element where they become NumPy arrays (`app.web.arrays`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)

@@ -1,0 +1,118 @@
+"""Bodies of the models' routes: create, read, forward, backward."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.rnn.config import ModelConfig
+from app.rnn.network import StepGrads
+from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
+
+
+class CreateModelRequest(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "config": {"cell": "rnn", "input_size": 1, "hidden_size": 16, "output_size": 1},
+                    "name": "sine predictor",
+                }
+            ]
+        },
+    )
+
+    config: ModelConfig
+    name: str = Field("", max_length=200)
+
+
+class ModelInfo(BaseModel):
+    id: str
+    name: str
+    config: dict[str, Any]
+    created_at: float = Field(description="seconds since the epoch")
+    updated_at: float
+    weights_version: int = Field(description="incremented whenever training saves weights")
+    parameter_count: int
+    shapes: dict[str, list[int]] = Field(description="PyTorch names and shapes")
+
+
+class ForwardRequest(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"inputs": [[0.0], [0.5], [1.0]]}]},
+    )
+
+    inputs: NumberArray = Field(description="(T, D) one sequence, or (B, T, D) a batch")
+    h0: NumberArray | None = Field(None, description="(L, H) or (L, B, H); zeros if absent")
+    c0: NumberArray | None = Field(None, description="the LSTM's initial cell state, like h0")
+
+
+class BackwardRequest(ForwardRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"inputs": [[0.0], [0.5], [1.0]], "targets": [[0.5], [1.0], [0.0]]}]
+        },
+    )
+
+    targets: NumberOrArray = Field(
+        description="(T_out, Q) / (B, T_out, Q); class indices (T_out,) / (B, T_out) for "
+        "cross-entropy; T_out = T in 'sequence' mode, absent in 'last' mode"
+    )
+    truncate: int | None = Field(None, ge=1, description="truncated BPTT every k steps")
+    step_grads: StepGrads = Field(
+        "norms", description="each step's contribution to the weight gradients"
+    )
+    jacobian: bool | None = Field(
+        None,
+        description="‖∂H_T/∂H_t‖ per layer: true always, false never, absent when cheap",
+    )
+
+
+class LayerForward(BaseModel):
+    H: NumberArray = Field(description="(T, H) hidden states")
+    A: NumberArray = Field(description="(T, G·H) pre-activations, gates in PyTorch order")
+    gates: dict[str, NumberArray] = Field(description="lstm i, f, g, o, C; gru r, z, n")
+
+
+class FinalState(BaseModel):
+    h: NumberArray = Field(description="(L, H)")
+    c: NumberArray | None = Field(None, description="(L, H), lstm only")
+
+
+class ForwardTraceBody(BaseModel):
+    layers: list[LayerForward]
+    final_state: FinalState
+    spectral_radius: list[dict[str, float]]
+
+
+class ForwardResponse(BaseModel):
+    outputs: NumberArray = Field(description="(T_out, Q) after the head")
+    logits: NumberArray = Field(description="(T_out, Q) before the head")
+    trace: ForwardTraceBody
+
+
+class LayerBackward(BaseModel):
+    dH: NumberArray = Field(description="(T, H) total dL/dH_t")
+    dA: NumberArray = Field(description="(T, G·H) dL/d(pre-activation)")
+    dH_norm: list[float] = Field(description="(T,) ‖dL/dH_t‖ over batch and units")
+    step_grad_norms: dict[str, list[float]] = Field(description="W_xh, W_hh, b_h (b_hn): (T,)")
+    step_grads: dict[str, NumberArray] | None = Field(None, description="with step_grads=full")
+    jacobian_norms: list[float] | None = Field(None, description="(T,) ‖∂H_T/∂H_t‖, sequence 0")
+
+
+class HeadBackward(BaseModel):
+    step_grad_norms: dict[str, list[float]] = Field(description="W_hq, b_q: (T_out,)")
+
+
+class BackwardTraceBody(BaseModel):
+    dO: NumberArray = Field(description="dL/dO, the logits' shape")
+    layers: list[LayerBackward]
+    head: HeadBackward
+
+
+class BackwardResponse(BaseModel):
+    loss: float
+    outputs: NumberArray
+    logits: NumberArray
+    grads: dict[str, NumberArray] = Field(description="PyTorch names and layouts")
+    grad_norms: dict[str, float]
+    trace: BackwardTraceBody

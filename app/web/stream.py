@@ -1,0 +1,349 @@
+"""The WebSocket protocol (v1): commands in, per-timestep frames out.
+
+One `StreamConnection` per socket runs three things: a receiver that reads commands, at most one
+job (a run, or following a training session) that makes frames, and a sender that writes them.
+Between job and sender sits a bounded queue (`stream_queue_frames`); the sender waits while the
+transport is paused (uvicorn stops it above its write buffer's high-water mark), so a slow reader
+fills the queue and the job then waits for room: the server holds at most that many frames plus
+one transport buffer per socket, never a backlog. Frames are made lazily, one at a time, from the
+pass's arrays (bounded by the settings). When the socket closes, the receiver or the sender ends
+and the job is cancelled at once.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from app.services.errors import InputError, LimitError, NotFoundError
+from app.services.models import ModelService
+from app.services.training import ENDED, TrainingService
+from app.settings import Settings
+from app.web.commands import Sampler, parse_command, run_pass
+from app.web.errors import DOMAIN_ERRORS, error_body
+from app.web.schemas.common import STREAM_PROTOCOL_VERSION
+from app.web.schemas.stream import (
+    FollowCommand,
+    PauseCommand,
+    ResumeCommand,
+    RunCommand,
+    StepCommand,
+    StopCommand,
+    TrainCommand,
+)
+from app.web.sessions import start_session
+from app.web.traces import backward_frames, forward_frames, summary_frame
+
+__all__ = ["Sampler", "StreamConnection", "StreamStats"]
+
+logger = logging.getLogger(__name__)
+
+FOLLOW_POLL_SECONDS = 0.2
+FOLLOW_BATCH = 500
+MAX_PENDING_STEPS = 1000
+_CLOSED = (WebSocketDisconnect, RuntimeError, OSError)
+# Above this many bytes a command is parsed in a worker thread, so that one large command does
+# not hold the event loop (every other connection of the worker) for the whole parse.
+THREAD_PARSE_BYTES = 64 * 1024
+
+
+@dataclass
+class StreamStats:
+    """This worker's streams, for limits, tests and benchmarks: open sockets, running jobs,
+    frames made and sent, and the most frames ever waiting in one socket's queue."""
+
+    open: int = 0
+    jobs: int = 0
+    frames_made: int = 0
+    frames: int = 0
+    queue_high_water: int = 0
+
+
+class StreamConnection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        model_id: str,
+        models: ModelService,
+        settings: Settings,
+        stats: StreamStats,
+        sampler: Sampler,
+        training: TrainingService,
+    ) -> None:
+        self.websocket = websocket
+        self.model_id = model_id
+        self.models = models
+        self.settings = settings
+        self.stats = stats
+        self.sampler = sampler
+        self.training = training
+        self.job: asyncio.Task[None] | None = None
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.stream_queue_frames)
+        # A run's pacing: paused (frames only on step), or playing at `interval` seconds.
+        self.paused = False
+        self.pending_steps = 0
+        self.interval = 0.0
+        self.wake = asyncio.Event()
+
+    async def serve(self) -> None:
+        await self.websocket.accept()
+        if self.stats.open >= self.settings.max_streams:
+            await self._close_with_error(
+                LimitError(
+                    "stream",
+                    "the number of open streams",
+                    "max_streams",
+                    self.settings.max_streams,
+                    self.stats.open + 1,
+                ),
+                code=1013,
+            )
+            return
+        try:
+            await run_in_threadpool(self.models.get, self.model_id)
+        except NotFoundError as error:
+            await self._close_with_error(error, code=4404)
+            return
+        self.stats.open += 1
+        receiver = asyncio.create_task(self._receive_commands())
+        sender = asyncio.create_task(self._send_frames())
+        try:
+            await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.stats.open -= 1
+            await self._cancel_job()
+            for task in (receiver, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *_CLOSED):
+                    await task
+
+    async def _receive_commands(self) -> None:
+        idle = self.settings.stream_idle_seconds
+        while True:
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), idle)
+            except TimeoutError:
+                if self.job is not None and not self.job.done():
+                    continue  # frames are still flowing: the socket is not idle
+                # A silent socket holds one of the max_streams places: give it back.
+                error = InputError("stream", f"no command for {idle:g} s; the stream is closed")
+                await self._close_with_error(error, code=1001)
+                return
+            except _CLOSED:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            try:
+                limit = self.settings.max_request_bytes
+                if len(text) > limit:
+                    raise LimitError(
+                        "message", "the size in bytes", "max_request_bytes", limit, len(text)
+                    )
+                if len(text) > THREAD_PARSE_BYTES:
+                    command = await run_in_threadpool(parse_command, text)
+                else:
+                    command = parse_command(text)
+            except InputError as error:
+                await self._send_error(error)
+                continue
+            await self._obey(command)
+
+    async def _obey(self, command: Any) -> None:
+        if isinstance(command, StepCommand):
+            self.paused = True
+            self.pending_steps = min(self.pending_steps + 1, MAX_PENDING_STEPS)
+            self.wake.set()
+        elif isinstance(command, PauseCommand):
+            self.paused = True
+        elif isinstance(command, ResumeCommand):
+            try:
+                if command.rate is not None:
+                    self.interval = self._interval(command.rate)
+            except LimitError as error:
+                await self._send_error(error)
+                return
+            self.paused = False
+            self.wake.set()
+        elif isinstance(command, StopCommand):
+            await self._cancel_job()
+            await self._send({"type": "end", "v": STREAM_PROTOCOL_VERSION, "status": "stopped"})
+        elif isinstance(command, RunCommand):
+            await self._start(self._run(command))
+        elif isinstance(command, FollowCommand):
+            await self._start(self._follow(command.session, command.after_step))
+        elif isinstance(command, TrainCommand):
+            await self._start(self._train(command))
+
+    async def _start(self, work: Awaitable[None]) -> None:
+        await self._cancel_job()
+        self.paused, self.pending_steps, self.interval = False, 0, 0.0
+        self.job = asyncio.create_task(self._guarded(work))
+
+    async def _cancel_job(self) -> None:
+        job, self.job = self.job, None
+        if job is not None and not job.done():
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        self.stats.jobs += 1
+        try:
+            await work
+        except DOMAIN_ERRORS as error:
+            await self._send_error(error)
+        except TimeoutError:
+            idle = self.settings.stream_idle_seconds
+            await self._send_error(InputError("step", f"no step command for {idle:g} s; stopped"))
+        except Exception as error:  # a bug: say so on the socket, which stays usable
+            logger.exception("stream job failed")
+            message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "field": None}
+            await self._send({**message, "detail": f"internal error: {type(error).__name__}"})
+        finally:
+            self.stats.jobs -= 1
+
+    # A run ----------------------------------------------------------------------------------
+
+    def _interval(self, rate: float) -> float:
+        if rate > self.settings.max_fps:
+            raise LimitError("rate", "frames per second", "max_fps", self.settings.max_fps, rate)
+        return 1.0 / rate if rate > 0 else 0.0
+
+    async def _run(self, command: RunCommand) -> None:
+        self.interval = self._interval(command.rate)
+        self.paused = command.manual
+        run = await run_in_threadpool(run_pass, self.models, self.sampler, self.model_id, command)
+        trace, result = run.trace, run.result
+        await self._send(
+            {
+                "type": "start",
+                "v": STREAM_PROTOCOL_VERSION,
+                "T": int(trace.X.shape[1]),
+                "layers": trace.config.num_layers,
+                "cell": trace.config.cell,
+                "batch": int(trace.X.shape[0]),
+                "phases": ["forward"] if result is None else ["forward", "backward"],
+            }
+        )
+        frames: Iterator[dict[str, Any]] = forward_frames(trace)
+        if result is not None:
+            frames = chain(frames, backward_frames(trace, result))
+        count = 0
+        next_time = time.monotonic()
+        for frame in frames:
+            next_time = await self._pace(next_time)
+            await self._send(frame)
+            count += 1
+        await self._send(summary_frame(trace, result, count))
+
+    async def _pace(self, next_time: float) -> float:
+        """Wait until the next frame is due: a step command while paused, else the rate's
+        next tick. Returns the tick after that."""
+        while self.paused and self.pending_steps == 0:
+            self.wake.clear()
+            await asyncio.wait_for(self.wake.wait(), self.settings.stream_idle_seconds)
+            next_time = time.monotonic()
+        if self.paused:
+            self.pending_steps -= 1
+            return time.monotonic()
+        if self.interval:
+            delay = next_time - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Late frames do not make up for lost time in a burst.
+            return max(next_time + self.interval, time.monotonic())
+        return next_time
+
+    # Training -------------------------------------------------------------------------------
+
+    async def _train(self, command: TrainCommand) -> None:
+        info = await run_in_threadpool(start_session, self.training, self.model_id, command)
+        await self._send(
+            {
+                "type": "session",
+                "v": STREAM_PROTOCOL_VERSION,
+                "session": info.id,
+                "status": info.status,
+            }
+        )
+        await self._follow(info.id, -1)
+
+    async def _follow(self, session_id: str, after: int) -> None:
+        """Metric frames from the store's history (written by whichever worker trains)."""
+        session = await run_in_threadpool(self.training.status, session_id)
+        if session.model_id != self.model_id:
+            raise InputError(
+                "session", f"session {session_id!r} trains model {session.model_id!r}, not this one"
+            )
+        while True:
+            status = await run_in_threadpool(self._status, session_id)
+            records = await run_in_threadpool(
+                self.training.history, session_id, after, FOLLOW_BATCH
+            )
+            for record in records:
+                await self._send(
+                    {
+                        **record,
+                        "type": "metrics",
+                        "v": STREAM_PROTOCOL_VERSION,
+                        "session": session_id,
+                    }
+                )
+                after = int(record["step"])
+            if not records and status in ENDED:
+                break
+            if len(records) < FOLLOW_BATCH:
+                await asyncio.sleep(FOLLOW_POLL_SECONDS)
+        await self._send(
+            {"type": "end", "v": STREAM_PROTOCOL_VERSION, "session": session_id, "status": status}
+        )
+
+    def _status(self, session_id: str) -> str:
+        return self.training.status(session_id).status
+
+    # Sending --------------------------------------------------------------------------------
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Queue a frame; waits while the queue is full (the reader is slower than the job)."""
+        await self.outbox.put(json.dumps(message))
+        self.stats.frames_made += 1
+        self.stats.queue_high_water = max(self.stats.queue_high_water, self.outbox.qsize())
+
+    async def _send_frames(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            try:
+                # Waits while uvicorn has paused writing (its buffer is above the high mark).
+                await self.websocket.send_text(text)
+            except _CLOSED:
+                return
+            self.stats.frames += 1
+
+    async def _send_error(self, error: Exception) -> None:
+        _, body = error_body(error)
+        await self._send(
+            {
+                "type": "error",
+                "v": STREAM_PROTOCOL_VERSION,
+                "detail": body["detail"],
+                "field": body.get("field"),
+            }
+        )
+
+    async def _close_with_error(self, error: Exception, code: int) -> None:
+        _, body = error_body(error)
+        message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "detail": body["detail"]}
+        with contextlib.suppress(*_CLOSED):
+            await self.websocket.send_text(json.dumps({**message, "field": body.get("field")}))
+            await self.websocket.close(code=code)

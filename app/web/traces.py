@@ -1,0 +1,179 @@
+"""The engine's traces as JSON: REST payloads (whole arrays) and stream frames (one timestep).
+
+Both read the same arrays, so a stream's frames equal the REST trace of the same pass, step by
+step. Stream frames show sequence 0 of a batch; norms are over the batch, as in REST.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from app.rnn import BackwardResult, ForwardTrace
+from app.rnn.arrays import Array
+from app.rnn.weights import grads_to_pytorch
+from app.services.models import Pass
+from app.web.arrays import to_list
+from app.web.schemas.common import STREAM_PROTOCOL_VERSION
+
+__all__ = [
+    "backward_frames",
+    "backward_payload",
+    "forward_frames",
+    "forward_payload",
+    "layer_parameter_names",
+    "pytorch_grads",
+    "summary_frame",
+]
+
+
+def layer_parameter_names(cell: str) -> tuple[str, ...]:
+    return ("W_xh", "W_hh", "b_h", "b_hn") if cell == "gru" else ("W_xh", "W_hh", "b_h")
+
+
+def forward_payload(run: Pass) -> dict[str, Any]:
+    """ForwardResponse: outputs, logits and per-layer H, A, gates; batch axis only if batched."""
+    trace, batched = run.trace, run.batched
+
+    def answer(array: Array) -> Any:
+        return to_list(array if batched else array[0])
+
+    layers = [
+        {
+            "H": answer(trace.hidden(k)),
+            "A": answer(trace.preactivation(k)),
+            "gates": {name: answer(value) for name, value in trace.gates(k).items()},
+        }
+        for k in range(trace.config.num_layers)
+    ]
+    h, c = trace.final_state  # (L, B, H)
+    return {
+        "outputs": answer(trace.Y),
+        "logits": answer(trace.O),
+        "trace": {
+            "layers": layers,
+            "final_state": {
+                "h": to_list(h if batched else h[:, 0]),
+                "c": None if c is None else to_list(c if batched else c[:, 0]),
+            },
+            "spectral_radius": run.spectral_radius,
+        },
+    }
+
+
+def pytorch_grads(trace: ForwardTrace, result: BackwardResult) -> dict[str, Array]:
+    return grads_to_pytorch(trace.config, result.grads)
+
+
+def backward_payload(run: Pass) -> dict[str, Any]:
+    """BackwardResponse: loss, outputs, PyTorch-named grads and the per-timestep trace."""
+    trace, result, batched, jacobian_norms = run.trace, run.result, run.batched, run.jacobian_norms
+    assert result is not None
+
+    def answer(array: Array) -> Any:
+        return to_list(array if batched else array[0])
+
+    cfg = trace.config
+    grads = pytorch_grads(trace, result)
+    names = layer_parameter_names(cfg.cell)
+    layers = []
+    for k in range(cfg.num_layers):
+        norms = result.step_grad_norms
+        full = result.step_grads
+        layers.append(
+            {
+                "dH": answer(result.dH(k)),
+                "dA": answer(result.dA(k)),
+                "dH_norm": to_list(result.grad_norm_per_step[k]),
+                "step_grad_norms": {n: to_list(norms[f"layer{k}.{n}"]) for n in names}
+                if norms
+                else {},
+                "step_grads": None
+                if full is None
+                else {n: to_list(full[f"layer{k}.{n}"]) for n in names},
+                "jacobian_norms": None if jacobian_norms is None else to_list(jacobian_norms[k]),
+            }
+        )
+    head_norms = {
+        n: to_list(result.step_grad_norms[n])
+        for n in ("W_hq", "b_q")
+        if n in result.step_grad_norms
+    }
+    return {
+        "loss": result.loss,
+        "outputs": answer(trace.Y),
+        "logits": answer(trace.O),
+        "grads": {name: to_list(value) for name, value in grads.items()},
+        "grad_norms": {name: float(np.linalg.norm(value)) for name, value in grads.items()},
+        "trace": {
+            "dO": answer(result.dO),
+            "layers": layers,
+            "head": {"step_grad_norms": head_norms},
+        },
+    }
+
+
+def _output_index(trace: ForwardTrace, t: int) -> int | None:
+    """Which output step belongs to timestep t (None: no output at t)."""
+    if trace.config.output_mode == "sequence":
+        return t
+    return 0 if t == trace.X.shape[1] - 1 else None
+
+
+def forward_frames(trace: ForwardTrace) -> Iterator[dict[str, Any]]:
+    """One frame per timestep t = 0…T−1, of sequence 0."""
+    T = trace.X.shape[1]
+    gates = [layer.gates() for layer in trace.layers]
+    for t in range(T):
+        frame: dict[str, Any] = {
+            "type": "forward",
+            "v": STREAM_PROTOCOL_VERSION,
+            "t": t,
+            "H": [layer.H[t, 0].tolist() for layer in trace.layers],
+            "A": [layer.A[t, 0].tolist() for layer in trace.layers],
+            "gates": [{name: value[t, 0].tolist() for name, value in g.items()} for g in gates],
+        }
+        index = _output_index(trace, t)
+        if index is not None:
+            logits = trace.O[0, index] if trace.O.ndim == 3 else trace.O[0]
+            output = trace.Y[0, index] if trace.Y.ndim == 3 else trace.Y[0]
+            frame["logits"] = logits.tolist()
+            frame["output"] = output.tolist()
+        yield frame
+
+
+def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dict[str, Any]]:
+    """One frame per timestep in reverse order t = T−1…0, of sequence 0."""
+    T = trace.X.shape[1]
+    names = layer_parameter_names(trace.config.cell)
+    norms = result.step_grad_norms
+    for t in range(T - 1, -1, -1):
+        frame: dict[str, Any] = {
+            "type": "backward",
+            "v": STREAM_PROTOCOL_VERSION,
+            "t": t,
+            "dH": [layer.dH[t, 0].tolist() for layer in result.layers],
+            "dA": [layer.dA_x[t, 0].tolist() for layer in result.layers],
+            "dH_norm": [float(n[t]) for n in result.grad_norm_per_step],
+            "step_grad_norms": [
+                {n: float(norms[f"layer{k}.{n}"][t]) for n in names} if norms else {}
+                for k in range(len(result.layers))
+            ],
+        }
+        index = _output_index(trace, t)
+        if index is not None and norms:
+            frame["head_step_grad_norms"] = {n: float(norms[n][index]) for n in ("W_hq", "b_q")}
+        yield frame
+
+
+def summary_frame(
+    trace: ForwardTrace, result: BackwardResult | None, frames: int
+) -> dict[str, Any]:
+    grads = {} if result is None else pytorch_grads(trace, result)
+    return {
+        "type": "summary",
+        "v": STREAM_PROTOCOL_VERSION,
+        "loss": None if result is None else result.loss,
+        "grad_norms": {name: float(np.linalg.norm(value)) for name, value in grads.items()},
+        "frames": frames,
+    }
