@@ -1,10 +1,16 @@
-"""Shared pytest set-up: the browser every browser test drives."""
+"""Shared pytest set-up: an app on a fresh data directory, and the browser every browser test
+drives."""
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -28,3 +34,27 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     path = chromium_path()
     extra = {"executable_path": path} if path else {}
     return {**browser_type_launch_args, **extra, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_model(client: TestClient) -> Callable[..., str]:
+    """Create a model over REST from config fields; returns its id."""
+
+    def make(**config: Any) -> str:
+        body = {"input_size": 2, "hidden_size": 4, "output_size": 3, **config}
+        response = client.post("/api/v1/models", json={"config": body})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    return make

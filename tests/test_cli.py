@@ -3,7 +3,7 @@ import sys
 
 import httpx
 
-from tests.api.conftest import free_port, wait_until_healthy
+from tests.servers import free_port, wait_until_healthy
 
 
 def test_help_lists_host_port_workers_and_data_dir() -> None:

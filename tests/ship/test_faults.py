@@ -23,7 +23,7 @@ from safetensors.numpy import load as load_safetensors
 from app.rnn import ModelConfig, Network
 from app.rnn.weights import from_pytorch
 from app.rnn.weights import save as save_weights
-from tests.ship.server import LiveServer
+from tests.servers import LiveServer
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.ship.server import LiveServer
+from tests.servers import LiveServer
 
 IDLE_SECONDS = 1.0
 

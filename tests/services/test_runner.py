@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.api.conftest import uvicorn_process
-from tests.api.test_training import SINE, SINE_MODEL, wait_for
+from tests.servers import LiveServer
+from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
 
 def test_restart_keeps_models_sessions_history_and_weights(tmp_path) -> None:
@@ -77,7 +77,8 @@ def test_shutdown_interrupts_a_session_and_resume_continues_it_bit_for_bit(tmp_p
 def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable(
     tmp_path,
 ) -> None:
-    with uvicorn_process(tmp_path) as url:
+    with LiveServer(tmp_path) as live:
+        url = live.base_url
         model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         session = httpx.post(
             f"{url}/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
@@ -88,7 +89,8 @@ def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable
             assert time.monotonic() < deadline
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
-    with uvicorn_process(tmp_path) as url:
+    with LiveServer(tmp_path) as live:
+        url = live.base_url
         status = httpx.get(f"{url}/api/v1/training/{session['id']}").json()
         assert status["status"] == "interrupted" and status["resumable"]
         resumed = httpx.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
@@ -142,7 +144,8 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
 
 
 def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path) -> None:
-    with uvicorn_process(tmp_path, workers=2) as url:
+    with LiveServer(tmp_path, workers=2) as live:
+        url = live.base_url
         model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         body = {**SINE, "steps": 100_000, "report_every": 5}
         session = httpx.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
@@ -151,7 +154,8 @@ def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path
             assert time.monotonic() < deadline
             time.sleep(0.05)
     # the context sent SIGTERM and waited for uvicorn (and its workers) to exit
-    with uvicorn_process(tmp_path) as url:
+    with LiveServer(tmp_path) as live:
+        url = live.base_url
         status = httpx.get(f"{url}/api/v1/training/{session}").json()
         assert status["status"] == "interrupted" and status["resumable"]
         history = httpx.get(f"{url}/api/v1/training/{session}/history").json()

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.ship.server import LiveServer
+from tests.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ import time
 import httpx
 from websockets.sync.client import connect
 
-from tests.api.conftest import uvicorn_process
-from tests.api.test_training import SINE, SINE_MODEL
+from tests.servers import LiveServer
+from tests.web.routes.test_training import SINE, SINE_MODEL
 
 ROUNDS = 24
 
@@ -19,7 +19,8 @@ def fresh(method: str, url: str, **kwargs) -> httpx.Response:
 
 
 def test_two_workers_answer_consistently_about_models_and_training(tmp_path) -> None:
-    with uvicorn_process(tmp_path, workers=2) as url:
+    with LiveServer(tmp_path, workers=2) as live:
+        url = live.base_url
         pids = {fresh("GET", f"{url}/api/v1/health").json()["worker"] for _ in range(ROUNDS)}
         deadline = time.monotonic() + 30
         while len(pids) < 2:

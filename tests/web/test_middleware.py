@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from app.web.middleware import CONTENT_SECURITY_POLICY
-from tests.ship.server import LiveServer
+from tests.servers import LiveServer
 
 UPLOAD_LIMIT = 64 * 1024
 BODY_LIMIT = UPLOAD_LIMIT + 2**20
@@ -139,7 +139,7 @@ def test_a_chunked_body_is_answered_soon_after_the_bound(server: LiveServer) -> 
         )
         # A well-formed start of an upload, whose file then never ends.
         part = (
-            b"--b\r\nContent-Disposition: form-data; name=\"weights\"; filename=\"w\"\r\n"
+            b'--b\r\nContent-Disposition: form-data; name="weights"; filename="w"\r\n'
             b"Content-Type: application/octet-stream\r\n\r\n"
         )
         sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))

@@ -8,7 +8,7 @@ import httpx
 from websockets.sync.client import connect
 
 from app.settings import Settings
-from tests.api.conftest import live_server
+from tests.servers import live_server
 
 T, H = 600, 256
 

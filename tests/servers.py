@@ -1,23 +1,76 @@
-"""A real uvicorn server in a child process, for tests that need sockets, signals and restarts."""
+"""The ways the tests run the app for real: in a thread of the test process (its state
+inspectable), or as `python -m app` in a child process (sockets, signals, workers, restarts)."""
 
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-ROOT = Path(__file__).resolve().parents[2]
+import uvicorn
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.settings import Settings
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def is_healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until `url` answers its health check; AssertionError if the process exits first."""
+
+    def healthy() -> bool:
+        assert process.poll() is None, f"the server exited with {process.returncode}"
+        return is_healthy(url)
+
+    wait_until(healthy, timeout, "the server did not answer its health check")
+
+
+@dataclass
+class ThreadServer:
+    """The app under a real uvicorn in a thread of this process (its state is inspectable)."""
+
+    app: FastAPI
+    url: str
+    ws_url: str
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[ThreadServer]:
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 20, "the server did not start")
+    try:
+        yield ThreadServer(app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(20)
 
 
 class LiveServer:
@@ -49,19 +102,12 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"server exited with {code}: {self.log()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/api/v1/health", timeout=1) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not answer on {self.base_url} within {timeout} s")
+        try:
+            wait_until_healthy(self.base_url, self.process, timeout)
+        except AssertionError as error:
+            log = self.log()[-2000:]
+            self.stop()
+            raise RuntimeError(f"{error} ({self.base_url}): {log}") from None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send `sig` (SIGTERM: graceful; SIGKILL: a crash) and wait; returns the exit code."""

@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 
 from app.settings import Settings
-from tests.api.conftest import live_server
+from tests.servers import live_server
 
 
 def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ship.server import LiveServer
+from tests.servers import LiveServer
 
 SEED = 20261123
 MAX_EXAMPLES = 30
