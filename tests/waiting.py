@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["wait_until"]
+__all__ = ["stays", "wait_until"]
 
 Value = TypeVar("Value")
 
@@ -21,3 +21,13 @@ def wait_until(
             return value
         assert time.monotonic() < deadline, message or f"not true within {timeout} s"
         time.sleep(poll)
+
+
+def stays(condition: Callable[[], object], seconds: float, message: str = "") -> None:
+    """A property that must keep holding (a paused run makes no step): `condition` is checked
+    all through `seconds`, and the test fails the moment it breaks."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert condition(), message or "the condition stopped holding"
+        time.sleep(0.01)
+    assert condition(), message or "the condition stopped holding"

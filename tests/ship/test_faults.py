@@ -24,6 +24,7 @@ from app.rnn import ModelConfig, Network
 from app.rnn.weights import from_pytorch
 from app.rnn.weights import save as save_weights
 from tests.servers import LiveServer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -51,16 +52,6 @@ def _create(client: httpx.Client, config: dict[str, Any]) -> str:
 def _session_id(reply: httpx.Response) -> str:
     body = reply.json()
     return str(body.get("id") or body["session"])
-
-
-def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _assert_model_intact(client: httpx.Client, model_id: str) -> None:
@@ -104,8 +95,13 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
         def progressed() -> int:
             return int(client.get(f"/api/v1/training/{session_id}").json()["step"])
 
-        _wait_for(lambda: progressed() >= 300, 120, "300 training steps")
-        time.sleep(0.5)  # at least one snapshot after step 300
+        wait_until(lambda: progressed() >= 300, 120, "300 training steps")
+        version = client.get(f"/api/v1/models/{model_id}").json()["weights_version"]
+        wait_until(
+            lambda: client.get(f"/api/v1/models/{model_id}").json()["weights_version"] > version,
+            30,
+            "a snapshot after step 300",
+        )
     server.stop(sig)
 
     server = LiveServer(data_dir)
@@ -124,7 +120,7 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
             assert steps and steps[-1] >= 300
             resumed = client.post(f"/api/v1/training/{session_id}/resume")
             assert resumed.status_code == 200, resumed.text
-            _wait_for(
+            wait_until(
                 lambda: (
                     int(client.get(f"/api/v1/training/{session_id}").json()["step"])
                     > checkpoint_step + 50
@@ -181,7 +177,10 @@ def test_a_server_killed_while_saving_models_leaves_every_stored_model_loadable(
             target=_hammer_saves, args=(server.base_url, acknowledged, stop), daemon=True
         )
         writer.start()
-        time.sleep(0.8 + random.Random(round_).random())
+        # Killed while saving: after a few acknowledged saves of this round, at a seeded moment.
+        wanted = len(acknowledged) + 2
+        wait_until(lambda: len(acknowledged) >= wanted, 60, "saves to be acknowledged")  # noqa: B023
+        time.sleep(random.Random(round_).random() * 0.5)
         server.stop(signal.SIGKILL)
         stop.set()
         writer.join(30)

@@ -1,7 +1,6 @@
 """Training sessions: step, run, pause/resume/stop, reports, reproducibility, exact resume."""
 
 import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 from app.rnn import ModelConfig, NumericalError
 from app.tasks import TASKS
 from app.training import TrainingConfig, TrainingError, TrainingSession
+from tests.waiting import stays, wait_until
 
 SMALL_SINE = {"length": 10, "frequency": 0.1}
 
@@ -170,17 +170,13 @@ def test_pause_resume_and_stop_from_another_thread_cancel_a_long_run() -> None:
     session.pause_poll_seconds = 0.001
     worker = threading.Thread(target=session.run)
     worker.start()
-    deadline = time.monotonic() + 10
-    while session.step_count < 3 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: session.step_count >= 3, 10, "the run never started")
     session.pause()
-    time.sleep(0.05)
+    wait_until(lambda: session.status == "paused", 10, "the run never paused")
     paused_at = session.step_count
-    time.sleep(0.1)
-    assert session.status == "paused" and session.step_count == paused_at
+    stays(lambda: session.step_count == paused_at, 0.1, "a paused run made a step")
     session.resume()
-    while session.step_count < paused_at + 3 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: session.step_count >= paused_at + 3, 10, "the run never resumed")
     session.stop()
     worker.join(timeout=10)
     assert not worker.is_alive()

@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.servers import LiveServer
+from tests.waiting import wait_until
 
 IDLE_SECONDS = 1.0
 
@@ -58,10 +59,13 @@ def test_a_stream_past_the_bound_is_refused_with_the_setting_named(
         assert code == 1013  # try again later
         assert frame["type"] == "error"
         assert "max_streams" in str(frame["detail"]).lower()
-    time.sleep(0.2)
-    with _stream(server, model_id) as again:  # the places came back
-        again.send(json.dumps({"type": "stop"}))
-        assert json.loads(again.recv(timeout=5))["type"] == "end"
+
+    def a_place_is_free() -> bool:
+        with _stream(server, model_id) as again:
+            again.send(json.dumps({"type": "stop"}))
+            return bool(json.loads(again.recv(timeout=5))["type"] == "end")
+
+    wait_until(a_place_is_free, 10, "the places of the closed streams never came back")
 
 
 def test_a_silent_socket_is_closed_and_its_place_returns(server: LiveServer, model_id: str) -> None:

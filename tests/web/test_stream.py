@@ -1,5 +1,4 @@
 import json
-import time
 
 import numpy as np
 import pytest
@@ -7,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.waiting import stays, wait_until
 
 
 def receive_until(ws, last_type: str) -> list[dict]:
@@ -115,12 +115,15 @@ def test_manual_run_sends_one_frame_per_step_then_resume_plays_on(client, make_m
 
 def test_pause_holds_a_playing_run_until_step(client, make_model) -> None:
     model_id = make_model()
+    stats = client.app.state.stream_stats
     with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
         ws.send_json({"type": "run", "inputs": [[0.0, 0.1]] * 50, "rate": 20})
         assert ws.receive_json()["type"] == "start"
         ws.send_json({"type": "pause"})
         ws.send_json({"type": "step"})
-        time.sleep(0.5)  # 10 frames' time at 20 fps
+        made = stats.frames_made
+        # 10 frames' time at 20 fps: a run that did not pause would make them.
+        stays(lambda: stats.frames_made <= made + 3, 0.5, "the paused run played on")
         ws.send_json({"type": "stop"})
         frames = receive_until(ws, "end")
     # a frame or two before the pause took effect, then the one step
@@ -229,13 +232,9 @@ def test_disconnect_cancels_the_run_at_once(client, make_model) -> None:
         ws.receive_json()
         ws.receive_json()
         assert stats.jobs == 1
-    deadline = time.monotonic() + 2.0
-    while (stats.jobs or stats.open) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert stats.jobs == 0 and stats.open == 0
+    wait_until(lambda: not (stats.jobs or stats.open), 2.0, "the run outlived its socket")
     made = stats.frames_made
-    time.sleep(0.3)
-    assert stats.frames_made == made  # nothing is made for a closed socket
+    stays(lambda: stats.frames_made == made, 0.3, "frames were made for a closed socket")
     assert made < 100  # of 2001 frames at 50 fps (40 s)
 
 

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.rnn import weights as weights_io
 from app.settings import Settings
+from tests.waiting import stays
 
 SINE = {"task": "sine", "task_params": {"length": 8}, "batch_size": 4, "early_stop": None}
 SINE_MODEL = {
@@ -71,8 +72,11 @@ def test_pause_step_resume_and_stop(client) -> None:
     weights = client.get(f"/api/v1/models/{model_id}/weights").content
     _, params = weights_io.load(weights)
     step = paused["step"]
-    time.sleep(0.2)
-    assert client.get(f"/api/v1/training/{session}").json()["step"] == step
+    stays(
+        lambda: client.get(f"/api/v1/training/{session}").json()["step"] == step,
+        0.2,
+        "a paused session made a step",
+    )
     stepped = client.post(f"/api/v1/training/{session}/step").json()
     assert stepped["status"] == "paused" and stepped["step"] == step + 1
     # the weights of the paused session are saved: a forward pass sees them
