@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
-# Install everything the tests need into .venv and run every test: lint, types, unit, API and
-# browser end-to-end. Extra arguments go to pytest (e.g. scripts/test.sh -k lstm).
+# Install everything the tests need into .venv and run every test: lint, import contracts, types,
+# unit, API, browser end-to-end, shipping. Extra arguments go to pytest (scripts/test.sh -k lstm).
+#
+#   scripts/test.sh          everything (what CI runs)
+#   scripts/test.sh --fast   lint, contracts, types, then the tests without the browser, the
+#                            shipping and the slow (training) ones: a few minutes, for working
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# The venv's tools (hadolint, lint-imports, ruff, uvicorn) for this script and every test.
+export PATH="$PWD/.venv/bin:$PATH"
+python -m pip install --quiet --upgrade pip
 # torch is pinned: it is the reference for parity tests and benchmarks, never a runtime dependency.
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+python -m pip install --quiet -e ".[dev]"
 
 # The browser tests drive a real Chromium: Debian's package where apt is at hand (Playwright's
 # own download needs the open internet), Playwright's build elsewhere.
-if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ "$fast" = 0 ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
   else
-    .venv/bin/python -m playwright install chromium
+    python -m playwright install chromium
   fi
 fi
 
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+ruff check .
+ruff format --check .
+lint-imports
+mypy
+if [ "$fast" = 1 ]; then
+  python -m pytest -m "not browser and not slow" --ignore=tests/browser --ignore=tests/ship "$@"
+else
+  python -m pytest "$@"
+fi

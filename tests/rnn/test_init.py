@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from app.rnn.config import INITS, ModelConfig
-from app.rnn.errors import ConfigError
 from app.rnn.init import init_params, parameter_shapes
 
 CELLS = ["rnn", "lstm", "gru"]
@@ -170,11 +170,11 @@ def test_forget_bias_is_added_to_the_lstm_forget_gate_of_every_layer_only(init: 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru"])
 def test_forget_bias_is_refused_where_there_is_no_forget_gate(cell: str) -> None:
-    with pytest.raises(ConfigError, match="forget_bias applies to the lstm only"):
+    with pytest.raises(ValidationError, match="forget_bias applies to the lstm only"):
         ModelConfig(input_size=1, hidden_size=2, output_size=1, cell=cell, forget_bias=1.0)
 
 
 @pytest.mark.parametrize("bias", [float("nan"), float("inf"), 11.0, True, "1"])
 def test_forget_bias_must_be_a_bounded_number(bias: object) -> None:
-    with pytest.raises(ConfigError, match="forget_bias must be a number"):
+    with pytest.raises(ValidationError, match="forget_bias"):
         ModelConfig(input_size=1, hidden_size=2, output_size=1, cell="lstm", forget_bias=bias)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from app.rnn.arrays import all_finite
 from app.rnn.config import ModelConfig
@@ -234,14 +235,14 @@ BASE = {"input_size": 2, "hidden_size": 3, "output_size": 2}
     ],
 )
 def test_model_config_rejects_an_invalid_field_naming_it(change: dict, field: str) -> None:
-    with pytest.raises(ConfigError, match=field):
+    with pytest.raises(ValidationError, match=field):
         ModelConfig(**{**BASE, **change})
 
 
 def test_model_config_from_dict_rejects_unknown_and_missing_fields() -> None:
-    with pytest.raises(ConfigError, match=r"unknown config field.*colour"):
+    with pytest.raises(ValidationError, match=r"colour\n  Extra inputs are not permitted"):
         ModelConfig.from_dict({**BASE, "colour": "red"})
-    with pytest.raises(ConfigError, match=r"missing config field.*hidden_size"):
+    with pytest.raises(ValidationError, match=r"hidden_size\n  Field required"):
         ModelConfig.from_dict({"input_size": 1, "output_size": 1})
     config = ModelConfig(**BASE, cell="gru", seed=4)
     assert ModelConfig.from_dict(config.to_dict()) == config
@@ -251,6 +252,7 @@ def test_every_engine_error_is_a_value_error_for_the_web_layer() -> None:
     for error in (ConfigError, ShapeError, NumericalError):
         assert issubclass(error, RNNError)
         assert issubclass(error, ValueError)
+    assert issubclass(ValidationError, ValueError)  # an invalid ModelConfig
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
