@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,9 +99,9 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                if httpx2.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 time.sleep(0.2)
         raise RuntimeError("the server did not start")
 
@@ -165,7 +165,7 @@ async def student(url: str, model_id: str, seed: int, until: float, think: float
         tally.errors.append(f"student socket: {error!r}")
 
 
-async def trainer(url: str, client: httpx.AsyncClient, model_id: str, until: float, tally: Tally):
+async def trainer(url: str, client: httpx2.AsyncClient, model_id: str, until: float, tally: Tally):
     """Train binary addition over and over, following each session's metric frames."""
     ws_url = url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
     body = {
@@ -209,7 +209,7 @@ async def classroom(
 ) -> tuple[Tally, list[tuple[float, float]]]:
     tally = Tally()
     memory: list[tuple[float, float]] = []
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx2.AsyncClient(timeout=60) as client:
         model_ids = []
         config = {"cell": "rnn", "input_size": 2, "hidden_size": 16, "output_size": 1}
         for i in range(n):

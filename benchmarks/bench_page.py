@@ -28,8 +28,8 @@ from typing import Any
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
-from app.settings import Settings
 from app.main import create_app
+from app.settings import Settings
 
 RESULTS = Path(__file__).with_name("PAGE_RESULTS.md")
 FLAGS = [

@@ -4,7 +4,7 @@
     python -m benchmarks.bench_service --workers 2 --write benchmarks/SERVICE_RESULTS.md
 
 The server is `uvicorn app.main:app --workers N` in a subprocess on a free loopback port with a
-fresh data directory; the client is one asyncio process (httpx) keeping `--concurrency` requests
+fresh data directory; the client is one asyncio process (httpx2) keeping `--concurrency` requests
 in flight for `--seconds`, on that many keep-alive connections (the kernel spreads connections
 over the workers). S1: one sequence, T = 50 steps, D = 1 input, H = 100 hidden units, Q = 1,
 a vanilla tanh RNN in float64. Each round is repeated `--rounds` times; the table quotes
@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 S1_MODEL = {"cell": "rnn", "input_size": 1, "hidden_size": 100, "output_size": 1}
@@ -54,8 +54,8 @@ def serve(workers: int) -> Iterator[str]:
         try:
             deadline = time.monotonic() + 60
             while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                with contextlib.suppress(httpx2.HTTPError):
+                    if httpx2.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
                         break
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the server did not start")
@@ -76,11 +76,11 @@ def _wait_for_workers(url: str, workers: int) -> None:
     seen: set[int] = set()
     deadline = time.monotonic() + 60
     while len(seen) < workers and time.monotonic() < deadline:
-        seen.add(httpx.get(f"{url}/api/v1/health", timeout=5).json()["worker"])
+        seen.add(httpx2.get(f"{url}/api/v1/health", timeout=5).json()["worker"])
 
 
 def create_model(url: str, config: dict[str, object]) -> str:
-    response = httpx.post(f"{url}/api/v1/models", json={"config": config}, timeout=30)
+    response = httpx2.post(f"{url}/api/v1/models", json={"config": config}, timeout=30)
     response.raise_for_status()
     return str(response.json()["id"])
 
@@ -88,8 +88,8 @@ def create_model(url: str, config: dict[str, object]) -> str:
 async def _load(url: str, body: dict[str, object], concurrency: int, seconds: float) -> dict:
     latencies: list[float] = []
     workers: set[int] = set()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as client:
         for _ in range(concurrency):  # warm every connection (and the workers' model caches)
             (await client.post(url, json=body)).raise_for_status()
         stop_at = time.perf_counter() + seconds
@@ -106,7 +106,7 @@ async def _load(url: str, body: dict[str, object], concurrency: int, seconds: fl
         elapsed = time.perf_counter() - began
         health = url.split("/api/v1/")[0] + "/api/v1/health"
         for _ in range(4 * concurrency):
-            async with httpx.AsyncClient(timeout=10) as fresh:
+            async with httpx2.AsyncClient(timeout=10) as fresh:
                 workers.add((await fresh.get(health)).json()["worker"])
     return {
         "requests_per_second": len(latencies) / elapsed,

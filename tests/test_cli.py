@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-import httpx
+import httpx2
 
 from tests.servers import free_port, wait_until_healthy
 
@@ -23,7 +23,7 @@ def test_the_command_serves_the_app_on_the_given_port_and_data_dir(tmp_path) -> 
     try:
         wait_until_healthy(url, process)
         config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
-        created = httpx.post(f"{url}/api/v1/models", json={"config": config})
+        created = httpx2.post(f"{url}/api/v1/models", json={"config": config})
         assert created.status_code == 201
     finally:
         process.terminate()

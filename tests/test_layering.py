@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 350
-WEB_PACKAGES = ("fastapi", "starlette", "uvicorn", "httpx", "jinja2")
+WEB_PACKAGES = ("fastapi", "starlette", "uvicorn", "httpx", "httpx2", "jinja2")
 
 
 def test_the_import_contracts_hold() -> None:

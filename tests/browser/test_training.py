@@ -3,7 +3,7 @@ the loss curve grows, and the views follow the new weights."""
 
 from collections.abc import Callable
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import shot
@@ -53,10 +53,10 @@ def test_pause_step_and_stop_control_the_session(
     expect(page.locator("#train-status")).to_contain_text("Paused at step")
     expect(page.locator("#train-step")).to_be_enabled()
     session = page.evaluate("window.rnnExplorer.session()")
-    paused = httpx.get(f"{live_server}/api/v1/training/{session}").json()
+    paused = httpx2.get(f"{live_server}/api/v1/training/{session}").json()
     assert paused["status"] == "paused"
     page.click("#train-step")
     expect(page.locator("#train-status")).to_contain_text(f"Paused at step {paused['step'] + 1} ")
     page.click("#train-stop")
     expect(page.locator("#train-start")).to_be_enabled(timeout=20_000)
-    assert httpx.get(f"{live_server}/api/v1/training/{session}").json()["status"] == "stopped"
+    assert httpx2.get(f"{live_server}/api/v1/training/{session}").json()["status"] == "stopped"

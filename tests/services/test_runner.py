@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -80,23 +80,23 @@ def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable
 ) -> None:
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
-        session = httpx.post(
+        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = httpx2.post(
             f"{url}/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
         ).json()
-        pid = httpx.get(f"{url}/api/v1/health").json()["worker"]
+        pid = httpx2.get(f"{url}/api/v1/health").json()["worker"]
         deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
+        while httpx2.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        status = httpx.get(f"{url}/api/v1/training/{session['id']}").json()
+        status = httpx2.get(f"{url}/api/v1/training/{session['id']}").json()
         assert status["status"] == "interrupted" and status["resumable"]
-        resumed = httpx.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
+        resumed = httpx2.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
         assert resumed["status"] == "running"
-        stopped = httpx.post(f"{url}/api/v1/training/{session['id']}/stop", timeout=30).json()
+        stopped = httpx2.post(f"{url}/api/v1/training/{session['id']}/stop", timeout=30).json()
         assert stopped["status"] == "stopped" and stopped["step"] >= 0
 
 
@@ -150,21 +150,21 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
 def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path) -> None:
     with LiveServer(tmp_path, workers=2) as live:
         url = live.base_url
-        model_id = httpx.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         body = {**SINE, "steps": 100_000, "report_every": 5}
-        session = httpx.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
+        session = httpx2.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
         deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/api/v1/training/{session}").json()["step"] < 10:
+        while httpx2.get(f"{url}/api/v1/training/{session}").json()["step"] < 10:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     # the context sent SIGTERM and waited for uvicorn (and its workers) to exit
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        status = httpx.get(f"{url}/api/v1/training/{session}").json()
+        status = httpx2.get(f"{url}/api/v1/training/{session}").json()
         assert status["status"] == "interrupted" and status["resumable"]
-        history = httpx.get(f"{url}/api/v1/training/{session}/history").json()
+        history = httpx2.get(f"{url}/api/v1/training/{session}/history").json()
         assert status["step"] >= history["last_step"] >= 10
-        weights_version = httpx.get(f"{url}/api/v1/models/{model_id}").json()["weights_version"]
+        weights_version = httpx2.get(f"{url}/api/v1/models/{model_id}").json()["weights_version"]
         assert weights_version > 1
-        resumed = httpx.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
+        resumed = httpx2.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
         assert resumed["status"] == "paused" and resumed["step"] == status["step"] + 1

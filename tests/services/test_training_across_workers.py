@@ -3,7 +3,7 @@
 import json
 import time
 
-import httpx
+import httpx2
 from websockets.sync.client import connect
 
 from tests.servers import LiveServer
@@ -12,9 +12,9 @@ from tests.web.routes.test_training import SINE, SINE_MODEL
 ROUNDS = 24
 
 
-def fresh(method: str, url: str, **kwargs) -> httpx.Response:
+def fresh(method: str, url: str, **kwargs) -> httpx2.Response:
     """One request on a new connection, so the kernel may hand it to either worker."""
-    with httpx.Client(timeout=30) as client:
+    with httpx2.Client(timeout=30) as client:
         return client.request(method, url, **kwargs)
 
 

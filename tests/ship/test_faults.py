@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from safetensors.numpy import load as load_safetensors
@@ -43,18 +43,18 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def _create(client: httpx.Client, config: dict[str, Any]) -> str:
+def _create(client: httpx2.Client, config: dict[str, Any]) -> str:
     reply = client.post("/api/v1/models", json={"config": config})
     assert reply.status_code == 201, reply.text
     return str(reply.json()["id"])
 
 
-def _session_id(reply: httpx.Response) -> str:
+def _session_id(reply: httpx2.Response) -> str:
     body = reply.json()
     return str(body.get("id") or body["session"])
 
 
-def _assert_model_intact(client: httpx.Client, model_id: str) -> None:
+def _assert_model_intact(client: httpx2.Client, model_id: str) -> None:
     """The stored model answers, its weights parse and load, and a forward pass is finite."""
     info = client.get(f"/api/v1/models/{model_id}")
     assert info.status_code == 200, info.text
@@ -77,7 +77,7 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
 ) -> None:
     server = LiveServer(data_dir, snapshot_seconds=0.2)
     server.start()
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with httpx2.Client(base_url=server.base_url, timeout=30) as client:
         model_id = _create(client, BINARY_ADDITION_MODEL)
         started = client.post(
             f"/api/v1/models/{model_id}/train",
@@ -107,7 +107,7 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
     server = LiveServer(data_dir)
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        with httpx2.Client(base_url=server.base_url, timeout=30) as client:
             _assert_model_intact(client, model_id)
             status = client.get(f"/api/v1/training/{session_id}").json()
             assert status["status"] == "interrupted", status
@@ -139,7 +139,7 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
 def _hammer_saves(base_url: str, acknowledged: list[str], stop: threading.Event) -> None:
     """Create and import models as fast as the server takes them; record every 201."""
     rng = np.random.default_rng(0)
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx2.Client(base_url=base_url, timeout=30) as client:
         while not stop.is_set():
             try:
                 kind = rng.integers(3)
@@ -160,7 +160,7 @@ def _hammer_saves(base_url: str, acknowledged: list[str], stop: threading.Event)
                     )
                 if reply.status_code == 201:
                     acknowledged.append(str(reply.json()["id"]))
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 return  # the server died under us: that is the point
 
 
@@ -189,7 +189,7 @@ def test_a_server_killed_while_saving_models_leaves_every_stored_model_loadable(
     server = LiveServer(data_dir)
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        with httpx2.Client(base_url=server.base_url, timeout=30) as client:
             listed = client.get("/api/v1/models")
             assert listed.status_code == 200, listed.text
             body = listed.json()

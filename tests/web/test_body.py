@@ -4,7 +4,7 @@ import json
 import threading
 import time
 
-import httpx
+import httpx2
 import numpy as np
 
 from app.settings import Settings
@@ -14,14 +14,14 @@ from tests.servers import live_server
 def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
     with live_server(Settings(data_dir=tmp_path)) as server:
         config = {"input_size": 8, "hidden_size": 20, "output_size": 1}
-        model_id = httpx.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
+        model_id = httpx2.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
         inputs = np.random.default_rng(0).normal(size=(100, 1000, 8)).round(6).tolist()
         body = json.dumps({"inputs": inputs}).encode()  # ~8 MB, above max_elements once parsed
-        answers: list[httpx.Response] = []
+        answers: list[httpx2.Response] = []
 
         def post_large_body() -> None:
             answers.append(
-                httpx.post(
+                httpx2.post(
                     f"{server.url}/api/v1/models/{model_id}/forward",
                     content=body,
                     headers={"content-type": "application/json"},
@@ -33,7 +33,7 @@ def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
         started = time.perf_counter()
         worker.start()
         slowest = 0.0
-        with httpx.Client(timeout=120) as client:
+        with httpx2.Client(timeout=120) as client:
             while not answers:
                 sent = time.perf_counter()
                 assert client.get(f"{server.url}/api/v1/health").status_code == 200

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -31,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def model_id(server: LiveServer) -> str:
     config = {"input_size": 2, "hidden_size": 8, "output_size": 1, "head": "sigmoid", "loss": "bce"}
-    reply = httpx.post(f"{server.base_url}/api/v1/models", json={"config": config})
+    reply = httpx2.post(f"{server.base_url}/api/v1/models", json={"config": config})
     assert reply.status_code == 201, reply.text
     return str(reply.json()["id"])
 
@@ -96,16 +96,16 @@ def test_a_training_session_past_the_bound_is_refused(
 ) -> None:
     body = {"task": "binary_addition", "steps": 100_000, "report_every": 100, "early_stop": None}
     url = f"{server.base_url}/api/v1/models/{model_id}/train"
-    first = httpx.post(url, json=body, timeout=30)
+    first = httpx2.post(url, json=body, timeout=30)
     assert first.status_code == 202, first.text
     try:
-        second = httpx.post(url, json=body, timeout=30)
+        second = httpx2.post(url, json=body, timeout=30)
         assert second.status_code == 429, second.text
         assert "max_sessions" in second.text.lower()
     finally:
         session = first.json()["id"]
-        stopped = httpx.post(f"{server.base_url}/api/v1/training/{session}/stop", timeout=30)
+        stopped = httpx2.post(f"{server.base_url}/api/v1/training/{session}/stop", timeout=30)
         assert stopped.status_code == 200, stopped.text
-    third = httpx.post(url, json=body, timeout=30)  # a stopped session frees its place
+    third = httpx2.post(url, json=body, timeout=30)  # a stopped session frees its place
     assert third.status_code == 202, third.text
-    httpx.post(f"{server.base_url}/api/v1/training/{third.json()['id']}/stop", timeout=30)
+    httpx2.post(f"{server.base_url}/api/v1/training/{third.json()['id']}/stop", timeout=30)

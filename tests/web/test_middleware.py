@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -162,7 +162,7 @@ def test_a_chunked_body_is_answered_soon_after_the_bound(server: LiveServer) -> 
 
 
 def test_ordinary_requests_still_pass_through_the_bound(server: LiveServer) -> None:
-    reply = httpx.post(
+    reply = httpx2.post(
         f"{server.base_url}/api/v1/models",
         json={"config": {"input_size": 2, "hidden_size": 3, "output_size": 1}},
     )

@@ -4,7 +4,7 @@ import json
 import time
 import tracemalloc
 
-import httpx
+import httpx2
 from websockets.sync.client import connect
 
 from app.settings import Settings
@@ -31,7 +31,7 @@ def test_a_stalled_reader_stalls_the_pass_and_memory_stays_bounded(tmp_path) -> 
     settings = Settings(data_dir=tmp_path, stream_queue_frames=8)
     with live_server(settings) as server:
         config = {"input_size": 1, "hidden_size": H, "output_size": 1}
-        model_id = httpx.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
+        model_id = httpx2.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
         stats = server.app.state.stream_stats
         inputs = [[0.01 * t] for t in range(T)]
         command = {"type": "run", "inputs": inputs, "targets": [[0.0]] * T}
