@@ -12,7 +12,7 @@ TOLERANCE = 1e-9
 
 
 class TorchModel(torch.nn.Module):
-    """torch.nn.RNN/LSTM/GRU + a Linear head, with the names DESIGN.md's weight files use."""
+    """torch.nn.RNN/LSTM/GRU + a Linear head, with the names docs/design.md's weight files use."""
 
     def __init__(self, config: dict) -> None:
         super().__init__()
