@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(32 * 2**20, ge=1024, description="a JSON request body")
     max_upload_bytes: int = Field(64 * 2**20, ge=1024, description="an uploaded weights file")
-    max_text_length: int = Field(100_000, ge=1, description="characters of a text task's corpus")
+    max_text_length: int = Field(
+        100_000, ge=1, description="bytes (UTF-8) of a text task parameter: a corpus, a CSV"
+    )
 
     # Training and streaming.
     max_training_steps: int = Field(100_000, ge=1, description="steps of one training session")

@@ -87,8 +87,9 @@ class TaskService:
         for name, param in task.params.items():
             value = params.get(name)
             if param.kind == "text" and isinstance(value, str):
+                size = len(value.encode("utf-8"))
                 self.limits.check(
-                    f"{field}.{name}", "the text length", "max_text_length", len(value)
+                    f"{field}.{name}", "the text size in bytes", "max_text_length", size
                 )
 
     def query_params(self, name: str, query: Mapping[str, str]) -> dict[str, Any]:

@@ -113,11 +113,6 @@ def test_check_config_names_the_field_that_does_not_fit() -> None:
         )
 
 
-LIMITS = SizeLimits(
-    max_batch=1024, max_elements=4_000_000, max_text_bytes=10**6, max_input_size=256
-)
-
-
 def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn() -> None:
     params = {"length": 1000, "symbols": 20, "alphabet": 32}  # T = 1040, D = 34
     with pytest.raises(TaskError, match=r"batch_size 1024 × 36400 numbers .* 4000000"):
