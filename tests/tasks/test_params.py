@@ -6,6 +6,11 @@ import pytest
 from app.rnn import RNNError
 from app.tasks import TASKS, SizeLimits, TaskError
 
+# The bounds a caller (the service, from its settings) passes to the tasks.
+LIMITS = SizeLimits(
+    max_batch=1024, max_elements=4_000_000, max_text_bytes=1_000_000, max_input_size=256
+)
+
 
 def test_every_task_describes_itself_as_json_with_bounds() -> None:
     for name, task in TASKS.items():
