@@ -1,15 +1,66 @@
-"""What the browser tests share: waiting for a trace, screenshots, the axe-core check."""
+"""What the browser tests share: a live server, opening the page, waiting for a trace,
+screenshots, the axe-core check."""
 
 import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from playwright.sync_api import Page
+
+from app.config import Settings
+from app.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(**settings: Any) -> Iterator[str]:
+    """The app with these settings on http://127.0.0.1:<free port>, a throw-away data directory."""
+    data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-browser-"))
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings(data_dir=data_dir, **settings)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def open_explorer(page: Page, base_url: str, query: str = "") -> Page:
+    """Opens the explorer of the server at `base_url` and waits until its first trace is drawn."""
+    page.goto(f"{base_url}/{'?' + query if query else ''}")
+    page.wait_for_selector("body[data-ready='true']")
+    return page
 
 
 def wait_for_new_trace(page: Page, previous: str | None) -> str:
