@@ -1,6 +1,13 @@
 // Wires the page: the controls and views get their elements and the actions they may ask for,
 // the store tells each of them what changed, and start-up reads the server's catalogue, then
 // the link, then shows the first trace. No logic of its own lives here.
+//
+// state.js is the store; url.js the table of what a link carries, link.js the address bar;
+// selection.js what choosing a task or preset means; api.js the only module that talks to the
+// server, used by catalogue.js, model-session.js (sample, model, trace), training-session.js,
+// compare-session.js, stream-replay.js, text-sampling.js and exports.js; work.js runs their
+// requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
+// render.js draw from it.
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
