@@ -18,8 +18,8 @@ import * as weights from "./views/weights.js";
 
 const $ = (id) => document.getElementById(id);
 
-// Per tab: its views, and the state keys they read (the trace is given to each as well).
-const TABS = {
+// Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
+const PANELS = {
   explore: {
     views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text },
     keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled"],
@@ -54,15 +54,15 @@ export function init(intents) {
 }
 
 function draw(current, changed) {
-  const tab = TABS[current.tab];
+  const panel = PANELS[current.tab];
   const shown = changed.includes("tab") || changed.includes("resize");
   if (changed.includes("tab")) {
     // plots drawn while their panel was hidden have no size yet
     for (const plot of $(`panel-${current.tab}`).querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(plot);
   }
-  if (shown || changed.some((key) => tab.keys.includes(key))) {
+  if (shown || changed.some((key) => panel.keys.includes(key))) {
     performance.mark("render-start");
-    for (const [name, view] of Object.entries(tab.views)) {
+    for (const [name, view] of Object.entries(panel.views)) {
       const start = performance.now();
       view.update(current, current.trace);
       performance.measure(`view:${name}`, { start, end: performance.now() });
