@@ -32,6 +32,9 @@ from app.main import create_app
 from app.settings import Settings
 
 RESULTS = Path(__file__).with_name("PAGE_RESULTS.md")
+# The page's aim for one step's update (a frame at 60 Hz) and the budget it must stay within.
+AIM_MS = 16.0
+BUDGET_MS = 33.0
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -184,18 +187,22 @@ def report(results: list[dict[str, Any]], load: tuple[float, float, float]) -> s
         "- *fps*: animation frames per second while playing at 60 steps/s for a few seconds.",
         "",
         "| cell | T | H | update median (ms) | update p95 (ms) | to frame median (ms) "
-        "| to frame p95 (ms) | fps playing | steps/s playing |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| to frame p95 (ms) | fps playing | steps/s playing | within aim and budget |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        within = r["sync_median"] < AIM_MS and r["sync_p95"] < BUDGET_MS
         lines.append(
             f"| {r['cell']} | {r['T']} | {r['H']} | {r['sync_median']:.1f} | {r['sync_p95']:.1f} "
             f"| {r['frame_median']:.1f} | {r['frame_p95']:.1f} | {r['fps']:.0f} "
-            f"| {r['play_steps_per_second']:.0f} |"
+            f"| {r['play_steps_per_second']:.0f} | {'yes' if within else 'no'} |"
         )
     lines += [
         "",
-        "Budget (issue 5): < 33 ms per step at T=200, H=128, aiming at 16 ms; ≥ 30 fps playing.",
+        f"Budget (issue 5): < {BUDGET_MS:.0f} ms per step at T=200, H=128, aiming at "
+        f"{AIM_MS:.0f} ms; ≥ 30 fps playing. *Within aim and budget*: update median under "
+        f"{AIM_MS:.0f} ms and p95 under {BUDGET_MS:.0f} ms (the benchmark reports it; wall-clock",
+        "times on a shared machine are no test's pass or fail).",
         "The last row is the longest sequence the service accepts (T=1000): the unrolled view",
         "shows a window around the cursor, so a step costs about the same.",
         "Reproduce: `python -m benchmarks.bench_page` (needs Chromium at /usr/bin/chromium or",

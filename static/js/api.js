@@ -58,6 +58,8 @@ async function request(method, path, { json, body, expect = "json" } = {}) {
   return response.json();
 }
 
+/** What a client may choose: the model's and training's choices, the defaults and the limits. */
+export const getChoices = () => request("GET", "/choices");
 export const listTasks = () => request("GET", "/tasks");
 export const listPresets = () => request("GET", "/presets");
 
@@ -101,7 +103,7 @@ export function importWeights(file, config, name) {
 
 export const startTraining = (id, trainingConfig) =>
   request("POST", `/models/${encodeURIComponent(id)}/train`, { json: trainingConfig });
-export const trainingStatus = (session) => request("GET", `/training/${encodeURIComponent(session)}`);
+/** pause | resume | step | stop: the answer comes once the session's worker has obeyed. */
 export const controlTraining = (session, action) =>
   request("POST", `/training/${encodeURIComponent(session)}/${action}`);
 

@@ -3,7 +3,8 @@
 
 let nextId = 1;
 
-export const GATE_NAMES = { rnn: [], lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"] };
+// The cell state travels with the gates in a forward answer; it is not a block of the weights.
+const CELL_STATE = "C";
 
 /**
  * config: the model config; sample: {inputs (T, D), targets, meta}; forward: the body of
@@ -39,7 +40,8 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
     Q: config.output_size,
     L: layers.length,
     cell: config.cell,
-    gateNames: GATE_NAMES[config.cell] || [],
+    // in the server's order, which is the order of the stacked weight blocks (PyTorch's)
+    gateNames: Object.keys(layers[0]?.gates || {}).filter((name) => name !== CELL_STATE),
     sequence,
     inputs,
     targets: sample.targets,

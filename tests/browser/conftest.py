@@ -11,21 +11,15 @@ test-artifacts/browser/ and docs/screenshots/ (the README's).
 
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import ConsoleMessage, Page
 
-from app.main import create_app
-from app.settings import Settings
+from tests.browser.helpers import open_explorer, serve
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -74,32 +68,11 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """The app on http://127.0.0.1:<free port>, with a throw-away data directory."""
-    data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-browser-"))
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(data_dir=data_dir)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    """The app with its default settings."""
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture
@@ -133,8 +106,6 @@ def explorer(page: Page, live_server: str) -> Callable[..., Page]:
     """Opens the explorer with a query string and waits until its first trace is drawn."""
 
     def open_page(query: str = "") -> Page:
-        page.goto(f"{live_server}/{'?' + query if query else ''}")
-        page.wait_for_selector("body[data-ready='true']")
-        return page
+        return open_explorer(page, live_server, query)
 
     return open_page

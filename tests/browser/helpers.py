@@ -1,15 +1,40 @@
-"""What the browser tests share: waiting for a trace, screenshots, the axe-core check."""
+"""What the browser tests share: a live server, opening the page, waiting for a trace,
+screenshots, the axe-core check."""
 
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
 
+from app.settings import Settings
+from tests.servers import live_server
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+@contextmanager
+def serve(**settings: Any) -> Iterator[str]:
+    """The app with these settings on http://127.0.0.1:<free port>, a throw-away data directory."""
+    data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-browser-"))
+    try:
+        with live_server(Settings(data_dir=data_dir, **settings)) as server:
+            yield server.url
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def open_explorer(page: Page, base_url: str, query: str = "") -> Page:
+    """Opens the explorer of the server at `base_url` and waits until its first trace is drawn."""
+    page.goto(f"{base_url}/{'?' + query if query else ''}")
+    page.wait_for_selector("body[data-ready='true']")
+    return page
 
 
 def wait_for_new_trace(page: Page, previous: str | None) -> str:

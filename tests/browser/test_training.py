@@ -2,6 +2,7 @@
 the loss curve grows, and the views follow the new weights."""
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx2
 from playwright.sync_api import Page, expect
@@ -40,7 +41,7 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     shot(page, "training-dashboard")
 
 
-def test_pause_step_and_stop_control_the_session(
+def test_pause_step_resume_and_stop_show_the_servers_state(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
     # The character model has no early stop: the session is still running when Pause comes
@@ -49,14 +50,30 @@ def test_pause_step_and_stop_control_the_session(
     page.fill("#train-steps", "5000")
     page.click("#train-start")
     expect(page.locator("#train-pause")).to_be_enabled()
-    page.click("#train-pause")
-    expect(page.locator("#train-status")).to_contain_text("Paused at step")
-    expect(page.locator("#train-step")).to_be_enabled()
     session = page.evaluate("window.rnnExplorer.session()")
-    paused = httpx2.get(f"{live_server}/api/v1/training/{session}").json()
+
+    def on_server() -> dict[str, Any]:
+        return dict(httpx2.get(f"{live_server}/api/v1/training/{session}").json())
+
+    status = page.locator("#train-status")
+    page.click("#train-pause")
+    expect(status).to_contain_text("Paused at step")
+    paused = on_server()
     assert paused["status"] == "paused"
+    expect(status).to_have_text(f"Paused at step {paused['step']} of {paused['steps']}.")
+    expect(page.locator("#train-step")).to_be_enabled()
+
     page.click("#train-step")
-    expect(page.locator("#train-status")).to_contain_text(f"Paused at step {paused['step'] + 1} ")
+    expect(status).to_have_text(f"Paused at step {paused['step'] + 1} of {paused['steps']}.")
+    stepped = on_server()
+    assert (stepped["status"], stepped["step"]) == ("paused", paused["step"] + 1)
+
+    page.click("#train-resume")
+    expect(status).to_have_text("Training…")
+    expect(page.locator("#train-pause")).to_be_enabled()
+    assert on_server()["status"] == "running"
+
     page.click("#train-stop")
-    expect(page.locator("#train-start")).to_be_enabled(timeout=20_000)
-    assert httpx2.get(f"{live_server}/api/v1/training/{session}").json()["status"] == "stopped"
+    expect(status).to_have_text("Training stopped.")
+    expect(page.locator("#train-start")).to_be_enabled()
+    assert on_server()["status"] == "stopped"

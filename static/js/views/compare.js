@@ -1,27 +1,25 @@
 // Two configurations side by side on the same input: their hidden states and, on one log axis,
 // how their gradients fade or grow back through time (sigmoid vs tanh vs ReLU, RNN vs LSTM,
-// uniform(0,1) vs orthogonal initialisation).
+// uniform(0,1) vs orthogonal initialisation). The menus hold the server's choices.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, maxAbs, placeCursor, range, transpose } from "./common.js";
+import { appliesTo } from "../selection.js";
 
-let root = null;
-let plots = {};
-let selects = {};
-let summaryEl = null;
-let pair = null; // {a: trace, b: trace}
-let drawnPair = null;
-let onRun = () => {};
-
-const CHOICES = {
-  cell: ["rnn", "lstm", "gru"],
-  nonlinearity: ["tanh", "sigmoid", "relu", "identity"],
-  init: ["pytorch", "uniform", "uniform_symmetric", "normal", "xavier", "orthogonal", "identity"],
-};
+const FIELDS = ["cell", "nonlinearity", "init"]; // what a side of the comparison chooses
 const SIDE_COLOUR = { a: COLORS.text.W_hh, b: COLORS.text.W_xh };
 
-export function init(element, run) {
+let root = null;
+const plots = {};
+const selects = {};
+let summaryEl = null;
+let drawnPair = null;
+let builtChoices = null;
+let intents = {};
+
+/** intents: {change(side, config)} when a menu changes, run() for the button. */
+export function init(element, callbacks) {
   root = element;
-  onRun = run;
+  intents = callbacks;
   const configs = document.createElement("div");
   configs.className = "compare-layout";
   for (const side of ["a", "b"]) {
@@ -32,19 +30,14 @@ export function init(element, run) {
     h.style.color = SIDE_COLOUR[side];
     box.append(h);
     selects[side] = {};
-    for (const [field, options] of Object.entries(CHOICES)) {
+    for (const field of FIELDS) {
       const wrap = document.createElement("div");
       const label = document.createElement("label");
       label.htmlFor = `cmp-${side}-${field}`;
       label.textContent = field === "nonlinearity" ? "φ (rnn)" : field;
       const select = document.createElement("select");
       select.id = `cmp-${side}-${field}`;
-      for (const value of options) {
-        const option = document.createElement("option");
-        option.value = value;
-        option.textContent = value;
-        select.append(option);
-      }
+      select.addEventListener("change", () => intents.change(side, read(side)));
       wrap.append(label, select);
       box.append(wrap);
       selects[side][field] = select;
@@ -56,7 +49,7 @@ export function init(element, run) {
   button.className = "primary";
   button.id = "compare-run";
   button.textContent = "Compare on the current input";
-  button.addEventListener("click", () => onRun(read("a"), read("b")));
+  button.addEventListener("click", () => intents.run());
   summaryEl = document.createElement("p");
   summaryEl.className = "compare-loss";
   summaryEl.setAttribute("aria-live", "polite");
@@ -75,15 +68,30 @@ export function init(element, run) {
 }
 
 function read(side) {
-  const c = {};
-  for (const [field, select] of Object.entries(selects[side])) c[field] = select.value;
-  if (c.cell !== "rnn") c.nonlinearity = "tanh";
-  return c;
+  const config = {};
+  for (const [field, select] of Object.entries(selects[side])) config[field] = select.value;
+  return config;
 }
 
-export function setConfigs(a, b) {
-  for (const [side, c] of [["a", a], ["b", b]]) {
-    for (const [field, select] of Object.entries(selects[side])) if (c[field]) select.value = c[field];
+function buildChoices(modelChoices) {
+  for (const side of ["a", "b"]) {
+    for (const [field, select] of Object.entries(selects[side])) {
+      select.replaceChildren(...modelChoices[field].map((value) => {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = value;
+        return option;
+      }));
+    }
+  }
+}
+
+function showConfigs(compare) {
+  for (const side of ["a", "b"]) {
+    for (const [field, select] of Object.entries(selects[side])) {
+      select.value = compare[side][field];
+      select.disabled = !appliesTo(field, compare[side].cell);
+    }
   }
 }
 
@@ -92,13 +100,13 @@ function label(trace) {
   return c.cell === "rnn" ? `rnn · ${c.nonlinearity} · ${c.init}` : `${c.cell} · ${c.init}`;
 }
 
-/** The two traces to show (null clears). */
-export function show(a, b) {
-  pair = a && b ? { a, b } : null;
-  drawnPair = null;
-}
-
 export function update(state) {
+  if (state.catalogue && state.catalogue !== builtChoices) {
+    buildChoices(state.catalogue.choices.model);
+    builtChoices = state.catalogue;
+  }
+  showConfigs(state.compare);
+  const pair = state.comparison;
   if (!pair) {
     summaryEl.textContent = "Pick two configurations and compare them on the task's current sample.";
     return;

@@ -58,7 +58,7 @@ function phiFigure(state, trace) {
 function gatesFigure(state, trace) {
   const layer = trace.layers[state.layer];
   const j = Math.min(state.unit, trace.H - 1);
-  const names = [...trace.gateNames, ...(trace.cell === "lstm" ? ["C"] : [])];
+  const names = Object.keys(layer.gates); // the gates, and the LSTM's cell state C
   const steps = range(trace.T);
   const data = names.map((name, k) => ({
     type: "scatter", mode: "lines", x: steps, y: layer.gates[name].map((row) => row[j]), name: GATE_LABEL[name],

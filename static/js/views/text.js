@@ -1,28 +1,58 @@
 // The character model's text, each character coloured by the selected unit's activation, the
-// top-k next-character predictions of the current step, and sampled continuations.
+// top-k next-character predictions of the current step, and a sampled continuation (asked of
+// the page with the temperature and length chosen here; the text comes back in the state).
 
 import { traceKey } from "./common.js";
 
 let el = null;
+let intents = {};
 let builtKey = "";
 let spans = [];
-let topkEl = null;
-let sampledEl = null;
-let temperatureEl = null;
-let lengthEl = null;
 let currentSpan = null;
-let requestSample = async () => "";
-
-export function init(element, sampler) {
-  el = element;
-  requestSample = sampler;
-  const p = document.createElement("p");
-  p.className = "empty";
-  p.textContent = "Pick a character-level task to read the text through a unit's eyes.";
-  el.replaceChildren(p);
-}
+const parts = {}; // the view's elements, made once
 
 const show = (c) => (c === " " ? "␣" : c === "\n" ? "⏎" : c);
+
+function node(tag, attrs = {}, text = undefined) {
+  const e = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) e.setAttribute(name, value);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** intents: {pickStep(t), sample(temperature, count)} */
+export function init(element, callbacks) {
+  el = element;
+  intents = callbacks;
+  parts.empty = node("p", { class: "empty" }, "Pick a character-level task to read the text through a unit's eyes.");
+  parts.heading = node("p", { class: "check" });
+  parts.chars = node("div", { class: "chars" });
+  parts.chars.addEventListener("click", (event) => {
+    const t = event.target?.dataset?.t;
+    if (t !== undefined) intents.pickStep(Number(t));
+  });
+  parts.topk = node("div", { class: "topk", "aria-label": "Most likely next characters" });
+  parts.temperature = node("input", { type: "range", id: "temperature", min: "0.1", max: "2", step: "0.1", value: "0.8" });
+  const temperatureValue = node("output", {}, "0.8");
+  parts.temperature.addEventListener("input", () => { temperatureValue.textContent = parts.temperature.value; });
+  parts.length = node("input", { type: "number", id: "sample-chars", min: "1", max: "200", value: "40" });
+  parts.length.style.width = "60px";
+  parts.button = node("button", { type: "button", id: "sample-text" }, "Sample a continuation");
+  parts.button.addEventListener("click", () => intents.sample(Number(parts.temperature.value), Number(parts.length.value)));
+  parts.controls = node("div", { class: "sample-controls" });
+  parts.controls.append(
+    node("label", { for: "temperature" }, "Temperature"), parts.temperature, temperatureValue,
+    node("label", { for: "sample-chars" }, "Chars"), parts.length, parts.button,
+  );
+  parts.sampled = node("div", { class: "sampled", "aria-live": "polite" });
+  el.replaceChildren(parts.empty, parts.heading, parts.chars, parts.topk, parts.controls, parts.sampled);
+  showText(false);
+}
+
+function showText(visible) {
+  parts.empty.hidden = visible;
+  for (const name of ["heading", "chars", "topk", "controls", "sampled"]) parts[name].hidden = !visible;
+}
 
 // blue–white–orange, as the heatmaps; v in [−1, 1]
 function colour(v) {
@@ -39,92 +69,29 @@ function characters(trace) {
 }
 
 function build(trace, state) {
-  spans = [];
-  const heading = document.createElement("p");
-  heading.className = "check";
-  heading.textContent = `Coloured by unit ${state.unit} of layer ${state.layer + 1} (blue −, orange +). Click a character to go to its step.`;
-  const chars = document.createElement("div");
-  chars.className = "chars";
+  parts.heading.textContent = `Coloured by unit ${state.unit} of layer ${state.layer + 1} (blue −, orange +). Click a character to go to its step.`;
   const layer = trace.layers[state.layer];
   let m = 1e-9;
   for (const row of layer.H) m = Math.max(m, Math.abs(row[state.unit]));
-  characters(trace).forEach((c, t) => {
-    const span = document.createElement("span");
-    span.textContent = c;
-    span.dataset.t = String(t);
+  spans = characters(trace).map((c, t) => {
+    const span = node("span", { "data-t": String(t) }, c);
     span.style.backgroundColor = colour(layer.H[t][state.unit] / m);
     span.title = `t=${t} ${show(c)}: H[${state.unit}] = ${layer.H[t][state.unit].toFixed(3)}`;
-    chars.append(span);
-    spans.push(span);
+    return span;
   });
-  chars.addEventListener("click", (event) => {
-    const t = event.target?.dataset?.t;
-    if (t !== undefined) el.dispatchEvent(new CustomEvent("pick-step", { bubbles: true, detail: Number(t) }));
-  });
-  topkEl = document.createElement("div");
-  topkEl.className = "topk";
-  topkEl.setAttribute("aria-label", "Most likely next characters");
-  const controls = document.createElement("div");
-  controls.className = "sample-controls";
-  const tLabel = document.createElement("label");
-  tLabel.htmlFor = "temperature";
-  tLabel.textContent = "Temperature";
-  temperatureEl = document.createElement("input");
-  temperatureEl.type = "range";
-  temperatureEl.id = "temperature";
-  temperatureEl.min = "0.1";
-  temperatureEl.max = "2";
-  temperatureEl.step = "0.1";
-  temperatureEl.value = "0.8";
-  const tValue = document.createElement("output");
-  tValue.textContent = "0.8";
-  temperatureEl.addEventListener("input", () => { tValue.textContent = temperatureEl.value; });
-  const lLabel = document.createElement("label");
-  lLabel.htmlFor = "sample-chars";
-  lLabel.textContent = "Chars";
-  lengthEl = document.createElement("input");
-  lengthEl.type = "number";
-  lengthEl.id = "sample-chars";
-  lengthEl.min = "1";
-  lengthEl.max = "200";
-  lengthEl.value = "40";
-  lengthEl.style.width = "60px";
-  const button = document.createElement("button");
-  button.type = "button";
-  button.id = "sample-text";
-  button.textContent = "Sample a continuation";
-  sampledEl = document.createElement("div");
-  sampledEl.className = "sampled";
-  sampledEl.setAttribute("aria-live", "polite");
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    sampledEl.textContent = "…";
-    try {
-      sampledEl.textContent = await requestSample(Number(temperatureEl.value), Number(lengthEl.value));
-    } catch (error) {
-      sampledEl.textContent = `Sampling failed: ${error.message}`;
-    } finally {
-      button.disabled = false;
-    }
-  });
-  controls.append(tLabel, temperatureEl, tValue, lLabel, lengthEl, button);
-  el.replaceChildren(heading, chars, topkEl, controls, sampledEl);
+  parts.chars.replaceChildren(...spans);
 }
 
 function showTopK(trace, t) {
-  topkEl.replaceChildren();
   const probs = trace.sequence ? trace.outputs[t] : t === trace.T - 1 ? trace.outputs[0] : null;
-  const label = document.createElement("span");
-  label.textContent = `after t=${t}:`;
+  const label = node("span", {}, `after t=${t}:`);
   label.style.background = "none";
-  topkEl.append(label);
-  if (!probs) return;
-  const order = probs.map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, 5);
-  for (const [p, k] of order) {
-    const item = document.createElement("span");
-    item.textContent = `${show(trace.meta.vocab[k])} ${(p * 100).toFixed(1)}%`;
-    topkEl.append(item);
+  const items = [label];
+  if (probs) {
+    const order = probs.map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    for (const [p, k] of order) items.push(node("span", {}, `${show(trace.meta.vocab[k])} ${(p * 100).toFixed(1)}%`));
   }
+  parts.topk.replaceChildren(...items);
 }
 
 export function update(state, trace) {
@@ -132,8 +99,8 @@ export function update(state, trace) {
   const vocab = trace.meta?.vocab;
   if (!vocab || vocab.length !== trace.D || trace.config.head !== "softmax") {
     if (builtKey !== "none") {
-      init(el, requestSample);
-      el.firstChild.textContent = "This task is not a character model: pick a text task to see the text view.";
+      parts.empty.textContent = "This task is not a character model: pick a text task to see the text view.";
+      showText(false);
     }
     builtKey = "none";
     return;
@@ -141,6 +108,7 @@ export function update(state, trace) {
   const key = `${traceKey(trace)}|${state.unit}|${state.layer}`;
   if (key !== builtKey) {
     build(trace, state);
+    showText(true);
     builtKey = key;
     currentSpan = null;
   }
@@ -148,4 +116,7 @@ export function update(state, trace) {
   currentSpan = spans[state.t] || null;
   currentSpan?.classList.add("current");
   showTopK(trace, state.t);
+  // a continuation belongs to the text it continues
+  parts.sampled.textContent = state.sampled.traceId === trace.id ? state.sampled.text : "";
+  parts.button.disabled = state.sampled.pending;
 }

@@ -1,0 +1,37 @@
+// The address bar: at start-up the link's state goes into the store (through the table of
+// url.js, on top of what its task or preset selects); afterwards the link follows the store.
+
+import { fitToCell, selection } from "./selection.js";
+import { set, state, watch } from "./state.js";
+import { LINKED_KEYS, readQuery, toQuery } from "./url.js";
+
+// Playing at 60 steps/s must not spend its frame budget on history.replaceState: coalesced.
+const WRITE_DELAY = 150;
+
+/** The query string of the state on show. */
+export function query() {
+  return toQuery(state, state.catalogue, selection);
+}
+
+/** Reads the link into the store (the catalogue must be there: it holds the valid choices). */
+export function readLink() {
+  const read = readQuery(location.search, state.catalogue, selection);
+  const defaults = state.catalogue.choices.model_defaults;
+  // a field the link gives a cell that does not have it takes the server's default
+  read.config = fitToCell(read.config, defaults);
+  read.compare = { a: fitToCell(read.compare.a, defaults), b: fitToCell(read.compare.b, defaults) };
+  set(read);
+}
+
+/** From now on every change of a linked key rewrites the link. */
+export function followStore() {
+  let timer = 0;
+  watch([...LINKED_KEYS], () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = 0;
+      const q = query();
+      history.replaceState(null, "", q ? `${location.pathname}?${q}` : location.pathname);
+    }, WRITE_DELAY);
+  });
+}

@@ -1,0 +1,157 @@
+// The model on show and its trace: sample the task, build the model the choices ask for (or
+// keep the one on show when it already is that model), run forward and backward on the sample
+// and read its weights, all through api.js; the answers go into the store.
+
+import * as api from "./api.js";
+import { fits, modelConfig, taskNamed } from "./selection.js";
+import { set, state } from "./state.js";
+import { buildTrace } from "./trace.js";
+import { fieldsUnder } from "./url.js";
+
+const madeHere = new Set(); // models this page created (deleted when replaced or when the page goes)
+
+// A text longer than this goes in a POST body rather than in the sample's query string.
+const LONGEST_QUERY_TEXT = 200;
+
+/** A single sequence from a task sample: the batch axis (if any) dropped, the vocabulary split. */
+function normaliseSample(raw) {
+  let { inputs, targets } = raw;
+  const meta = { ...(raw.meta || {}) };
+  const batched = Array.isArray(inputs[0]?.[0]);
+  if (batched) {
+    inputs = inputs[0];
+    targets = targets[0];
+  }
+  // meta facts come per sequence (lists of one for a single sample)
+  for (const [key, value] of Object.entries(meta)) {
+    if (Array.isArray(value) && (batched || value.length === 1)) meta[key] = value[0];
+  }
+  if (typeof meta.vocabulary === "string") meta.vocab = [...meta.vocabulary];
+  return { inputs, targets, meta, config: raw.config || {} };
+}
+
+async function fetchSample() {
+  const task = taskNamed(state.catalogue, state.task);
+  const params = state.params;
+  const hasLongText = Object.values(params).some((v) => typeof v === "string" && v.length > LONGEST_QUERY_TEXT);
+  const raw = hasLongText
+    ? await api.sampleTaskPost(task.name, state.sampleSeed, params)
+    : await api.sampleTask(task.name, state.sampleSeed, params);
+  return normaliseSample(raw);
+}
+
+/** The config of the model the page's choices ask for on this sample. */
+export function wantedConfig(sample = state.sample) {
+  return modelConfig(sample, state.config, state.catalogue.choices.model_defaults);
+}
+
+/** Lets go of the model on show for `info`: deleted when this page made it. */
+function letGoOfPrevious(info) {
+  const previous = state.model;
+  if (previous && madeHere.has(previous.id) && previous.id !== info.id) {
+    madeHere.delete(previous.id);
+    api.deleteModel(previous.id).catch(() => {});
+  }
+}
+
+async function createModel(config) {
+  const task = taskNamed(state.catalogue, state.task);
+  const info = await api.createModel(config, `explorer · ${task.title || task.name}`);
+  madeHere.add(info.id);
+  letGoOfPrevious(info);
+  return info;
+}
+
+/** Runs forward + backward on the sample with the model and puts the trace on show. */
+async function show(model, sample) {
+  const [forwardResult, backwardResult, weights] = await Promise.all([
+    api.forward(model.id, { inputs: sample.inputs }),
+    api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
+    api.weights(model.id),
+  ]);
+  const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
+  trace.modelName = model.name;
+  const T = trace.T;
+  set({
+    model,
+    sample,
+    trace,
+    // the cursor and the selection stay where they are when the new trace has room for them
+    t: Math.min(state.t, T - 1),
+    unit: Math.min(state.unit, trace.H - 1),
+    layer: Math.min(state.layer, trace.L - 1),
+    phase: trace.hasBackward ? state.phase : "forward",
+    status: `Loss ${trace.loss.toFixed(4)} on sample ${state.sampleSeed} · T = ${T} ${T === 1 ? "step" : "steps"} · forward and backward computed by the server.`,
+  });
+}
+
+/** Build & run: a new sample, a model for the choices (kept when it already is that model), the trace. */
+export async function run() {
+  set({ playing: false, status: "Sampling the task…" });
+  const sample = await fetchSample();
+  const config = wantedConfig(sample);
+  let model = state.model;
+  if (!model || !fits(model.config, config)) {
+    set({ status: "Building the model…" });
+    model = await createModel(config);
+    set({ modelId: "" }); // a model of the page's own: the link names its config, not its id
+  }
+  set({ status: "Running forward and backward…" });
+  await show(model, sample);
+}
+
+/** Opens the stored model the link names; its config drives the form. */
+async function openStored(id) {
+  try {
+    const info = await api.getModel(id);
+    const config = {};
+    for (const field of fieldsUnder("config")) config[field] = info.config[field];
+    set({ model: info, config: { ...state.config, ...config } });
+  } catch (error) {
+    set({ modelId: "" });
+    if (error.status === 404) throw new api.ApiError(`The model ${id} of the link is not on this server; building one from the configuration instead.`, 404);
+    throw error;
+  }
+}
+
+/** The first trace of the page: the link's stored model, or one built from the link's choices. */
+export async function open() {
+  if (state.modelId) {
+    try {
+      await openStored(state.modelId);
+    } catch (error) {
+      await run();
+      set({ status: `${error.message} ${state.status}` }); // why the page shows another model
+      return;
+    }
+    const sample = await fetchSample();
+    if (!fits(state.model.config, wantedConfig(sample))) {
+      throw new api.ApiError(`The model ${state.model.id} does not fit the task ${state.task} (its sizes differ).`);
+    }
+    await show(state.model, sample);
+    return;
+  }
+  await run();
+}
+
+/** The model on show read again (its weights change while it trains), and its new trace. */
+export async function refresh() {
+  if (!state.model || !state.sample) return;
+  await show(await api.getModel(state.model.id), state.sample);
+}
+
+/** Imports PyTorch weights for the current task's sizes; the link then names the new model. */
+export async function importWeights(file) {
+  if (!state.sample) throw new api.ApiError("Pick a task first: the imported model needs its input and output sizes.");
+  set({ status: `Importing ${file.name}…` });
+  const info = await api.importWeights(file, wantedConfig(), file.name.replace(/\.safetensors$/, ""));
+  letGoOfPrevious(info);
+  set({ modelId: info.id });
+  await show(info, state.sample);
+  set({ status: `Imported ${file.name} as model ${info.id}; its link opens it again.` });
+}
+
+/** Deletes the models this page made, as the page goes away. */
+export function forgetModels() {
+  for (const id of madeHere) api.forgetModel(id);
+}

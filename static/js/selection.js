@@ -1,0 +1,95 @@
+// What a choice of task (or of one of its presets) means for the rest of the page, in one
+// place: its parameters, the model fields of the form and the training settings. The server's
+// answers are the source: the task's default_config and default_training, the preset's model
+// and training, the choices' model_defaults. No module fetches here; the catalogue is given.
+
+import { fieldsUnder } from "./url.js";
+
+// Model fields only some cells have: the server refuses them on the others, so the form
+// disables them there and holds the server's default for them instead.
+const CELL_ONLY = { nonlinearity: ["rnn"], forget_bias: ["lstm"] };
+
+/** Whether the model field applies to the cell (a field of every cell does). */
+export function appliesTo(field, cell) {
+  return !CELL_ONLY[field] || CELL_ONLY[field].includes(cell);
+}
+
+/** The config with each of its fields that its cell does not have set to the server's default. */
+export function fitToCell(config, modelDefaults) {
+  const fitted = { ...config };
+  for (const field of Object.keys(CELL_ONLY)) {
+    if (field in fitted && !appliesTo(field, fitted.cell)) fitted[field] = modelDefaults[field];
+  }
+  return fitted;
+}
+
+/** The task of that name, or the server's first task. */
+export function taskNamed(catalogue, name) {
+  return catalogue.tasks.find((task) => task.name === name) || catalogue.tasks[0];
+}
+
+/** The preset of that name when it belongs to the task, else null. */
+export function presetOf(catalogue, name, taskName) {
+  if (!name) return null;
+  return catalogue.presets.find((preset) => preset.name === name && preset.task === taskName) || null;
+}
+
+/** The parameters whose values differ from the task's defaults (unknown names dropped). */
+export function changedParams(task, values) {
+  const changed = {};
+  for (const [name, value] of Object.entries(values || {})) {
+    const spec = task.params?.[name];
+    if (spec && value !== null && value !== undefined && value !== spec.default) changed[name] = value;
+  }
+  return changed;
+}
+
+function pick(source, names) {
+  const picked = {};
+  for (const name of names) picked[name] = source[name] ?? null;
+  return picked;
+}
+
+/** The fields of `changed` whose values differ from those of `base`. */
+function differences(changed, base) {
+  const diff = {};
+  for (const [name, value] of Object.entries(changed || {})) {
+    if (JSON.stringify(value) !== JSON.stringify(base[name])) diff[name] = value;
+  }
+  return diff;
+}
+
+/**
+ * Choosing a task, or a preset of it: the state it starts from. Its parameters, a first sample,
+ * the form's model fields (the task's default config, with what the preset changes in it,
+ * including fields the form does not show, such as the loss) and the training settings (the
+ * task's defaults, with the preset's). A link's values go on top of these (url.js).
+ */
+export function selection(catalogue, taskName, presetName = "") {
+  const task = taskNamed(catalogue, taskName);
+  const preset = presetOf(catalogue, presetName, task.name);
+  const defaults = catalogue.choices.model_defaults;
+  const taskModel = { ...defaults, ...task.default_config };
+  const presetModel = differences(preset?.model, taskModel);
+  const config = fitToCell({ ...pick({ ...taskModel, ...presetModel }, fieldsUnder("config")), ...presetModel }, defaults);
+  const { task: _task, task_params: _params, ...presetTraining } = preset?.training || {};
+  const training = { ...pick({ ...task.default_training, ...presetTraining }, fieldsUnder("training")), ...presetTraining };
+  return {
+    task: task.name,
+    preset: preset?.name ?? "",
+    params: changedParams(task, preset?.task_params),
+    sampleSeed: 0,
+    config,
+    training,
+  };
+}
+
+/** The model the page asks for: the sample's config (its sizes, head, loss) with the user's choices. */
+export function modelConfig(sample, config, modelDefaults) {
+  return fitToCell({ ...sample.config, ...config }, modelDefaults);
+}
+
+/** Whether a model's config (the server's, complete) is the one wanted (maybe partial). */
+export function fits(modelConfig, wanted) {
+  return Object.entries(wanted).every(([key, value]) => JSON.stringify(modelConfig[key]) === JSON.stringify(value));
+}

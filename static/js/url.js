@@ -1,0 +1,203 @@
+// The link: every piece of state a link carries, listed once in URL_STATE (as TF Playground's
+// state.ts lists its keys). Reading and writing the query both go through the table, so the
+// link of a page opened from a link is that link. Values equal to their default are left out.
+//
+// An entry: the query key, the path in the state, a type (int | float | choice | id | compare |
+// params), bounds (numbers, or the server's limits by name) and the default. A choice's values
+// come from the server where the server decides them. FROM_SELECTION defaults are those of the
+// selected task or preset (selection.js); a link names only what differs from them.
+
+import { SPEEDS, TABS, WEIGHT_MATRICES, state as initial } from "./state.js";
+
+const FROM_SELECTION = "the selected task's or preset's value";
+
+const limit = (name) => (limits) => limits[name];
+const lastIndex = (name) => (limits) => limits[name] - 1; // an index into that many
+const modelChoices = (field) => ({ catalogue }) => catalogue.choices.model[field];
+
+export const URL_STATE = [
+  // the selection first: the defaults of the entries below are its values
+  { key: "task", path: "task", type: "choice", choices: ({ catalogue }) => catalogue.tasks.map((t) => t.name), default: ({ catalogue }) => catalogue.tasks[0].name },
+  { key: "preset", path: "preset", type: "choice", choices: ({ catalogue, read }) => catalogue.presets.filter((p) => p.task === read.task).map((p) => p.name), default: "" },
+  { key: "p", path: "params", type: "params", default: FROM_SELECTION },
+  { key: "sample", path: "sampleSeed", type: "int", min: 0, default: 0 },
+  { key: "model", path: "modelId", type: "id", default: "" },
+  { key: "cell", path: "config.cell", type: "choice", choices: modelChoices("cell"), default: FROM_SELECTION },
+  { key: "nonlinearity", path: "config.nonlinearity", type: "choice", choices: modelChoices("nonlinearity"), default: FROM_SELECTION },
+  { key: "hidden_size", path: "config.hidden_size", type: "int", min: 1, max: limit("max_hidden_size"), default: FROM_SELECTION },
+  { key: "num_layers", path: "config.num_layers", type: "int", min: 1, max: limit("max_layers"), default: FROM_SELECTION },
+  { key: "init", path: "config.init", type: "choice", choices: modelChoices("init"), default: FROM_SELECTION },
+  { key: "seed", path: "config.seed", type: "int", min: 0, default: FROM_SELECTION },
+  { key: "forget_bias", path: "config.forget_bias", type: "float", default: FROM_SELECTION },
+  { key: "opt", path: "training.optimizer", type: "choice", choices: ({ catalogue }) => catalogue.choices.training.optimizer, default: FROM_SELECTION },
+  { key: "lr", path: "training.lr", type: "float", above: 0, default: FROM_SELECTION },
+  { key: "steps", path: "training.steps", type: "int", min: 1, max: limit("max_training_steps"), default: FROM_SELECTION },
+  { key: "batch", path: "training.batch_size", type: "int", min: 1, max: limit("max_batch"), default: FROM_SELECTION },
+  { key: "clip", path: "training.clip", type: "float", above: 0, optional: true, default: FROM_SELECTION },
+  // the cursor: out of range it goes to the nearest valid place (the trace bounds it further)
+  { key: "t", path: "t", type: "int", min: 0, max: lastIndex("max_steps"), clamp: true, default: 0 },
+  { key: "phase", path: "phase", type: "choice", choices: () => ["forward", "backward"], default: "forward" },
+  { key: "unit", path: "unit", type: "int", min: 0, max: lastIndex("max_hidden_size"), clamp: true, default: 0 },
+  { key: "layer", path: "layer", type: "int", min: 0, max: lastIndex("max_layers"), clamp: true, default: 0 },
+  { key: "speed", path: "speed", type: "choice", choices: () => SPEEDS, default: 10 },
+  { key: "tab", path: "tab", type: "choice", choices: () => TABS, default: "explore" },
+  { key: "weight", path: "weight", type: "choice", choices: () => WEIGHT_MATRICES, default: "W_hh" },
+  { key: "cmpA", path: "compare.a", type: "compare", default: initial.compare.a },
+  { key: "cmpB", path: "compare.b", type: "compare", default: initial.compare.b },
+];
+
+// A text longer than this (a corpus) does not belong in a link: the link keeps the default.
+const LONGEST_LINK_TEXT = 200;
+
+/** The fields under a state key that a link carries: fieldsUnder("config") → ["cell", …]. */
+export function fieldsUnder(key) {
+  return URL_STATE.filter((e) => e.path.startsWith(`${key}.`)).map((e) => e.path.slice(key.length + 1));
+}
+
+function getPath(object, path) {
+  return path.split(".").reduce((value, name) => value?.[name], object);
+}
+
+function setPath(object, path, value) {
+  const names = path.split(".");
+  const last = names.pop();
+  const parent = names.reduce((o, name) => (o[name] ??= {}), object);
+  parent[last] = value;
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A number within the entry's bounds: clamped into them, or undefined (the default). */
+function bounded(value, entry, context) {
+  const limits = context.catalogue.choices.limits;
+  const min = typeof entry.min === "function" ? entry.min(limits) : entry.min;
+  const max = typeof entry.max === "function" ? entry.max(limits) : entry.max;
+  if (entry.above !== undefined && !(value > entry.above)) return undefined;
+  if (entry.clamp) return Math.max(min ?? -Infinity, Math.min(max ?? Infinity, value));
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) return undefined;
+  return value;
+}
+
+/** Each type: parse(text) → the value, or undefined for a malformed one; format(value) → text. */
+const TYPES = {
+  int: {
+    parse: (raw, entry, context) => (/^-?\d{1,15}$/.test(raw) ? bounded(Number(raw), entry, context) : undefined),
+    format: String,
+  },
+  float: {
+    parse(raw, entry, context) {
+      if (raw === "") return entry.optional ? null : undefined;
+      const value = Number(raw);
+      return Number.isFinite(value) ? bounded(value, entry, context) : undefined;
+    },
+    format: (value) => (value === null || value === undefined ? "" : String(value)),
+  },
+  choice: {
+    parse: (raw, entry, context) => entry.choices(context).find((choice) => String(choice) === raw),
+    format: String,
+  },
+  id: {
+    parse: (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined),
+    format: String,
+  },
+  // two compared configurations: cell.nonlinearity.init
+  compare: {
+    parse(raw, entry, context) {
+      const [cell, nonlinearity, init, extra] = raw.split(".");
+      const model = context.catalogue.choices.model;
+      const valid = extra === undefined && model.cell.includes(cell) && model.nonlinearity.includes(nonlinearity) && model.init.includes(init);
+      return valid ? { cell, nonlinearity, init } : undefined;
+    },
+    format: (c) => `${c.cell}.${c.nonlinearity}.${c.init}`,
+  },
+};
+
+/** A task parameter from text, by its kind in the task's description (GET /api/v1/tasks). */
+function parseParam(raw, spec, limits) {
+  if (spec.kind === "bool") return raw === "true" ? true : raw === "false" ? false : undefined;
+  if (spec.kind === "choice") return (spec.choices || []).includes(raw) ? raw : undefined;
+  if (spec.kind === "text") return raw.length <= limits.max_text_length ? raw : undefined;
+  const pattern = spec.kind === "int" ? /^-?\d{1,15}$/ : /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+  if (!pattern.test(raw)) return undefined;
+  const value = Number(raw);
+  if ((spec.min !== undefined && spec.min !== null && value < spec.min) || (spec.max !== undefined && spec.max !== null && value > spec.max)) return undefined;
+  return value;
+}
+
+/** Every parameter's value: the task's defaults with `params` on top. */
+function allParams(task, params) {
+  const values = {};
+  for (const [name, spec] of Object.entries(task.params || {})) values[name] = params[name] ?? spec.default ?? null;
+  return values;
+}
+
+function taskOf(catalogue, name) {
+  return catalogue.tasks.find((task) => task.name === name);
+}
+
+/**
+ * The state a query string names, complete for every entry of the table: the selection's
+ * values (`selectionOf(catalogue, task, preset)`, see selection.js) with the link's on top;
+ * malformed or unknown values keep their defaults.
+ */
+export function readQuery(search, catalogue, selectionOf) {
+  const query = new URLSearchParams(search);
+  const read = {};
+  const context = { catalogue, read };
+  let selected = null;
+  for (const entry of URL_STATE) {
+    if (entry.default === FROM_SELECTION && !selected) {
+      // task and preset are read: the rest starts from what they select
+      selected = selectionOf(catalogue, read.task, read.preset);
+      Object.assign(read, structuredClone(selected), { task: read.task, preset: read.preset });
+    }
+    if (entry.type === "params") {
+      const task = taskOf(catalogue, read.task);
+      const params = { ...read.params };
+      for (const [name, spec] of Object.entries(task.params || {})) {
+        const raw = query.get(`${entry.key}.${name}`);
+        const value = raw === null ? undefined : parseParam(raw, spec, catalogue.choices.limits);
+        if (value !== undefined) params[name] = value;
+      }
+      // only what differs from the task's defaults is kept
+      read.params = Object.fromEntries(Object.entries(params).filter(([name, value]) => !same(value, task.params[name].default) && value !== null));
+      continue;
+    }
+    const raw = query.get(entry.key);
+    const value = raw === null ? undefined : TYPES[entry.type].parse(raw, entry, context);
+    if (value !== undefined) setPath(read, entry.path, value);
+    else if (entry.default !== FROM_SELECTION) setPath(read, entry.path, structuredClone(defaultOf(entry, context)));
+  }
+  return read;
+}
+
+function defaultOf(entry, context) {
+  return typeof entry.default === "function" ? entry.default(context) : entry.default;
+}
+
+/** The query string of the state: every entry whose value differs from its default. */
+export function toQuery(current, catalogue, selectionOf) {
+  const query = new URLSearchParams();
+  if (!catalogue || !current.task) return ""; // the link is not read yet
+  const selected = selectionOf(catalogue, current.task, current.preset);
+  const context = { catalogue, read: current };
+  for (const entry of URL_STATE) {
+    if (entry.type === "params") {
+      const task = taskOf(catalogue, current.task);
+      const values = allParams(task, current.params);
+      const defaults = allParams(task, selected.params);
+      for (const [name, value] of Object.entries(values)) {
+        if (same(value, defaults[name]) || value === null) continue;
+        if (String(value).length <= LONGEST_LINK_TEXT) query.set(`${entry.key}.${name}`, String(value));
+      }
+      continue;
+    }
+    const value = getPath(current, entry.path);
+    const fallback = entry.default === FROM_SELECTION ? getPath(selected, entry.path) : defaultOf(entry, context);
+    if (value !== undefined && !same(value, fallback)) query.set(entry.key, TYPES[entry.type].format(value));
+  }
+  return query.toString();
+}
+
+/** The top-level state keys a link carries (a change to any other key leaves the link as it is). */
+export const LINKED_KEYS = new Set(URL_STATE.map((entry) => entry.path.split(".")[0]));
