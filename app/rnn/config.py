@@ -31,6 +31,9 @@ DTYPES: tuple[str, ...] = get_args(DType)
 # Gates per cell: how many (H, H) blocks the stacked weight matrices hold (PyTorch's G).
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 
+# Fields that only some cells have: any other cell keeps the field at its default.
+CELL_FIELDS: dict[str, tuple[str, ...]] = {"nonlinearity": ("rnn",), "forget_bias": ("lstm",)}
+
 # A softmax head is trained with cross-entropy computed from the logits (as torch's
 # CrossEntropyLoss does), a sigmoid head with BCE from the logits (BCEWithLogitsLoss); MSE goes
 # with any head.
@@ -73,19 +76,16 @@ class ModelConfig(BaseModel):
 
     @model_validator(mode="after")
     def _fits_together(self) -> Self:
-        if self.cell != "rnn" and self.nonlinearity != "tanh":
-            raise ValueError(
-                f"nonlinearity applies to the vanilla rnn only; {self.cell} uses its own gates "
-                f"(got nonlinearity={self.nonlinearity!r})"
-            )
+        for name, cells in CELL_FIELDS.items():
+            value, default = getattr(self, name), type(self).model_fields[name].default
+            if self.cell not in cells and value != default:
+                raise ValueError(
+                    f"{name} applies to the {' and '.join(cells)} only, not to the "
+                    f"{self.cell} (got {name}={value!r})"
+                )
         needed = _LOSS_NEEDS_HEAD.get(self.loss)
         if needed is not None and self.head != needed:
             raise ValueError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")
-        if self.forget_bias != 0 and self.cell != "lstm":
-            raise ValueError(
-                f"forget_bias applies to the lstm only; {self.cell} has no forget gate "
-                f"(got forget_bias={self.forget_bias!r})"
-            )
         return self
 
     @property

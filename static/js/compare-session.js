@@ -17,7 +17,7 @@ export async function run() {
   compared = [];
   const traces = [];
   for (const side of [state.compare.a, state.compare.b]) {
-    const config = fitToCell({ ...base, ...side }, state.catalogue.choices.model_defaults);
+    const config = fitToCell({ ...base, ...side }, state.catalogue.choices);
     const info = await api.createModel(config, `compare · ${side.cell} ${side.nonlinearity} ${side.init}`);
     compared.push(info.id);
     const [forwardResult, backwardResult] = await Promise.all([
@@ -37,5 +37,5 @@ export function forgetModels() {
 
 /** A side's menus changed: its config (with the fields its cell does not have at their defaults). */
 export function choose(side, config) {
-  set({ compare: { ...state.compare, [side]: fitToCell(config, state.catalogue.choices.model_defaults) } });
+  set({ compare: { ...state.compare, [side]: fitToCell(config, state.catalogue.choices) } });
 }

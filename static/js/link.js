@@ -16,10 +16,10 @@ export function query() {
 /** Reads the link into the store (the catalogue must be there: it holds the valid choices). */
 export function readLink() {
   const read = readQuery(location.search, state.catalogue, selection);
-  const defaults = state.catalogue.choices.model_defaults;
+  const { choices } = state.catalogue;
   // a field the link gives a cell that does not have it takes the server's default
-  read.config = fitToCell(read.config, defaults);
-  read.compare = { a: fitToCell(read.compare.a, defaults), b: fitToCell(read.compare.b, defaults) };
+  read.config = fitToCell(read.config, choices);
+  read.compare = { a: fitToCell(read.compare.a, choices), b: fitToCell(read.compare.b, choices) };
   set(read);
 }
 

@@ -42,7 +42,7 @@ async function fetchSample() {
 
 /** The config of the model the page's choices ask for on this sample. */
 export function wantedConfig(sample = state.sample) {
-  return modelConfig(sample, state.config, state.catalogue.choices.model_defaults);
+  return modelConfig(sample, state.config, state.catalogue.choices);
 }
 
 /** Lets go of the model on show for `info`: deleted when this page made it. */

@@ -5,20 +5,20 @@
 
 import { fieldsUnder } from "./url.js";
 
-// Model fields only some cells have: the server refuses them on the others, so the form
-// disables them there and holds the server's default for them instead.
-const CELL_ONLY = { nonlinearity: ["rnn"], forget_bias: ["lstm"] };
+// Model fields only some cells have: the server's choices say which (`cell_fields`) and refuse
+// them on the others, so the form disables them there and holds the server's default instead.
 
-/** Whether the model field applies to the cell (a field of every cell does). */
-export function appliesTo(field, cell) {
-  return !CELL_ONLY[field] || CELL_ONLY[field].includes(cell);
+/** Whether the model field applies to the cell, by the server's `choices`. */
+export function appliesTo(field, cell, choices) {
+  const cells = choices.cell_fields[field];
+  return !cells || cells.includes(cell);
 }
 
 /** The config with each of its fields that its cell does not have set to the server's default. */
-export function fitToCell(config, modelDefaults) {
+export function fitToCell(config, choices) {
   const fitted = { ...config };
-  for (const field of Object.keys(CELL_ONLY)) {
-    if (field in fitted && !appliesTo(field, fitted.cell)) fitted[field] = modelDefaults[field];
+  for (const field of Object.keys(choices.cell_fields)) {
+    if (field in fitted && !appliesTo(field, fitted.cell, choices)) fitted[field] = choices.model_defaults[field];
   }
   return fitted;
 }
@@ -71,7 +71,7 @@ export function selection(catalogue, taskName, presetName = "") {
   const defaults = catalogue.choices.model_defaults;
   const taskModel = { ...defaults, ...task.default_config };
   const presetModel = differences(preset?.model, taskModel);
-  const config = fitToCell({ ...pick({ ...taskModel, ...presetModel }, fieldsUnder("config")), ...presetModel }, defaults);
+  const config = fitToCell({ ...pick({ ...taskModel, ...presetModel }, fieldsUnder("config")), ...presetModel }, catalogue.choices);
   const { task: _task, task_params: _params, ...presetTraining } = preset?.training || {};
   const training = { ...pick({ ...task.default_training, ...presetTraining }, fieldsUnder("training")), ...presetTraining };
   return {
@@ -85,8 +85,8 @@ export function selection(catalogue, taskName, presetName = "") {
 }
 
 /** The model the page asks for: the sample's config (its sizes, head, loss) with the user's choices. */
-export function modelConfig(sample, config, modelDefaults) {
-  return fitToCell({ ...sample.config, ...config }, modelDefaults);
+export function modelConfig(sample, config, choices) {
+  return fitToCell({ ...sample.config, ...config }, choices);
 }
 
 /** Whether a model's config (the server's, complete) is the one wanted (maybe partial). */

@@ -41,12 +41,17 @@ def test_the_inputs_are_bounded_by_the_servers_limits(page: Page) -> None:
         expect(page.locator("#batch-size")).to_have_attribute("max", "64")
         expect(page.locator("#hidden-size")).to_have_attribute("max", "48")
         expect(page.locator("#num-layers")).to_have_attribute("max", "3")
+        bias = httpx2.get(f"{base_url}/api/v1/choices").json()["model_bounds"]["forget_bias"]
+        expect(page.locator("#forget-bias")).to_have_attribute("min", f"{bias['min']:g}")
+        expect(page.locator("#forget-bias")).to_have_attribute("max", f"{bias['max']:g}")
 
 
 def test_the_form_disables_the_fields_a_cell_does_not_have(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
-    defaults = httpx2.get(f"{live_server}/api/v1/choices").json()["model_defaults"]
+    choices = httpx2.get(f"{live_server}/api/v1/choices").json()
+    defaults = choices["model_defaults"]
+    assert choices["cell_fields"] == {"nonlinearity": ["rnn"], "forget_bias": ["lstm"]}
     page = explorer("task=binary_addition")
     expect(page.locator("#nonlinearity")).to_be_enabled()
     expect(page.locator("#forget-bias")).to_be_disabled()

@@ -1,10 +1,12 @@
 """The choices a client may make, read off the engine's and the service's own definitions, so the
 page builds its menus and bounds from the server instead of copies of them."""
 
+import annotated_types
 from fastapi import APIRouter
 
 from app.rnn import OPTIMISERS
 from app.rnn.config import (
+    CELL_FIELDS,
     CELLS,
     DTYPES,
     HEADS,
@@ -53,6 +55,26 @@ def choices(settings: SettingsDep) -> Choices:
             "dtype": list(DTYPES),
         },
         model_defaults=defaults,
+        model_bounds=_bounds(),
+        cell_fields={name: list(cells) for name, cells in CELL_FIELDS.items()},
         training={"optimizer": list(OPTIMISERS)},
         limits={name: getattr(settings, name) for name in _LIMITS},
     )
+
+
+def _bounds() -> dict[str, dict[str, int | float]]:
+    """Each numeric ModelConfig field's bounds, read off its pydantic constraints: min / max
+    inclusive, exclusive_min / exclusive_max."""
+    names = {
+        annotated_types.Ge: ("min", "ge"),
+        annotated_types.Le: ("max", "le"),
+        annotated_types.Gt: ("exclusive_min", "gt"),
+        annotated_types.Lt: ("exclusive_max", "lt"),
+    }
+    bounds: dict[str, dict[str, int | float]] = {}
+    for name, field in ModelConfig.model_fields.items():
+        for constraint in field.metadata:
+            if type(constraint) in names:
+                key, attribute = names[type(constraint)]
+                bounds.setdefault(name, {})[key] = getattr(constraint, attribute)
+    return bounds

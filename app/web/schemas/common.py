@@ -53,6 +53,12 @@ class Choices(BaseModel):
 
     model: dict[str, list[str]] = Field(description="each ModelConfig choice field's values")
     model_defaults: dict[str, Any] = Field(description="ModelConfig's defaults (sizes excepted)")
+    model_bounds: dict[str, dict[str, int | float]] = Field(
+        description="each numeric ModelConfig field's bounds: min, max, exclusive_min, ..."
+    )
+    cell_fields: dict[str, list[str]] = Field(
+        description="fields only some cells have; any other cell keeps the field's default"
+    )
     training: dict[str, list[str]] = Field(description="each TrainRequest choice field's values")
     limits: dict[str, int | float] = Field(description="the settings that bound a client's sizes")
 

@@ -82,7 +82,7 @@ function fieldValue(field) {
 function changeModelField(field) {
   const value = fieldValue(field);
   if (value === undefined || state.config[field.name] === value) return;
-  set({ config: fitToCell({ ...state.config, [field.name]: value }, state.catalogue.choices.model_defaults) });
+  set({ config: fitToCell({ ...state.config, [field.name]: value }, state.catalogue.choices) });
 }
 
 function showModelFields(current) {
@@ -90,7 +90,7 @@ function showModelFields(current) {
     const value = current.config[field.name];
     // the field being typed in keeps its text
     if (field !== document.activeElement && value !== undefined && value !== null) field.value = String(value);
-    field.disabled = !appliesTo(field.name, current.config.cell);
+    field.disabled = !appliesTo(field.name, current.config.cell, current.catalogue.choices);
   }
 }
 
@@ -109,8 +109,11 @@ function buildChoices(catalogue) {
   const { choices, tasks, presets } = catalogue;
   for (const field of modelFields()) {
     if (field.tagName === "SELECT") options(field, choices.model[field.name], (v) => (field.name === "cell" ? v.toUpperCase() : v));
-    // a bound the server sets: data-max-limit names its setting
+    // a bound the server sets: data-max-limit names its setting; model_bounds the config's own
     if (field.dataset.maxLimit) field.max = String(choices.limits[field.dataset.maxLimit]);
+    const bounds = choices.model_bounds?.[field.name] ?? {};
+    if (bounds.min !== undefined) field.min = String(bounds.min);
+    if (bounds.max !== undefined && !field.dataset.maxLimit) field.max = String(bounds.max);
   }
   options($("task"), tasks.map((task) => task.name), (name) => taskNamed(catalogue, name).title || name);
   $("presets").replaceChildren(...presets.map((preset) => {

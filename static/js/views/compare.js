@@ -86,11 +86,11 @@ function buildChoices(modelChoices) {
   }
 }
 
-function showConfigs(compare) {
+function showConfigs(compare, choices) {
   for (const side of ["a", "b"]) {
     for (const [field, select] of Object.entries(selects[side])) {
       select.value = compare[side][field];
-      select.disabled = !appliesTo(field, compare[side].cell);
+      select.disabled = !appliesTo(field, compare[side].cell, choices);
     }
   }
 }
@@ -105,7 +105,7 @@ export function update(state) {
     buildChoices(state.catalogue.choices.model);
     builtChoices = state.catalogue;
   }
-  showConfigs(state.compare);
+  if (state.catalogue) showConfigs(state.compare, state.catalogue.choices);
   const pair = state.comparison;
   if (!pair) {
     summaryEl.textContent = "Pick two configurations and compare them on the task's current sample.";

@@ -109,3 +109,6 @@ def test_choices_are_the_engines_and_the_settings(client) -> None:
     assert body["training"]["optimizer"] == list(OPTIMISERS)
     assert body["model_defaults"]["init"] == "pytorch"
     assert body["limits"]["max_hidden_size"] == client.app.state.settings.max_hidden_size
+    assert body["model_bounds"]["forget_bias"] == {"min": -10, "max": 10}
+    assert body["model_bounds"]["seed"] == {"min": 0, "max": 2**63 - 1}
+    assert body["cell_fields"] == {"nonlinearity": ["rnn"], "forget_bias": ["lstm"]}
