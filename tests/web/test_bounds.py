@@ -53,7 +53,11 @@ def _closed_with(socket: ClientConnection, timeout: float) -> tuple[dict[str, ob
 def test_a_stream_past_the_bound_is_refused_with_the_setting_named(
     server: LiveServer, model_id: str
 ) -> None:
-    with _stream(server, model_id), _stream(server, model_id):
+    with _stream(server, model_id) as first, _stream(server, model_id) as second:
+        # Slow runs keep both busy: a socket that only waits would be closed as idle.
+        for busy in (first, second):
+            busy.send(json.dumps({"type": "run", "inputs": [[0.0, 0.0]] * 100, "rate": 1}))
+            assert json.loads(busy.recv(timeout=10))["type"] == "start"
         with _stream(server, model_id) as third:
             frame, code = _closed_with(third, timeout=5)
         assert code == 1013  # try again later
