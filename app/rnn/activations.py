@@ -3,23 +3,23 @@
 Derivatives are written in terms of the output H = φ(A) where that is cheaper (tanh, sigmoid), so
 the backward pass needs no second pass over the pre-activation.
 
-Speed: NumPy's tanh costs about 2.5× its exp on this project's AVX2 machines (float64: 19 ns
-against 7 ns an element), so the cells' nonlinearities go through exp:
-σ(a) = 1 / (1 + e^(−a)) and tanh(a) = 1 − 2 / (1 + e^(2a)). Where e^(…) overflows to Inf these
-return the exact limits 0, ±1; the network silences that overflow warning around its passes. Both
-agree with np.tanh and PyTorch to a few units in the last place.
+Speed: NumPy's tanh costs several times its exp (benchmarks/RESULTS.md), so the cells'
+nonlinearities go through exp: σ(a) = 1 / (1 + e^(−a)) and tanh(a) = 1 − 2 / (1 + e^(2a)). Where
+e^(…) overflows to Inf these return the exact limits 0, ±1; the network silences that overflow
+warning around its passes. Both agree with np.tanh and PyTorch to a few units in the last place.
 """
 
 from collections.abc import Callable
 
 import numpy as np
 
-from app.rnn.arrays import Array, constant
+from app.rnn.arrays import Array
+from app.rnn.fast import constant
 
 NONLINEARITIES = ("tanh", "sigmoid", "relu", "identity")
 
 # Below this many elements the four extra NumPy calls of the exp form of tanh cost more than
-# np.tanh's slower loop saves (the break-even measured here lies between 256 and 512).
+# np.tanh's slower loop saves (the break-even is measured in benchmarks/RESULTS.md).
 EXP_TANH_MIN_SIZE = 512
 
 
@@ -41,9 +41,14 @@ def sigmoid_exp(A: Array, out: Array | None = None) -> Array:
 
 
 def tanh(A: Array, out: Array | None = None) -> Array:
-    """tanh(A); large arrays as 1 − 2 / (1 + e^(2A)), which is ±1 where e^(2A) overflows or is 0."""
+    """tanh(A); from EXP_TANH_MIN_SIZE elements on through exp (tanh_exp)."""
     if A.size < EXP_TANH_MIN_SIZE:
         return np.tanh(A, out=out)
+    return tanh_exp(A, out=out)
+
+
+def tanh_exp(A: Array, out: Array | None = None) -> Array:
+    """tanh(A) as 1 − 2 / (1 + e^(2A)), which is ±1 where e^(2A) overflows or is 0."""
     one = constant(1.0, A.dtype)
     out = np.multiply(A, constant(2.0, A.dtype), out=out)
     np.exp(out, out=out)
@@ -92,3 +97,11 @@ FORWARD: dict[str, Callable[..., Array]] = {
     "relu": relu,
     "identity": identity,
 }
+
+
+def for_size(nonlinearity: str, size: int) -> Callable[..., Array]:
+    """FORWARD[nonlinearity] for arrays of `size` elements, with tanh's choice between np.tanh
+    and tanh_exp made once, by a loop before it starts, rather than at every call."""
+    if nonlinearity == "tanh":
+        return np.tanh if size < EXP_TANH_MIN_SIZE else tanh_exp
+    return FORWARD[nonlinearity]
