@@ -20,8 +20,8 @@ def all_finite(value: Array) -> bool:
 
     A large contiguous array is first tested with one BLAS product: value·value is finite only if
     every element is (NaN and ±Inf carry through a sum of squares, which nothing can cancel), so
-    a finite result settles it at half the cost of np.isfinite; an infinite one may be an
-    overflow of large but finite squares and is settled element by element.
+    a finite result settles it faster than np.isfinite could (benchmarks/RESULTS.md); an
+    infinite one may be an overflow of large but finite squares and is settled element by element.
     """
     if value.size >= 4096 and value.flags.c_contiguous:
         flat = value.reshape(-1)

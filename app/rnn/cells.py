@@ -150,18 +150,25 @@ class LayerGrads:
     W_xh: Array = field(repr=False)
     dC0: Array | None = None
     dC: Array | None = None
+    _dA_x: Array | None = field(default=None, init=False, repr=False)
+    _dX: Array | None = field(default=None, init=False, repr=False)
 
-    @functools.cached_property
+    # Cached by hand: functools.cached_property takes a lock at every first read (Python 3.11).
+    @property
     def dA_x(self) -> Array:
         if len(self.dA_x_blocks) == 1:
             return self.dA_x_blocks[0]
-        return np.concatenate(self.dA_x_blocks, axis=2)
+        if self._dA_x is None:
+            self._dA_x = np.concatenate(self.dA_x_blocks, axis=2)
+        return self._dA_x
 
-    @functools.cached_property
+    @property
     def dX(self) -> Array:
-        T, B, width = self.dA_x.shape
-        dX = self.dA_x.reshape(T * B, width) @ self.W_xh.T
-        return dX.reshape(T, B, self.W_xh.shape[0])
+        if self._dX is None:
+            T, B, width = self.dA_x.shape
+            dX = np.dot(self.dA_x.reshape(T * B, width), self.W_xh.T)
+            self._dX = dX.reshape(T, B, self.W_xh.shape[0])
+        return self._dX
 
 
 def weight_grads(

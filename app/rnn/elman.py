@@ -12,6 +12,7 @@ import numpy as np
 from app.rnn import activations
 from app.rnn.arrays import Array
 from app.rnn.cells import LayerGrads, Params, input_projection, weight_grads
+from app.rnn.fast import transposed
 
 
 @dataclass
@@ -66,7 +67,7 @@ class ElmanCell:
         truncate: int | None,
     ) -> LayerGrads:
         """BPTT through the layer (Cell.backward)."""
-        W_hh_T = np.ascontiguousarray(params["W_hh"].T)
+        W_hh_T = transposed(params["W_hh"])
         dphi = self.factors(trace)["dphi"]
         dH = np.empty_like(trace.H)
         dA = np.empty_like(trace.H)

@@ -1,7 +1,7 @@
 """The fast cells' speed tricks, one helper each; benchmarks/RESULTS.md measures what each buys.
 
 At the small sizes of most of the page's models (B = 1, H ≈ 100) a step's time is NumPy's fixed
-cost per call (~0.5 µs), not its arithmetic, so the tricks cut calls and the cost of each call.
+cost per call, not its arithmetic, so the tricks cut calls and the cost of each call.
 """
 
 import functools
@@ -14,7 +14,7 @@ from app.rnn.arrays import Array
 @functools.cache
 def constant(value: float, dtype: np.dtype) -> Array:
     """`value` as a read-only 0-d array of `dtype`. As an operand of a call inside a per-step loop
-    it costs NumPy about half what a Python float does, which NumPy converts on every call."""
+    it costs NumPy less than a Python float, which NumPy converts on every call."""
     array = np.array(value, dtype=np.dtype(dtype))
     array.setflags(write=False)
     return array
@@ -60,3 +60,10 @@ class ExpGates:
     def unscaled(self, A: Array) -> None:
         """Scaled pre-activations A (T, G, B, H) back to the true ones, in place."""
         A /= self.scale.reshape(-1, 1, A.shape[-1])
+
+
+def transposed(W: Array) -> Array:
+    """Wᵀ as a C-contiguous copy, for backward's per-step products dA_t Wᵀ: with a batch,
+    OpenBLAS multiplies by a contiguous matrix faster than by the transposed view of W
+    (benchmarks/RESULTS.md)."""
+    return np.ascontiguousarray(W.T)

@@ -22,7 +22,7 @@ import numpy as np
 from app.rnn import activations
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
-from app.rnn.fast import ExpGates, constant
+from app.rnn.fast import ExpGates, constant, transposed
 
 GATE_NAMES = ("r", "z", "n")
 
@@ -143,7 +143,7 @@ class GRUCell:
         X_t W_xh + b_h, and dA_h, that of the recurrent side H_{t-1} W_hh (+ b_hn), differ in the
         n block only (dA_n against dN_t = dA_n ⊙ r). Each step fills V_t (3, B, H) =
         [dA_n, dH_t, dA_n]; one product with the factors F then gives dA_h of the step."""
-        W_hh_T = np.ascontiguousarray(params["W_hh"].T)
+        W_hh_T = transposed(params["W_hh"])
         T, B, hidden_size = trace.H.shape
         factors = self.factors(trace)
         V = np.empty((T, 3, B, hidden_size), dtype=trace.H.dtype)

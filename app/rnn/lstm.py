@@ -18,7 +18,7 @@ import numpy as np
 from app.rnn import activations
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
-from app.rnn.fast import ExpGates, constant
+from app.rnn.fast import ExpGates, constant, transposed
 
 GATE_NAMES = ("i", "f", "g", "o")
 
@@ -132,7 +132,7 @@ class LSTMCell:
     ) -> LayerGrads:
         """BPTT through the layer (Cell.backward). Each step fills U_t (4, B, H) = [dC_t, dC_t,
         dC_t, dH_t]; one product with the factors F then gives all four gates' dA."""
-        W_hh_T = np.ascontiguousarray(params["W_hh"].T)
+        W_hh_T = transposed(params["W_hh"])
         T, B, hidden_size = trace.H.shape
         factors = self.factors(trace)
         U = np.empty((T, 4, B, hidden_size), dtype=trace.H.dtype)

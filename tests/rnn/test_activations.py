@@ -65,3 +65,19 @@ def test_derivatives_written_into_a_buffer_equal_the_fresh_ones(name: str) -> No
         "identity": np.ones_like(A),
     }[name]
     np.testing.assert_allclose(fresh, expected, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", activations.NONLINEARITIES)
+def test_the_form_chosen_for_a_size_is_the_one_forward_would_take(name: str) -> None:
+    rng = np.random.default_rng(3)
+    for size in (activations.EXP_TANH_MIN_SIZE - 1, activations.EXP_TANH_MIN_SIZE):
+        A = rng.normal(size=size)
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(
+                activations.for_size(name, size)(A), activations.FORWARD[name](A)
+            )
+
+
+def test_tanh_goes_through_exp_from_its_threshold_on() -> None:
+    assert activations.for_size("tanh", activations.EXP_TANH_MIN_SIZE - 1) is np.tanh
+    assert activations.for_size("tanh", activations.EXP_TANH_MIN_SIZE) is activations.tanh_exp
