@@ -95,19 +95,26 @@ def side_by_side(steps_of_gates: Array) -> Array:
     return steps_of_gates.swapaxes(1, 2).reshape(T, B, gates * hidden_size)
 
 
-def input_projection(X: Array, W_xh: Array, b_h: Array) -> Array:
-    """X_t W_xh + b_h for every step in one matrix product: X (T, B, D) → (T, B, G·H).
+def input_projection(X: Array, W_xh: Array, b_h: Array, gates: int) -> Array:
+    """X_t W_xh + b_h for every step, in the gate layout: X (T, B, D) → (T, G, B, H).
 
-    The gated cells read it through gate_major as (T, G, B, H) in the step that adds the
-    recurrent product, whose (G, B, H) view is strided the same way, so no pass of its own
-    rearranges it into the gate layout.
+    One matrix product over all steps where the layout is the product's own row layout (B = 1,
+    where (T, G, 1, H) is (T, G·H), or G = 1); otherwise one product per step and gate, in a
+    single matmul call, each writing its (B, H) block in place. The one product would then need
+    a pass of its own to rearrange its (B, G·H) rows into blocks, and per-step products without
+    a batch cost a call each: both measured in benchmarks/RESULTS.md.
     """
     T, B, D = X.shape
-    # np.dot, not matmul: matmul leaves BLAS for an inner dimension of 1 (D = 1), and is then
-    # several times slower (benchmarks/RESULTS.md).
-    projection = np.dot(X.reshape(T * B, D), W_xh).reshape(T, B, W_xh.shape[1])
-    projection += b_h
-    return projection
+    width = W_xh.shape[1]
+    A = np.empty((T, gates, B, width // gates), dtype=X.dtype)
+    if B == 1 or gates == 1:
+        # np.dot, not matmul: matmul leaves BLAS for an inner dimension of 1 (D = 1) and is then
+        # several times slower (benchmarks/RESULTS.md).
+        np.dot(X.reshape(T * B, D), W_xh, out=A.reshape(T * B, width))
+    else:
+        np.matmul(X[:, None], W_xh.reshape(D, gates, -1).swapaxes(0, 1), out=A)
+    A += b_h.reshape(gates, 1, -1)
+    return A
 
 
 class GateViews:

@@ -39,7 +39,7 @@ class ElmanCell:
     def forward(self, X: Array, params: Params, H0: Array, C0: Array | None) -> ElmanTrace:
         """X: (T, B, D), H0: (B, H) → trace with A, H: (T, B, H)."""
         W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
-        A = input_projection(X, W_xh, b_h)  # X_t W_xh + b_h, every t at once
+        A = input_projection(X, W_xh, b_h, 1)[:, 0]  # X_t W_xh + b_h, every t at once
         H = np.empty_like(A)
         recurrent = np.empty_like(H0)
         phi = activations.for_size(self.nonlinearity, H0.size)

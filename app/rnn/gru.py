@@ -62,8 +62,7 @@ class GRUCell:
         exp_gates = _exp_gates(hidden_size, X.dtype)
         W_hh = exp_gates.scaled(params["W_hh"])
         W_xh, b_h = exp_gates.scaled(params["W_xh"]), exp_gates.scaled(params["b_h"])
-        P = gate_major(input_projection(X, W_xh, b_h), 3)  # P_t = X_t W_xh + b_h (r, z scaled)
-        A = np.empty(P.shape, dtype=X.dtype)  # the gate layout (empty_like would copy P's strides)
+        A = input_projection(X, W_xh, b_h, 3)  # X_t W_xh + b_h (r, z scaled), every t at once
         G = np.empty_like(A)
         N = np.empty((T, B, hidden_size), dtype=X.dtype)
         H = np.empty_like(N)
@@ -85,11 +84,11 @@ class GRUCell:
         )
         H_prev = H0
         gates = (G[:, :2], G[:, 0], G[:, 1], G[:, 2])
-        steps = zip(P[:, :2], P[:, 2], A[:, :2], A[:, 2], *gates, N, H, strict=True)
-        for P_rz, P_n, A_rz_t, A_n_t, G_rz_t, r, z, n, N_t, H_t in steps:
+        steps = zip(A[:, :2], A[:, 2], *gates, N, H, strict=True)
+        for A_rz_t, A_n_t, G_rz_t, r, z, n, N_t, H_t in steps:
             # reference.gru_forward: A_r, A_z = X_t W_xr + H_{t-1} W_hr + b_r, … (scaled)
             dot(H_prev, W_hh, out=recurrent)
-            add(P_rz, recurrent_rz, out=A_rz_t)
+            add(A_rz_t, recurrent_rz, out=A_rz_t)
             # reference.gru_forward: r, z = σ(A_r), σ(A_z) (ExpGates)
             exp(A_rz_t, out=G_rz_t)
             add(G_rz_t, one, out=G_rz_t)
@@ -97,7 +96,7 @@ class GRUCell:
             add(recurrent_n, b_hn, out=N_t)  # reference.gru_forward: N_t = H_{t-1} W_hn + b_hn
             # reference.gru_forward: A_n = X_t W_xn + b_n + r ⊙ N_t; n = tanh(A_n)
             multiply(r, N_t, out=scratch)
-            add(P_n, scratch, out=A_n_t)
+            add(A_n_t, scratch, out=A_n_t)
             tanh(A_n_t, out=n)
             # reference.gru_forward: H_t = (1 − z) ⊙ n + z ⊙ H_{t-1}, as n + z ⊙ (H_{t-1} − n)
             subtract(H_prev, n, out=scratch)

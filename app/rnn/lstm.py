@@ -61,8 +61,7 @@ class LSTMCell:
         exp_gates = _exp_gates(hidden_size, X.dtype)
         W_hh = exp_gates.scaled(params["W_hh"])
         W_xh, b_h = exp_gates.scaled(params["W_xh"]), exp_gates.scaled(params["b_h"])
-        P = gate_major(input_projection(X, W_xh, b_h), 4)  # P_t = X_t W_xh + b_h (scaled)
-        A = np.empty(P.shape, dtype=X.dtype)  # the gate layout (empty_like would copy P's strides)
+        A = input_projection(X, W_xh, b_h, 4)  # X_t W_xh + b_h (scaled), every t at once
         G = np.empty_like(A)
         C = np.empty((T, B, hidden_size), dtype=X.dtype)
         tanhC = np.empty_like(C)
@@ -77,11 +76,11 @@ class LSTMCell:
         dot, add, multiply, divide, exp = np.dot, np.add, np.multiply, np.divide, np.exp
         H_prev, C_prev = H0, C0
         gates = (G[:, 0], G[:, 1], G[:, 2], G[:, 3])
-        steps = zip(P, A, G, *gates, C, tanhC, H, strict=True)
-        for P_t, A_t, G_t, i, f, g, o, C_t, tanhC_t, H_t in steps:
+        steps = zip(A, G, *gates, C, tanhC, H, strict=True)
+        for A_t, G_t, i, f, g, o, C_t, tanhC_t, H_t in steps:
             # reference.lstm_forward: A_t = X_t W_xh + H_{t-1} W_hh + b_h (scaled)
             dot(H_prev, W_hh, out=recurrent)
-            add(P_t, recurrent_gates, out=A_t)
+            add(A_t, recurrent_gates, out=A_t)
             # reference.lstm_forward: i, f, g, o = σ(A_i), σ(A_f), tanh(A_g), σ(A_o) (ExpGates)
             exp(A_t, out=G_t)
             add(G_t, one, out=G_t)
