@@ -43,8 +43,7 @@ class ElmanCell:
         H = np.empty_like(A)
         recurrent = np.empty_like(H0)
         phi = activations.for_size(self.nonlinearity, H0.size)
-        # NumPy's functions as locals: at small sizes each call's fixed cost, not its arithmetic,
-        # is a step's time, and a local is the cheapest name to look up.
+        # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
         dot, add = np.dot, np.add
         H_prev = H0
         for A_t, H_t in zip(A, H, strict=True):

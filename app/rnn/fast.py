@@ -1,7 +1,9 @@
 """The fast cells' speed tricks, one helper each; benchmarks/RESULTS.md measures what each buys.
 
 At the small sizes of most of the page's models (B = 1, H ≈ 100) a step's time is NumPy's fixed
-cost per call, not its arithmetic, so the tricks cut calls and the cost of each call.
+cost per call, not its arithmetic, so the tricks cut calls and the cost of each call. For the
+same reason the cells' loops call NumPy's functions through local names (`add = np.add`): a
+local is looked up faster than a module's attribute, and a step makes a dozen calls.
 """
 
 import functools
@@ -46,6 +48,7 @@ class ExpGates:
         factor = {"sigmoid": -1.0, "tanh": -2.0, None: 1.0}
         self.scale = np.repeat([factor[kind] for kind in kinds], hidden_size).astype(dtype)
         is_tanh = np.array([kind == "tanh" for kind in kinds if kind is not None])[:, None, None]
+        self._evaluated = len(is_tanh)
         shape = (len(is_tanh), 1, hidden_size)
         self.one = constant(1.0, dtype)
         self.numerator = np.broadcast_to(np.where(is_tanh, 2.0, 1.0), shape).astype(dtype)
@@ -59,7 +62,8 @@ class ExpGates:
 
     def unscaled(self, A: Array) -> None:
         """Scaled pre-activations A (T, G, B, H) back to the true ones, in place."""
-        A /= self.scale.reshape(-1, 1, A.shape[-1])
+        gates = self._evaluated
+        A[:, :gates] /= self.scale[: gates * A.shape[-1]].reshape(gates, 1, -1)
 
 
 def transposed(W: Array) -> Array:

@@ -71,8 +71,7 @@ class LSTMCell:
         i_times_g = np.empty_like(H0)
         tanh = activations.for_size("tanh", B * hidden_size)
         one, numerator, shift = exp_gates.one, exp_gates.numerator, exp_gates.shift
-        # NumPy's functions as locals: at small sizes each call's fixed cost, not its arithmetic,
-        # is a step's time, and a local is the cheapest name to look up.
+        # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
         dot, add, multiply, divide, exp = np.dot, np.add, np.multiply, np.divide, np.exp
         H_prev, C_prev = H0, C0
         gates = (G[:, 0], G[:, 1], G[:, 2], G[:, 3])

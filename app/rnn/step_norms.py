@@ -12,7 +12,6 @@ import numpy as np
 from app.rnn.arrays import Array, previous
 from app.rnn.cells import CellTrace, LayerGrads
 from app.rnn.config import ModelConfig
-from app.rnn.fast import constant
 
 StepGrads = Literal["none", "norms", "full"]
 
@@ -63,14 +62,18 @@ def _step_norms(
     """
     grams: dict[int, Array] = {}
 
-    def gram(S: Array) -> Array:
+    def gram(S: Array, dtype: np.dtype | None = None) -> Array:
         key = id(S)
         if key not in grams:
-            grams[key] = _gram(S)
+            grams[key] = _gram(S, dtype)
         return grams[key]
 
+    # The gradients' Grams in float64: the squares of small float32 gradients (below ~1e-19,
+    # common at steps far from the loss) underflow float32, losing their digits, and on Intel
+    # cores every underflowing product costs a microcode assist (benchmarks/RESULTS.md).
+    wide = np.dtype(np.float64)
     T, B = traces[0].H.shape[:2]
-    ones = np.ones((T, B * B), dtype=H_top.dtype)  # the Gram of a bias's factor of ones
+    ones = np.ones((T, B * B))  # the Gram of a bias's factor of ones
     factors: dict[str, tuple[Array, Array]] = {}  # parameter → Grams of (L_t, R_t)
     for layer, (trace, g) in enumerate(zip(traces, layer_grads, strict=True)):
         gram_H = gram(trace.H)
@@ -81,23 +84,23 @@ def _step_norms(
         gram_h: Array
         if config.cell == "gru":
             n_columns = 2 * config.hidden_size
-            gram_rz = _gram(g.dA_h[:, :, :n_columns])
-            gram_hn = _gram(g.dA_h[:, :, n_columns:])
-            gram_x = gram_rz + _gram(g.dA_x_blocks[1])
+            gram_rz = _gram(g.dA_h[:, :, :n_columns], wide)
+            gram_hn = _gram(g.dA_h[:, :, n_columns:], wide)
+            gram_x = gram_rz + _gram(g.dA_x_blocks[1], wide)
             gram_h = gram_rz + gram_hn
         else:
-            gram_x = gram(g.dA_x)
-            gram_h = gram(g.dA_h)
+            gram_x = gram(g.dA_x, wide)
+            gram_h = gram(g.dA_h, wide)
         factors[f"layer{layer}.W_xh"] = (gram(trace.X), gram_x)
         factors[f"layer{layer}.W_hh"] = (gram_previous, gram_h)
         factors[f"layer{layer}.b_h"] = (ones, gram_x)
         if config.cell == "gru":
             factors[f"layer{layer}.b_hn"] = (ones, gram_hn)
-    factors["W_hq"] = (gram(H_top), gram(dO))
-    factors["b_q"] = (ones[: dO.shape[0]], gram(dO))
+    factors["W_hq"] = (gram(H_top), gram(dO, wide))
+    factors["b_q"] = (ones[: dO.shape[0]], gram(dO, wide))
     squared = np.concatenate([np.vecdot(left, right) for left, right in factors.values()])
     # Rounding can leave the square of a norm near 0 a hair below it.
-    norms = np.sqrt(np.maximum(squared, constant(0.0, squared.dtype)))
+    norms = np.sqrt(np.maximum(squared, 0.0)).astype(H_top.dtype)
     by_name: dict[str, Array] = {}
     start = 0
     for name, (left, _) in factors.items():
@@ -106,6 +109,8 @@ def _step_norms(
     return by_name
 
 
-def _gram(S: Array) -> Array:
-    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, each flattened: (T, B·B)."""
+def _gram(S: Array, dtype: np.dtype | None = None) -> Array:
+    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, each flattened: (T, B·B), computed in
+    `dtype` (S's own by default)."""
+    S = S.astype(dtype or S.dtype, copy=False)
     return (S @ S.mT).reshape(S.shape[0], -1)
