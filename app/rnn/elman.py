@@ -42,7 +42,7 @@ class ElmanCell:
         A = input_projection(X, W_xh, b_h, 1)[:, 0]  # X_t W_xh + b_h, every t at once
         H = np.empty_like(A)
         recurrent = np.empty_like(H0)
-        phi = activations.for_size(self.nonlinearity, H0.size)
+        phi = activations.FORWARD[self.nonlinearity]
         # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
         dot, add = np.dot, np.add
         H_prev = H0

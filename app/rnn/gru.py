@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.rnn import activations
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
 from app.rnn.fast import ExpGates, constant, transposed
@@ -70,11 +69,10 @@ class GRUCell:
         recurrent_gates = gate_major(recurrent, 3)  # (3, B, H), a view
         recurrent_rz, recurrent_n = recurrent_gates[:2], recurrent_gates[2]
         scratch = np.empty_like(H0)
-        tanh = activations.for_size("tanh", B * hidden_size)
         one = exp_gates.one
         # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
         dot, add, subtract, multiply = np.dot, np.add, np.subtract, np.multiply
-        exp, reciprocal = np.exp, np.reciprocal
+        exp, reciprocal, tanh = np.exp, np.reciprocal, np.tanh
         H_prev = H0
         gates = (G[:, :2], G[:, 0], G[:, 1], G[:, 2])
         steps = zip(A[:, :2], A[:, 2], *gates, N, H, strict=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.rnn import activations
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
 from app.rnn.fast import ExpGates, constant, transposed
@@ -69,10 +68,10 @@ class LSTMCell:
         recurrent = np.empty((B, 4 * hidden_size), dtype=X.dtype)
         recurrent_gates = gate_major(recurrent, 4)  # (4, B, H), a view
         i_times_g = np.empty_like(H0)
-        tanh = activations.for_size("tanh", B * hidden_size)
         one, numerator, shift = exp_gates.one, exp_gates.numerator, exp_gates.shift
         # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
-        dot, add, multiply, divide, exp = np.dot, np.add, np.multiply, np.divide, np.exp
+        dot, add, multiply, divide = np.dot, np.add, np.multiply, np.divide
+        exp, tanh = np.exp, np.tanh
         H_prev, C_prev = H0, C0
         gates = (G[:, 0], G[:, 1], G[:, 2], G[:, 3])
         steps = zip(A, G, *gates, C, tanhC, H, strict=True)
