@@ -84,16 +84,16 @@ def forward_backward(
             dH_t += dO_t @ p["W_hq"].T
         s = steps[t]
         if isinstance(s, reference.ElmanStep):
-            step_grads = reference.elman_backward(dH_t, s, p, "tanh")
+            backward_step = reference.elman_backward(dH_t, s, p, "tanh")
         elif isinstance(s, reference.LSTMStep):
-            step_grads = reference.lstm_backward(dH_t, dC_next, s, p)
+            backward_step = reference.lstm_backward(dH_t, dC_next, s, p)
         else:
-            step_grads = reference.gru_backward(dH_t, s, p)
-        for name, contribution in step_grads.params.items():
+            backward_step = reference.gru_backward(dH_t, s, p)
+        for name, contribution in backward_step.params.items():
             grads[name] += contribution
-        dH_next = step_grads.dH_prev
-        if step_grads.dC_prev is not None:
-            dC_next = step_grads.dC_prev
+        dH_next = backward_step.dH_prev
+        if backward_step.dC_prev is not None:
+            dC_next = backward_step.dC_prev
     return loss_value, {
         name if name in ("W_hq", "b_q") else f"layer0.{name}": grad for name, grad in grads.items()
     }

@@ -208,7 +208,7 @@ class Network:
             H_shape = trace.layers[-1].H.shape
             dH_out = np.empty(H_shape, dtype=self.dtype)
             dH_out[: T - dO_tm.shape[0]] = 0.0
-            np.matmul(
+            np.dot(  # np.dot: see cells.input_projection (Q can be 1)
                 dO_tm.reshape(-1, cfg.output_size),
                 self.params["W_hq"].T,
                 out=dH_out[T - dO_tm.shape[0] :].reshape(-1, cfg.hidden_size),

@@ -51,7 +51,7 @@ def gate_blocks(W: Array, gates: int) -> list[Array]:
 
 
 @dataclass
-class StepGrads:
+class BackwardStep:
     """What a backward step returns, every array (B, ·) except `params`.
 
     dH_t: the total dL/dH_t the step received; dA_t: dL/dA_t of the input side X_t W_xh + b_h
@@ -86,7 +86,7 @@ def elman_forward(X_t: Array, H_prev: Array, p: Params, nonlinearity: str) -> El
     return ElmanStep(X_t, H_prev, A_t, H_t)
 
 
-def elman_backward(dH_t: Array, s: ElmanStep, p: Params, nonlinearity: str) -> StepGrads:
+def elman_backward(dH_t: Array, s: ElmanStep, p: Params, nonlinearity: str) -> BackwardStep:
     """dH_t (B, H) → the step's gradients."""
     dA_t = dH_t * phi_prime(nonlinearity, s.A_t, s.H_t)  # H_t = φ(A_t)
     dX_t = dA_t @ p["W_xh"].T  # A_t = X_t W_xh + H_{t-1} W_hh + b_h
@@ -94,7 +94,8 @@ def elman_backward(dH_t: Array, s: ElmanStep, p: Params, nonlinearity: str) -> S
     dW_xh = s.X_t.T @ dA_t
     dW_hh = s.H_prev.T @ dA_t
     db_h = dA_t.sum(axis=0)
-    return StepGrads(dH_t, dA_t, dA_t, dX_t, dH_prev, {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h})
+    params = {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}
+    return BackwardStep(dH_t, dA_t, dA_t, dX_t, dH_prev, params)
 
 
 @dataclass
@@ -122,7 +123,7 @@ def lstm_forward(X_t: Array, H_prev: Array, C_prev: Array, p: Params) -> LSTMSte
     return LSTMStep(X_t, H_prev, C_prev, A_t, i, f, g, o, C_t, H_t)
 
 
-def lstm_backward(dH_t: Array, dC_next: Array, s: LSTMStep, p: Params) -> StepGrads:
+def lstm_backward(dH_t: Array, dC_next: Array, s: LSTMStep, p: Params) -> BackwardStep:
     """dH_t (B, H), and dC_next (B, H): dL/dC_t through C_{t+1} (zeros at the last step)."""
     tanh_C = np.tanh(s.C_t)
     dC_t = dC_next + dH_t * s.o * (1.0 - tanh_C * tanh_C)  # H_t = o ⊙ tanh(C_t)
@@ -138,7 +139,7 @@ def lstm_backward(dH_t: Array, dC_next: Array, s: LSTMStep, p: Params) -> StepGr
     dW_hh = s.H_prev.T @ dA_t
     db_h = dA_t.sum(axis=0)
     params = {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}
-    return StepGrads(dH_t, dA_t, dA_t, dX_t, dH_prev, params, dC_t, dC_prev)
+    return BackwardStep(dH_t, dA_t, dA_t, dX_t, dH_prev, params, dC_t, dC_prev)
 
 
 @dataclass
@@ -169,7 +170,7 @@ def gru_forward(X_t: Array, H_prev: Array, p: Params) -> GRUStep:
     return GRUStep(X_t, H_prev, np.concatenate([A_r, A_z, A_n], axis=1), r, z, N_t, n, H_t)
 
 
-def gru_backward(dH_t: Array, s: GRUStep, p: Params) -> StepGrads:
+def gru_backward(dH_t: Array, s: GRUStep, p: Params) -> BackwardStep:
     """dH_t (B, H) → the step's gradients."""
     dA_n = dH_t * (1.0 - s.z) * (1.0 - s.n * s.n)  # H_t = (1 − z) ⊙ n + z ⊙ H_{t-1}, n = tanh(A_n)
     dA_z = dH_t * (s.H_prev - s.n) * s.z * (1.0 - s.z)  # z = σ(A_z)
@@ -184,7 +185,7 @@ def gru_backward(dH_t: Array, s: GRUStep, p: Params) -> StepGrads:
     db_h = dA_t.sum(axis=0)
     db_hn = dN_t.sum(axis=0)
     params = {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h, "b_hn": db_hn}
-    return StepGrads(dH_t, dA_t, dA_h, dX_t, dH_prev, params)
+    return BackwardStep(dH_t, dA_t, dA_h, dX_t, dH_prev, params)
 
 
 Step = ElmanStep | LSTMStep | GRUStep
@@ -221,7 +222,7 @@ def backward(
     dH_out: Array,
     truncate: int | None = None,
     nonlinearity: str = "tanh",
-) -> list[StepGrads]:
+) -> list[BackwardStep]:
     """BPTT through one layer: dH_out (T, B, H), the gradient reaching each H_t from outside the
     recurrence (the head, the layer above) → each step's gradients, in time order; the first
     step's dH_prev and dC_prev are dL/dH0 and dL/dC0.
@@ -229,21 +230,21 @@ def backward(
     With `truncate` = k no gradient crosses from step t to step t − 1 where t is a positive
     multiple of k, as when PyTorch detaches the state before steps k, 2k, ….
     """
-    grads: list[StepGrads] = []
+    grads: list[BackwardStep] = []
     dH_next = np.zeros_like(dH_out[0])  # dL/dH_t through step t + 1
     dC_next = np.zeros_like(dH_out[0])
     for t in range(len(steps) - 1, -1, -1):
         dH_t = dH_out[t] + dH_next
         s = steps[t]
         if isinstance(s, ElmanStep):
-            step_grads = elman_backward(dH_t, s, p, nonlinearity)
+            backward_step = elman_backward(dH_t, s, p, nonlinearity)
         elif isinstance(s, LSTMStep):
-            step_grads = lstm_backward(dH_t, dC_next, s, p)
+            backward_step = lstm_backward(dH_t, dC_next, s, p)
         else:
-            step_grads = gru_backward(dH_t, s, p)
-        grads.append(step_grads)
+            backward_step = gru_backward(dH_t, s, p)
+        grads.append(backward_step)
         cut = truncate is not None and t > 0 and t % truncate == 0
-        dH_next = np.zeros_like(dH_t) if cut else step_grads.dH_prev
-        if step_grads.dC_prev is not None:
-            dC_next = np.zeros_like(dH_t) if cut else step_grads.dC_prev
+        dH_next = np.zeros_like(dH_t) if cut else backward_step.dH_prev
+        if backward_step.dC_prev is not None:
+            dC_next = np.zeros_like(dH_t) if cut else backward_step.dC_prev
     return grads[::-1]
