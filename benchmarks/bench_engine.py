@@ -39,6 +39,11 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="wall: elapsed time; cpu: this process's CPU time, steadier on a shared machine "
         "(only with --threads 1, where the two measure the same work)",
     )
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="also print the engine's page faults per call (ru_minflt) after each row",
+    )
     parser.add_argument("--write", metavar="PATH", help="also write the report to this file")
     return parser.parse_args(argv)
 
@@ -51,6 +56,7 @@ if ARGS is not None:
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -112,6 +118,7 @@ class Row:
     torch_ms: float
     naive_ms: float | None
     runs: int
+    engine_faults: float
 
     @property
     def ratio(self) -> float:
@@ -214,6 +221,7 @@ def measure(
         if abs(value - losses["torch"]) > tolerance * max(1.0, abs(losses["torch"])):
             raise RuntimeError(f"{cell} {w.name} {dtype}: {name} loss {value} ≠ {losses['torch']}")
     times: dict[str, list[float]] = {name: [] for name in steps}
+    faults: list[int] = []  # the engine's minor page faults per call
     names = list(steps)
     gc.collect()
     started = time.perf_counter()
@@ -221,9 +229,12 @@ def measure(
     while run < min_runs or time.perf_counter() - started < budget:
         order = names[run % len(names) :] + names[: run % len(names)]
         for name in order:
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             begin = clock()
             steps[name]()
             times[name].append(clock() - begin)
+            if name == "engine":
+                faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before)
         run += 1
         if run >= 1000:
             break
@@ -239,6 +250,7 @@ def measure(
         median_ms("torch"),
         median_ms("naive") if with_naive else None,
         run,
+        statistics.median(faults),
     )
 
 
@@ -346,6 +358,8 @@ def main(args: argparse.Namespace) -> None:
                 )
                 rows.append(row)
                 print(table([row])[-1], flush=True)
+                if args.faults:
+                    print(f"  engine page faults per call: {row.engine_faults:.0f}", flush=True)
     command = "python -m benchmarks.bench_engine " + " ".join(sys.argv[1:])
     lines = [
         "# Engine speed: NumPy engine vs PyTorch (CPU) vs a naive NumPy loop",

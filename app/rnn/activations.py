@@ -3,24 +3,18 @@
 Derivatives are written in terms of the output H = φ(A) where that is cheaper (tanh, sigmoid), so
 the backward pass needs no second pass over the pre-activation.
 
-Speed: NumPy's tanh costs about 2.5× its exp on this project's AVX2 machines (float64: 19 ns
-against 7 ns an element), so the cells' nonlinearities go through exp:
-σ(a) = 1 / (1 + e^(−a)) and tanh(a) = 1 − 2 / (1 + e^(2a)). Where e^(…) overflows to Inf these
-return the exact limits 0, ±1; the network silences that overflow warning around its passes. Both
-agree with np.tanh and PyTorch to a few units in the last place.
+The vanilla RNN's σ is 1 / (1 + e^(−A)), exact in its tails; where e^(−A) overflows to Inf it is
+the exact limit 0, and the network silences that overflow warning around its passes.
 """
 
 from collections.abc import Callable
 
 import numpy as np
 
-from app.rnn.arrays import Array, constant
+from app.rnn.arrays import Array
+from app.rnn.fast import constant
 
 NONLINEARITIES = ("tanh", "sigmoid", "relu", "identity")
-
-# Below this many elements the four extra NumPy calls of the exp form of tanh cost more than
-# np.tanh's slower loop saves (the break-even measured here lies between 256 and 512).
-EXP_TANH_MIN_SIZE = 512
 
 
 def sigmoid(A: Array, out: Array | None = None) -> Array:
@@ -38,18 +32,6 @@ def sigmoid_exp(A: Array, out: Array | None = None) -> Array:
     np.exp(out, out=out)
     np.add(out, constant(1.0, A.dtype), out=out)
     return np.reciprocal(out, out=out)
-
-
-def tanh(A: Array, out: Array | None = None) -> Array:
-    """tanh(A); large arrays as 1 − 2 / (1 + e^(2A)), which is ±1 where e^(2A) overflows or is 0."""
-    if A.size < EXP_TANH_MIN_SIZE:
-        return np.tanh(A, out=out)
-    one = constant(1.0, A.dtype)
-    out = np.multiply(A, constant(2.0, A.dtype), out=out)
-    np.exp(out, out=out)
-    np.add(out, one, out=out)
-    np.divide(constant(-2.0, A.dtype), out, out=out)
-    return np.add(out, one, out=out)
 
 
 def relu(A: Array, out: Array | None = None) -> Array:
@@ -87,7 +69,7 @@ def derivative(name: str, A: Array, H: Array, out: Array | None = None) -> Array
 
 # The forms the vanilla RNN's recurrence uses, inside the network's silenced-overflow passes.
 FORWARD: dict[str, Callable[..., Array]] = {
-    "tanh": tanh,
+    "tanh": np.tanh,
     "sigmoid": sigmoid_exp,
     "relu": relu,
     "identity": identity,

@@ -6,29 +6,29 @@ traces return (B, T, ·) views without copying.
 """
 
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Literal
+from typing import Any
 
 import numpy as np
 
-from app.rnn import elman, gru, lstm
-from app.rnn.arrays import (
-    Array,
-    all_finite,
-    check_all_finite,
-    check_finite,
-    previous,
-    workspace,
-)
+from app.rnn.arrays import Array, all_finite, check_all_finite, check_finite
+from app.rnn.cells import Cell, CellTrace, LayerGrads
 from app.rnn.config import ModelConfig
+from app.rnn.elman import ElmanCell
 from app.rnn.errors import NumericalError, ShapeError
+from app.rnn.gru import GRUCell
 from app.rnn.init import init_params, parameter_shapes
-from app.rnn.layer import LayerGrads
 from app.rnn.losses import head_forward, loss_and_grad
+from app.rnn.lstm import LSTMCell
+from app.rnn.step_norms import StepGrads, step_contributions
 
-CELL_MODULES: dict[str, ModuleType] = {"rnn": elman, "lstm": lstm, "gru": gru}
 
-StepGrads = Literal["none", "norms", "full"]
+def make_cell(config: ModelConfig) -> Cell[Any]:
+    """The fast cell of the config's kind."""
+    if config.cell == "lstm":
+        return LSTMCell()
+    if config.cell == "gru":
+        return GRUCell()
+    return ElmanCell(config.nonlinearity)
 
 
 @dataclass
@@ -41,30 +41,29 @@ class ForwardTrace:
 
     config: ModelConfig
     X: Array
-    layers: list = field(repr=False)
+    layers: list[CellTrace] = field(repr=False)
     O: Array
     Y: Array
 
     def hidden(self, layer: int = -1) -> Array:
         """H: (B, T, H) of one layer (default: the top one)."""
-        return np.swapaxes(self.layers[layer].H, 0, 1)
+        return self.layers[layer].H.swapaxes(0, 1)
 
     def preactivation(self, layer: int = -1) -> Array:
         """A: (B, T, G·H), the pre-activation X_t W_xh + H_{t-1} W_hh + b_h (gated cells: of
         every gate, side by side in PyTorch's order)."""
-        return np.swapaxes(self.layers[layer].A, 0, 1)
+        return self.layers[layer].A.swapaxes(0, 1)
 
     def gates(self, layer: int = -1) -> dict[str, Array]:
         """LSTM i, f, g, o and the cell state C; GRU r, z, n; each (B, T, H). Empty for the rnn."""
-        return {name: np.swapaxes(v, 0, 1) for name, v in self.layers[layer].gates().items()}
+        return {name: v.swapaxes(0, 1) for name, v in self.layers[layer].gates().items()}
 
     @property
     def final_state(self) -> tuple[Array, Array | None]:
         """(H_T, C_T) of every layer: (L, B, H) each; C_T is None except for the LSTM."""
         H_T = np.stack([trace.H[-1] for trace in self.layers])
-        if self.config.cell != "lstm":
-            return H_T, None
-        return H_T, np.stack([trace.C[-1] for trace in self.layers])
+        C_T = [trace.C[-1] for trace in self.layers if trace.C is not None]
+        return H_T, np.stack(C_T) if C_T else None
 
 
 @dataclass
@@ -90,11 +89,11 @@ class BackwardResult:
 
     def dH(self, layer: int = -1) -> Array:
         """dL/dH_t (B, T, H) of one layer: the total, including what flows from the future."""
-        return np.swapaxes(self.layers[layer].dH, 0, 1)
+        return self.layers[layer].dH.swapaxes(0, 1)
 
     def dA(self, layer: int = -1) -> Array:
         """dL/dA_t (B, T, G·H): the gradient of the pre-activation."""
-        return np.swapaxes(self.layers[layer].dA_x, 0, 1)
+        return self.layers[layer].dA_x.swapaxes(0, 1)
 
 
 class Network:
@@ -106,7 +105,7 @@ class Network:
 
     def __init__(self, config: ModelConfig, params: dict[str, Array] | None = None) -> None:
         self.config = config
-        self.cell: ModuleType = CELL_MODULES[config.cell]
+        self.cell = make_cell(config)
         self.dtype = np.dtype(config.dtype)
         if params is None:
             params = init_params(config)
@@ -139,10 +138,9 @@ class Network:
         in_place = all(value.base is self._flat_params for value in self.params.values())
         if not (in_place and all_finite(self._flat_params)):
             check_all_finite(self.params, "parameter")
-        B, T, D = X.shape
-        layer_input = workspace("network.X", (T, B, D), self.dtype)  # time-major
-        np.copyto(layer_input, np.swapaxes(X, 0, 1))
-        traces = []
+        B = X.shape[0]
+        layer_input = np.ascontiguousarray(X.swapaxes(0, 1))  # time-major
+        traces: list[CellTrace] = []
         with np.errstate(over="ignore", invalid="ignore"):
             for layer in range(cfg.num_layers):
                 trace = self.cell.forward(
@@ -150,7 +148,6 @@ class Network:
                     self.layer_params(layer),
                     H0[layer],
                     None if C0 is None else C0[layer],
-                    cfg.nonlinearity,
                 )
                 _check_states(trace.H, f"layer {layer} hidden state H_t")
                 traces.append(trace)
@@ -160,7 +157,7 @@ class Network:
             O_tm += self.params["b_q"]
             O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
             O = np.ascontiguousarray(
-                np.swapaxes(O_tm, 0, 1) if cfg.output_mode == "sequence" else O_tm[0]
+                O_tm.swapaxes(0, 1) if cfg.output_mode == "sequence" else O_tm[0]
             )
             _check_states(O, "output O_t")
             Y = head_forward(O, cfg.head)
@@ -194,11 +191,11 @@ class Network:
         with np.errstate(over="ignore", invalid="ignore"):
             loss, dO = loss_and_grad(trace.O, trace.Y, targets, cfg.loss, cfg.head)
             _check_loss(loss)
-            dO_tm = np.swapaxes(dO if dO.ndim == 3 else dO[:, None], 0, 1)  # (T_out, B, Q)
+            dO_tm = (dO if dO.ndim == 3 else dO[:, None]).swapaxes(0, 1)  # (T_out, B, Q)
             H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
             # Every gradient is written into one flat buffer laid out like the parameters: one
             # finiteness test covers them all.
-            grad_buffer = workspace("network.grads", self._flat_params.shape, self.dtype)
+            grad_buffer = np.empty_like(self._flat_params)
             grads = {
                 name: grad_buffer[start:stop].reshape(value.shape)
                 for (name, value), (start, stop) in zip(
@@ -209,9 +206,9 @@ class Network:
             np.dot(H_top.reshape(-1, cfg.hidden_size).T, dO_flat, out=grads["W_hq"])
             np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
             H_shape = trace.layers[-1].H.shape
-            dH_out = workspace("network.dH_out", H_shape, self.dtype)
+            dH_out = np.empty(H_shape, dtype=self.dtype)
             dH_out[: T - dO_tm.shape[0]] = 0.0
-            np.matmul(
+            np.dot(  # np.dot: see cells.input_projection (Q can be 1)
                 dO_tm.reshape(-1, cfg.output_size),
                 self.params["W_hq"].T,
                 out=dH_out[T - dO_tm.shape[0] :].reshape(-1, cfg.hidden_size),
@@ -227,7 +224,9 @@ class Network:
                     dH_out = result.dX
         if not all_finite(grad_buffer):
             check_all_finite(grads, "gradient of")
-        per_step, full = _step_contributions(trace, layer_grads, dO_tm, step_grads)
+        per_step, full = step_contributions(
+            cfg, trace.layers, layer_grads, H_top, dO_tm, step_grads
+        )
         dH0 = _stacked([g.dH0 for g in layer_grads])
         dC0 = _stacked([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
         return BackwardResult(
@@ -349,90 +348,3 @@ def _check_states(S: Array, what: str) -> None:
         f"{what} overflowed to NaN/Inf at index {tuple(int(i) for i in index)}; the weights or "
         "inputs are too large for this nonlinearity (try a smaller learning rate or init scale)"
     )
-
-
-def _step_contributions(
-    trace: ForwardTrace, layer_grads: list[LayerGrads], dO_tm: Array, mode: StepGrads
-) -> tuple[dict[str, Array], dict[str, Array] | None]:
-    """Each step's contribution to each weight gradient: X_t^T dA_t, H_{t-1}^T dA_t, Σ_b dA_t."""
-    if mode == "none":
-        return {}, None
-    cfg = trace.config
-    H_top = trace.layers[-1].H if cfg.output_mode == "sequence" else trace.layers[-1].H[-1:]
-    norms = _step_norms(trace, layer_grads, H_top, dO_tm)
-    if mode == "norms":
-        return norms, None
-    full: dict[str, Array] = {"W_hq": np.swapaxes(H_top, 1, 2) @ dO_tm, "b_q": dO_tm.sum(axis=1)}
-    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
-        full[f"layer{layer}.W_xh"] = np.swapaxes(tr.X, 1, 2) @ g.dA_x
-        full[f"layer{layer}.W_hh"] = np.swapaxes(previous(tr.H0, tr.H), 1, 2) @ g.dA_h
-        full[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
-        if cfg.cell == "gru":
-            full[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * cfg.hidden_size :].sum(axis=1)
-    return norms, full
-
-
-def _step_norms(
-    trace: ForwardTrace, layer_grads: list[LayerGrads], H_top: Array, dO_tm: Array
-) -> dict[str, Array]:
-    """‖step t's contribution‖_F to every parameter, without forming the contributions.
-
-    ‖LᵀR‖²_F = Σ (L Lᵀ) ⊙ (R Rᵀ) and, for a bias, ‖Σ_b R_b‖² = Σ R Rᵀ, with the (B, B) Gram
-    matrices of each step, cheap while B is small. Each Gram is computed once and shared: a
-    layer's input X is the layer below's H, the states H_{t-1} are H shifted by a step, and the
-    rnn and lstm have one dA for both weights. The GRU's dA_x and dA_h share their r and z
-    blocks, so their Grams are sums of three narrower ones, the last of which is b_hn's.
-    """
-    grams: dict[int, Array] = {}
-
-    def gram(S: Array) -> Array:
-        key = id(S)
-        if key not in grams:
-            grams[key] = _gram(S)
-        return grams[key]
-
-    norms: dict[str, Array] = {}
-    for layer, (tr, g) in enumerate(zip(trace.layers, layer_grads, strict=True)):
-        gram_H = gram(tr.H)
-        gram_x: Array
-        gram_h: Array
-        gram_previous = np.empty_like(gram_H)  # of H_{t-1}
-        gram_previous[:1] = _gram(tr.H0[None])
-        gram_previous[1:] = gram_H[:-1]
-        if trace.config.cell == "gru":
-            n_cols = 2 * trace.config.hidden_size
-            gram_rz = _gram(g.dA_h[:, :, :n_cols])
-            gram_hn = _gram(g.dA_h[:, :, n_cols:])
-            gram_x = gram_rz + _gram(g.dA_x_blocks[1])
-            gram_h = gram_rz + gram_hn
-            norms[f"layer{layer}.b_hn"] = _sum_norms_from_gram(gram_hn)
-        else:
-            gram_x = gram(g.dA_x)
-            gram_h = gram(g.dA_h)
-        norms[f"layer{layer}.W_xh"] = _norms_from_grams(gram(tr.X), gram_x)
-        norms[f"layer{layer}.W_hh"] = _norms_from_grams(gram_previous, gram_h)
-        norms[f"layer{layer}.b_h"] = _sum_norms_from_gram(gram_x)
-    norms["W_hq"] = _norms_from_grams(gram(H_top), gram(dO_tm))
-    norms["b_q"] = _sum_norms_from_gram(gram(dO_tm))
-    return norms
-
-
-def _gram(S: Array) -> Array:
-    """S: (T, B, K) → the Gram matrices S_t S_tᵀ, (T, B, B); for B = 1 just ‖S_t‖², (T,)."""
-    T, B = S.shape[:2]
-    if B == 1:
-        return np.vecdot(S[:, 0], S[:, 0])
-    return np.matmul(S, np.swapaxes(S, 1, 2), out=workspace("network.gram", (T, B, B), S.dtype))
-
-
-def _sum_norms_from_gram(gram: Array) -> Array:
-    """‖Σ_b R_{t,b}‖ for every t from the Gram matrices of R (see _gram) → (T,)."""
-    if gram.ndim == 1:
-        return np.sqrt(gram)
-    return np.sqrt(np.maximum(gram.sum(axis=(1, 2)), 0.0))
-
-
-def _norms_from_grams(gram_left: Array, gram_right: Array) -> Array:
-    if gram_left.ndim == 1:  # one sequence: ‖x_tᵀ y_t‖_F = ‖x_t‖ ‖y_t‖
-        return np.sqrt(gram_left * gram_right)
-    return np.sqrt(np.maximum((gram_left * gram_right).sum(axis=(1, 2)), 0.0))

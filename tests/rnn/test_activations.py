@@ -1,5 +1,6 @@
-"""The nonlinearities: the exp forms the cells use agree with np.tanh and with σ, to the last few
-units in the last place, and reach their limits exactly where exp overflows."""
+"""The nonlinearities: the exp form of σ the vanilla RNN uses agrees with the form that never
+overflows to the last few units in the last place and reaches its limits exactly where exp
+overflows; the derivatives are φ' from φ's output."""
 
 import numpy as np
 import pytest
@@ -11,21 +12,6 @@ DTYPES = [np.float64, np.float32]
 
 def reference_sigmoid(A: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * A.astype(np.float64)))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_the_exp_form_of_tanh_agrees_with_np_tanh_and_saturates_exactly(dtype: type) -> None:
-    A = np.concatenate(
-        [np.linspace(-30.0, 30.0, 4001), [0.0, -0.0, 1e-12, -1e-300, 400.0, -400.0, 1e4, -1e4]]
-    ).astype(dtype)
-    assert A.size >= activations.EXP_TANH_MIN_SIZE  # takes the exp path
-    with np.errstate(over="ignore"):
-        ours = activations.tanh(A)
-    assert ours.dtype == dtype
-    error = np.abs(ours.astype(np.float64) - np.tanh(A.astype(np.float64)))
-    assert error.max() <= 4 * np.finfo(dtype).eps
-    assert np.all(ours[np.abs(A) >= 400.0] == np.sign(A[np.abs(A) >= 400.0]))
-    assert np.all(np.abs(ours) <= 1.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -41,11 +27,6 @@ def test_the_exp_form_of_sigmoid_agrees_with_the_tanh_form_and_saturates_exactly
     assert ours[A == 800.0][0] == 1.0 and ours[A == -800.0][0] == 0.0
     assert np.all((ours >= 0.0) & (ours <= 1.0))
     np.testing.assert_allclose(activations.sigmoid(A), ours, atol=2 * np.finfo(dtype).eps)
-
-
-def test_small_arrays_take_np_tanh_unchanged() -> None:
-    A = np.linspace(-3.0, 3.0, activations.EXP_TANH_MIN_SIZE - 1)
-    np.testing.assert_array_equal(activations.tanh(A), np.tanh(A))
 
 
 @pytest.mark.parametrize("name", activations.NONLINEARITIES)

@@ -5,6 +5,8 @@ app.rnn.weights, and compares logits, head outputs, loss, every parameter gradie
 gradients of h0, c0 and the inputs.
 """
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -252,3 +254,59 @@ def test_loss_method_equals_the_backward_loss() -> None:
     trace = net.forward(rng.normal(size=(3, 5, 2)))
     targets = rng.integers(0, 4, size=(3, 5))
     assert net.loss(trace, targets) == pytest.approx(net.backward(trace, targets).loss, abs=0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_kept_trace_and_result_survive_later_passes_unchanged(cell: str) -> None:
+    config = ModelConfig(input_size=3, hidden_size=16, output_size=2, cell=cell, seed=1)
+    net = Network(config)
+    rng = np.random.default_rng(0)
+    X1, X2 = rng.normal(size=(2, 4, 7, 3))
+    targets1, targets2 = rng.normal(size=(2, 4, 7, 2))
+    trace = net.forward(X1)
+    result = net.backward(trace, targets1, step_grads="full")
+    hidden_view = trace.hidden()
+    kept = {
+        "H": hidden_view.copy(),
+        "A": trace.preactivation().copy(),
+        "dH": result.dH().copy(),
+        "dA": result.dA().copy(),
+        **{f"grad {name}": g.copy() for name, g in result.grads.items()},
+        **{f"gate {name}": g.copy() for name, g in trace.gates().items()},
+    }
+    for _ in range(3):  # passes of the same shapes, whose arrays the allocator may place anywhere
+        other = net.forward(X2)
+        net.backward(other, targets2)
+    current = {
+        "H": hidden_view,
+        "A": trace.preactivation(),
+        "dH": result.dH(),
+        "dA": result.dA(),
+        **{f"grad {name}": g for name, g in result.grads.items()},
+        **{f"gate {name}": g for name, g in trace.gates().items()},
+    }
+    for name, value in kept.items():
+        np.testing.assert_array_equal(current[name], value, err_msg=name)
+    fresh = net.backward(net.forward(X1), targets1)
+    for name, value in fresh.grads.items():
+        np.testing.assert_array_equal(value, kept[f"grad {name}"], err_msg=name)
+
+
+def test_passes_on_several_threads_give_each_its_own_result() -> None:
+    net = Network(ModelConfig(input_size=3, hidden_size=16, output_size=2, cell="lstm", seed=1))
+    rng = np.random.default_rng(2)
+    inputs = rng.normal(size=(4, 3, 20, 3))
+    expected = [net.forward(X).hidden().copy() for X in inputs]
+    results: dict[int, list[bool]] = {}
+
+    def run(k: int) -> None:
+        results[k] = [
+            bool(np.array_equal(net.forward(inputs[k]).hidden(), expected[k])) for _ in range(30)
+        ]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(all(ok) for ok in results.values()) and len(results) == 4

@@ -9,7 +9,6 @@ loss, every parameter gradient and the gradients of h0, c0 and the inputs (torch
 import numpy as np
 import pytest
 
-from app.rnn import activations
 from app.rnn.config import ModelConfig
 
 from .torch_reference import CELL_VARIANTS, LOSS_VARIANTS, compare_with_torch
@@ -91,13 +90,3 @@ def test_the_random_cases_cover_every_option() -> None:
     assert min(lengths) == 1 and max(lengths) == 200
     assert sum(1 for T in lengths if T > 60) >= 10
     assert len({o["B"] for _, o in drawn}) >= 8
-
-
-@pytest.mark.parametrize("index", range(0, CASES, 4), ids=lambda index: f"case{index}")
-def test_the_exp_form_of_tanh_matches_torch_at_every_size(
-    index: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Large arrays take tanh through exp (activations.py); the small ones above mostly do not.
-    monkeypatch.setattr(activations, "EXP_TANH_MIN_SIZE", 0)
-    config, options = draw_case(index)
-    compare_with_torch(config, **options)
