@@ -4,7 +4,7 @@ This module is the spec. The fast cells (elman.py, lstm.py, gru.py) compute the 
 whole sequence at once, and tests/rnn/test_reference.py holds them equal to these steps, and these
 steps equal to PyTorch. To change a cell, change it here first, then its fast path.
 
-Row vectors, as in DESIGN.md: X_t (B, D); H_t, C_t (B, H); W_xh (D, G·H), W_hh (H, G·H) and b_h
+Row vectors, as in docs/design.md: X_t (B, D); H_t, C_t (B, H); W_xh (D, G·H), W_hh (H, G·H) and b_h
 (G·H,) hold the G gates' blocks side by side in PyTorch's order (LSTM i, f, g, o; GRU r, z, n);
 the GRU keeps b_hn (H,), which the reset gate multiplies, apart. A backward step receives dH_t =
 dL/dH_t, the total from the output at t and from step t + 1, and returns the gradients of the
