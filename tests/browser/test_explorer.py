@@ -109,9 +109,10 @@ def test_backward_pass_shows_the_apis_gradient_norm_flowing_right_to_left(
 
 
 def test_space_plays_and_pauses(explorer: Callable[..., Page]) -> None:
-    page = explorer("speed=60")
+    # 50 steps at 10 a second: the second press lands seconds before the run could end by itself.
+    page = explorer("task=sine&speed=10")
     page.keyboard.press("Space")
-    page.wait_for_function("() => window.rnnExplorer.state.t >= 5")
+    page.wait_for_function("() => window.rnnExplorer.state.t >= 3")
     page.keyboard.press("Space")
     assert page.evaluate("window.rnnExplorer.state.playing") is False
     expect(page.locator("#play")).to_have_attribute("aria-label", "Play")
