@@ -21,6 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY app ./app
 COPY static ./static
 COPY templates ./templates
+COPY lessons ./lessons
 
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin explorer \
     && mkdir -p /data \

@@ -13,6 +13,7 @@ quotes medians with the warm-up excluded.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -32,6 +33,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--min-runs", type=int, default=7)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive column")
+    parser.add_argument(
+        "--products",
+        action="store_true",
+        help="also time the engine's matrix products alone (its np.dot and np.matmul calls), "
+        "in extra engine runs of the same rotation",
+    )
     parser.add_argument(
         "--clock",
         choices=["wall", "cpu"],
@@ -59,7 +66,7 @@ import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -119,6 +126,7 @@ class Row:
     naive_ms: float | None
     runs: int
     engine_faults: float
+    products_ms: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -203,6 +211,32 @@ def _make_steps(
     return {"engine": engine, "torch": pytorch, "naive": naive_step}, cfg
 
 
+@contextlib.contextmanager
+def _products_timed(clock: Callable[[], float]) -> Iterator[list[float]]:
+    """np.dot and np.matmul replaced by versions that add the time of each call to the one
+    element of the yielded list. The engine's loops bind NumPy's functions to local names at
+    each call (app/rnn/fast.py), so they pick these up; its `@` products (the Gram matrices of
+    the per-step norms, and one (B, H) product a layer) stay outside the sum."""
+    spent = [0.0]
+    dot, matmul = np.dot, np.matmul
+
+    def timed(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        def call(*args: object, **kwargs: object) -> np.ndarray:
+            begin = clock()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[0] += clock() - begin
+
+        return call
+
+    np.dot, np.matmul = timed(dot), timed(matmul)  # type: ignore[assignment]
+    try:
+        yield spent
+    finally:
+        np.dot, np.matmul = dot, matmul  # type: ignore[assignment]
+
+
 def measure(
     cell: str,
     w: Workload,
@@ -211,10 +245,21 @@ def measure(
     min_runs: int,
     with_naive: bool,
     clock: Callable[[], float] = time.perf_counter,
+    with_products: bool = False,
 ) -> Row:
     steps, _ = _make_steps(cell, w, dtype)
     if not with_naive:
         del steps["naive"]
+    products: list[float] = []  # seconds in np.dot/np.matmul per engine call
+
+    def engine_products() -> float:
+        with _products_timed(clock) as spent:
+            loss = steps["engine"]()
+        products.append(spent[0])
+        return loss
+
+    if with_products:
+        steps["products"] = engine_products
     losses = {name: step() for name, step in steps.items()}  # warm-up, and a sanity check
     tolerance = 1e-3 if dtype == "float32" else 1e-9
     for name, value in losses.items():
@@ -251,6 +296,7 @@ def measure(
         median_ms("naive") if with_naive else None,
         run,
         statistics.median(faults),
+        1e3 * statistics.median(products[1:]) if with_products else None,
     )
 
 
@@ -309,20 +355,31 @@ def environment(threads: int) -> list[str]:
 
 
 def table(rows: list[Row]) -> list[str]:
+    with_products = any(r.products_ms is not None for r in rows)
     lines = [
         "| cell | config | B×T×D→H→Q | dtype | engine ms | PyTorch ms | naive ms "
-        "| engine/PyTorch | target | met | naive/engine |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|:-:|---:|",
+        "| engine/PyTorch | target | met | naive/engine |"
+        + (" engine's products ms | products/PyTorch |" if with_products else ""),
+        "|---|---|---|---|---:|---:|---:|---:|---:|:-:|---:|"
+        + ("---:|---:|" if with_products else ""),
     ]
     for r in rows:
         w = r.workload
         naive_ms = "–" if r.naive_ms is None else f"{r.naive_ms:.3g}"
         speedup = "–" if r.naive_ms is None else f"{r.naive_ms / r.engine_ms:.1f}×"
-        lines.append(
+        line = (
             f"| {r.cell} | {w.name} {w.task} | {w.B}×{w.T}×{w.D}→{w.H}→{w.Q} | {r.dtype} "
             f"| {r.engine_ms:.3g} | {r.torch_ms:.3g} | {naive_ms} | {r.ratio:.2f}× "
             f"| ≤ {r.target:.1f}× | {'yes' if r.ratio <= r.target else 'NO'} | {speedup} |"
         )
+        if with_products:
+            products = r.products_ms
+            line += (
+                " – | – |"
+                if products is None
+                else f" {products:.3g} | {products / r.torch_ms:.2f}× |"
+            )
+        lines.append(line)
     return lines
 
 
@@ -355,6 +412,7 @@ def main(args: argparse.Namespace) -> None:
                     args.min_runs,
                     not args.no_naive,
                     clock,
+                    args.products,
                 )
                 rows.append(row)
                 print(table([row])[-1], flush=True)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.services.lessons import LessonService
 from app.services.limits import Limits
 from app.services.models import ModelService
 from app.services.tasks import TaskService
@@ -23,7 +24,7 @@ from app.web.middleware import (
 from app.web.openapi import install_openapi
 from app.web.pages import STATIC_DIR
 from app.web.pages import router as pages_router
-from app.web.routes import choices, health, models, presets, stream, tasks, training
+from app.web.routes import choices, health, lessons, models, presets, stream, tasks, training
 from app.web.stream import StreamStats
 
 __all__ = ["create_app"]
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.models = ModelService(store, settings, limits)
         app.state.tasks = tasks_service
+        app.state.lessons = LessonService(tasks_service)
         app.state.training = training_service
         try:
             yield
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.stream_stats = StreamStats()
     install_error_handlers(app)
-    for router in (health, choices, models, tasks, presets, training, stream):
+    for router in (health, choices, models, tasks, presets, lessons, training, stream):
         app.include_router(router.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
