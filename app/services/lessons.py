@@ -134,9 +134,9 @@ def parse_lesson(name: str, text: str, presets: Mapping[str, str | None]) -> Les
         if token.type == "heading_open" and token.tag == "h2":
             sections.append([])
         if not sections:
-            if token.type.endswith("_close") or token.type == "inline" or not token.content:
-                continue
-            raise LessonError(f"{where}: text before the first step (a '## ' heading)")
+            if token.content.strip():
+                raise LessonError(f"{where}: text before the first step (a '## ' heading)")
+            continue
         sections[-1].append(token)
     if not sections:
         raise LessonError(f"{where}: no steps (each step starts with a '## ' heading)")

@@ -62,6 +62,10 @@ async function request(method, path, { json, body, expect = "json" } = {}) {
 export const getChoices = () => request("GET", "/choices");
 export const listTasks = () => request("GET", "/tasks");
 export const listPresets = () => request("GET", "/presets");
+/** The lessons' outlines (name, title, tutorial, summary, the steps' titles). */
+export const listLessons = () => request("GET", "/lessons");
+/** One lesson whole: each step's prose (HTML) and setup. */
+export const getLesson = (name) => request("GET", `/lessons/${encodeURIComponent(name)}`);
 
 export function sampleTask(task, seed, params = {}) {
   const q = new URLSearchParams({ seed: String(seed) });

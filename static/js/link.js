@@ -13,14 +13,19 @@ export function query() {
   return toQuery(state, state.catalogue, selection);
 }
 
-/** Reads the link into the store (the catalogue must be there: it holds the valid choices). */
-export function readLink() {
-  const read = readQuery(location.search, state.catalogue, selection);
+/** The state a query string names, whole (the catalogue must be in the store: it holds the choices). */
+export function stateOfQuery(search) {
+  const read = readQuery(search, state.catalogue, selection);
   const { choices } = state.catalogue;
   // a field the link gives a cell that does not have it takes the server's default
   read.config = fitToCell(read.config, choices);
   read.compare = { a: fitToCell(read.compare.a, choices), b: fitToCell(read.compare.b, choices) };
-  set(read);
+  return read;
+}
+
+/** Reads the link into the store. */
+export function readLink() {
+  set(stateOfQuery(location.search));
 }
 
 /** From now on every change of a linked key rewrites the link. */

@@ -4,18 +4,20 @@
 //
 // state.js is the store; url.js the table of what a link carries, link.js the address bar;
 // selection.js what choosing a task or preset means; api.js the only module that talks to the
-// server, used by catalogue.js, model-session.js (sample, model, trace), training-session.js,
-// compare-session.js, stream-replay.js, text-sampling.js and exports.js; work.js runs their
-// requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
+// server, used by catalogue.js, model-session.js (sample, model, trace), lesson-session.js,
+// training-session.js, compare-session.js, stream-replay.js, text-sampling.js and exports.js;
+// work.js runs their requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
 // render.js draw from it.
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
+import * as lessons from "./controls/lessons.js";
 import * as transport from "./controls/transport.js";
 import * as cursor from "./cursor.js";
 import { download } from "./exports.js";
+import * as lessonSession from "./lesson-session.js";
 import { followStore, query, readLink } from "./link.js";
 import * as modelSession from "./model-session.js";
 import * as render from "./render.js";
@@ -23,6 +25,7 @@ import { set, snapshot, state, watch } from "./state.js";
 import { replay } from "./stream-replay.js";
 import { sampleText } from "./text-sampling.js";
 import * as trainingSession from "./training-session.js";
+import * as lessonView from "./views/lesson.js";
 import * as status from "./views/status.js";
 import { guard, guarded } from "./work.js";
 
@@ -53,6 +56,11 @@ function wire() {
     },
     compare: { change: compareSession.choose, run: guard(compareSession.run) },
   });
+  const lessonIntents = { go: guard(lessonSession.go), move: guard(lessonSession.move), close: lessonSession.close };
+  lessonView.init(document.getElementById("lesson"), lessonIntents);
+  // after render's: the highlights go on what the views have just drawn
+  watch(["lesson", "lessonStep", "lessonText", "trace", "phase", "t", "unit", "layer", "tab", "weight"], lessonView.update);
+  watch(["welcome", "playing", "lesson"], lessons.update);
   document.getElementById("download-unrolled").addEventListener("click", () => guarded(() => download("unrolled")));
   // models the page made for itself are not kept on the server
   window.addEventListener("pagehide", () => {
@@ -66,8 +74,9 @@ async function start() {
   await guarded(loadCatalogue);
   if (!state.catalogue) return; // the error box says why
   readLink();
+  lessons.init({ go: guard(lessonSession.go), play: cursor.togglePlay });
   followStore();
-  await guarded(modelSession.open);
+  await Promise.all([guarded(modelSession.open), guarded(lessonSession.resume)]);
   document.body.dataset.ready = "true";
 }
 

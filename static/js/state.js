@@ -29,6 +29,8 @@ export const state = {
   modelId: "", // a stored model to open (an imported one), or "" to build one from the config
   config: {}, // the model fields of the form (cell, hidden size, layers, init, seed, …)
   training: {}, // the training settings of the form (optimiser, learning rate, steps, …)
+  lesson: "", // the lesson being followed ("" for none), by name
+  lessonStep: 0, // its step on show, from 0
   compare: {
     a: { cell: "rnn", nonlinearity: "sigmoid", init: "uniform" },
     b: { cell: "rnn", nonlinearity: "tanh", init: "orthogonal" },
@@ -42,15 +44,17 @@ export const state = {
   session: null, // the training session followed: {id, status, step, steps, records}
   comparison: null, // {a, b}: the two compared traces
   sampled: { traceId: 0, pending: false, text: "" }, // a continuation of the text of trace traceId
+  lessonText: null, // the lesson followed, whole: {name, title, steps: [{title, html, setup, query}]}
 
   // the page's progress
   busy: 0, // requests under way
   status: "",
   error: "",
+  welcome: false, // the first screen's invitation is on show
 };
 
 /** The keys too large or too live to copy for a look at the state (the test hook's). */
-const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison"]);
+const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison", "lessonText"]);
 
 const listeners = new Set();
 

@@ -3,8 +3,8 @@
 // link of a page opened from a link is that link. Values equal to their default are left out.
 //
 // An entry: the query key, the path in the state, a type (int | float | choice | id | compare |
-// params), bounds (numbers, or the server's limits by name) and the default. A choice's values
-// come from the server where the server decides them. FROM_SELECTION defaults are those of the
+// params), bounds (numbers, or functions of the server's limits and the context) and the
+// default. A choice's values come from the server where the server decides them. FROM_SELECTION defaults are those of the
 // selected task or preset (selection.js); a link names only what differs from them.
 
 import { SPEEDS, TABS, WEIGHT_MATRICES, state as initial } from "./state.js";
@@ -42,6 +42,9 @@ export const URL_STATE = [
   { key: "speed", path: "speed", type: "choice", choices: () => SPEEDS, default: 10 },
   { key: "tab", path: "tab", type: "choice", choices: () => TABS, default: "explore" },
   { key: "weight", path: "weight", type: "choice", choices: () => WEIGHT_MATRICES, default: "W_hh" },
+  // the lesson followed and its step (lesson-session.js applies a step's own link on top)
+  { key: "lesson", path: "lesson", type: "choice", choices: ({ catalogue }) => catalogue.lessons.map((l) => l.name), default: "" },
+  { key: "step", path: "lessonStep", type: "int", min: 0, max: (limits, { catalogue, read }) => Math.max(0, (catalogue.lessons.find((l) => l.name === read.lesson)?.steps.length ?? 1) - 1), clamp: true, default: 0 },
   { key: "cmpA", path: "compare.a", type: "compare", default: initial.compare.a },
   { key: "cmpB", path: "compare.b", type: "compare", default: initial.compare.b },
 ];
@@ -70,8 +73,8 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 /** A number within the entry's bounds: clamped into them, or undefined (the default). */
 function bounded(value, entry, context) {
   const limits = context.catalogue.choices.limits;
-  const min = typeof entry.min === "function" ? entry.min(limits) : entry.min;
-  const max = typeof entry.max === "function" ? entry.max(limits) : entry.max;
+  const min = typeof entry.min === "function" ? entry.min(limits, context) : entry.min;
+  const max = typeof entry.max === "function" ? entry.max(limits, context) : entry.max;
   if (entry.above !== undefined && !(value > entry.above)) return undefined;
   if (entry.clamp) return Math.max(min ?? -Infinity, Math.min(max ?? Infinity, value));
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) return undefined;

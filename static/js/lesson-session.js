@@ -1,0 +1,70 @@
+// A lesson followed: its text read from the server once, each step's setup put on show as an
+// opened link would be (link.js reads it through url.js's table, so a key the step leaves out
+// takes its default), the lesson and step on top, then the trace for it (model-session.js).
+// KaTeX, which typesets the lessons' math, is loaded when the first lesson opens.
+
+import * as api from "./api.js";
+import { stateOfQuery } from "./link.js";
+import * as modelSession from "./model-session.js";
+import { set, state } from "./state.js";
+
+const KATEX = "/static/vendor/katex/katex.min";
+let katexLoading = null;
+
+function loadKatex() {
+  katexLoading ??= new Promise((resolve, reject) => {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = `${KATEX}.css`;
+    document.head.append(css);
+    const script = document.createElement("script");
+    script.src = `${KATEX}.js`;
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => {
+      katexLoading = null;
+      reject(new api.ApiError("The equation typesetter (KaTeX) did not load; the lesson shows its math as text."));
+    });
+    document.head.append(script);
+  });
+  return katexLoading;
+}
+
+/** The lesson's text: the one on show, or read from the server (with KaTeX, the first time). */
+async function textOf(name) {
+  if (state.lessonText?.name === name) return state.lessonText;
+  const [lesson] = await Promise.all([api.getLesson(name), loadKatex().catch(() => null)]);
+  return lesson;
+}
+
+/** Step `index` of lesson `name` on show: its setup, then its trace. */
+export async function go(name, index = 0) {
+  const lesson = await textOf(name);
+  const step = Math.max(0, Math.min(lesson.steps.length - 1, index));
+  set({
+    ...stateOfQuery(lesson.steps[step].query),
+    lesson: name,
+    lessonStep: step,
+    lessonText: lesson,
+    playing: false,
+    welcome: false,
+  });
+  await modelSession.run();
+}
+
+/** The next (+1) or previous (−1) step of the lesson on show. */
+export function move(delta) {
+  if (!state.lessonText) return undefined;
+  return go(state.lesson, state.lessonStep + delta);
+}
+
+/** At start-up, a link that names a lesson: its text for the panel; the link's state stays. */
+export async function resume() {
+  if (!state.lesson) return;
+  const lesson = await textOf(state.lesson);
+  set({ lessonText: lesson, lessonStep: Math.min(state.lessonStep, lesson.steps.length - 1) });
+}
+
+/** Leaves the lesson; what is on show stays, to explore on from. */
+export function close() {
+  set({ lesson: "", lessonStep: 0, lessonText: null });
+}
