@@ -12,6 +12,7 @@ The step block says what the page shows when the step opens:
     link:  {preset: "Sine, tutorial weights", t: 49, phase: backward}   # keys of the page's link
     focus: [gradients, equation]                                        # views to highlight
     point: {view: equation, part: ".t-hh"}                              # a part of a view
+    point: {view: heatmap, unit: 3}                                     # or a unit's row
 
 `link` holds keys of the page's link (static/js/url.js names them) and sets everything the link
 can say: a key it leaves out takes its default. A preset's task is filled in here from the
@@ -51,10 +52,13 @@ class _Strict(BaseModel):
 
 
 class Point(_Strict):
-    """A part of a view the step draws attention to: `part` a CSS selector inside it."""
+    """A part of a view the step draws attention to: `part` a CSS selector inside the view's
+    element (an equation term `.t-hh`, a node of the unrolled network `[data-row=h1][data-t="3"]`),
+    or `unit` a hidden unit, whose row the heatmap outlines."""
 
     view: str
     part: str | None = None
+    unit: int | None = Field(default=None, ge=0)
 
 
 class Setup(_Strict):

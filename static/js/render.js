@@ -22,7 +22,7 @@ const $ = (id) => document.getElementById(id);
 const PANELS = {
   explore: {
     views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text },
-    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled"],
+    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "lessonStep", "lessonText"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
   compare: { views: { compare }, keys: ["catalogue", "compare", "comparison", "t"] },

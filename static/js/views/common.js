@@ -178,3 +178,9 @@ export function norm(vector) {
 export function traceKey(trace) {
   return trace ? String(trace.id) : "";
 }
+
+/** The part of view `name` the lesson step on show points at ({view, part, unit}), or null. */
+export function lessonPoint(state, name) {
+  const point = state.lesson && state.lessonText?.steps[state.lessonStep]?.setup.point;
+  return point && point.view === name ? point : null;
+}

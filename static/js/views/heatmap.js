@@ -2,7 +2,7 @@
 // pass: dL/dH_t, filling right to left). The full z is drawn once per trace; stepping only moves
 // the cursor line and the veil over the steps not yet computed.
 
-import { COLORS, DIVERGING, axis, baseLayout, draw, maxAbs, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
+import { COLORS, DIVERGING, axis, baseLayout, draw, lessonPoint, maxAbs, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 
 let el = null;
 let drawnKey = "";
@@ -15,19 +15,20 @@ export function init(element, pick) {
   showEmpty(el, "The hidden state of every unit at every step appears here.");
 }
 
-function shapes(state) {
-  return [
-    {
-      type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1, y0: state.unit - 0.5, y1: state.unit + 0.5,
-      line: { color: COLORS.ink, width: 1 }, fillcolor: "rgba(0,0,0,0)",
-    },
-  ];
+/** The selected unit's row, and the row a lesson step points at (drawn to stand out). */
+function shapes(state, pointedUnit) {
+  const row = (unit, line) => ({ type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1, y0: unit - 0.5, y1: unit + 0.5, line, fillcolor: "rgba(0,0,0,0)" });
+  const drawn = [row(state.unit, { color: COLORS.ink, width: 1 })];
+  if (pointedUnit !== null) drawn.push(row(pointedUnit, { color: COLORS.W_hh, width: 3 }));
+  return drawn;
 }
 
 export function update(state, trace) {
   if (!trace) return;
   const backward = state.phase === "backward" && trace.hasBackward;
-  const key = `${traceKey(trace)}|${state.layer}|${backward}|${state.unit}`;
+  const unit = lessonPoint(state, "heatmap")?.unit;
+  const pointedUnit = Number.isInteger(unit) && unit < trace.H ? unit : null;
+  const key = `${traceKey(trace)}|${state.layer}|${backward}|${state.unit}|${pointedUnit}`;
   if (key === drawnKey) {
     placeCursor(el, state.t, trace.T, state.phase);
     return;
@@ -45,8 +46,11 @@ export function update(state, trace) {
   }], baseLayout({
     xaxis: axis("timestep t", { showgrid: false }),
     yaxis: axis("hidden unit", { showgrid: false, autorange: "reversed" }),
-    shapes: shapes(state),
+    shapes: shapes(state, pointedUnit),
   }));
+  // for the lesson panel and the tests: the row pointed at is drawn
+  if (pointedUnit === null) delete el.dataset.pointedUnit;
+  else el.dataset.pointedUnit = String(pointedUnit);
   placeCursor(el, state.t, trace.T, state.phase);
   if (!el.dataset.clickable) {
     el.dataset.clickable = "1";

@@ -65,9 +65,11 @@ function highlight(setup) {
   const point = setup?.point;
   const view = point && $(`view-${point.view}`);
   if (view) {
-    const parts = point.part ? view.querySelectorAll(point.part) : [view];
+    // a unit is a row the view draws itself (the heatmap); a part, elements of the view
+    const unit = Number.isInteger(point.unit) ? point.unit : null;
+    const parts = point.part ? [...view.querySelectorAll(point.part)] : unit === null ? [view] : [];
     for (const part of parts) part.classList.add(POINTED);
-    pointed = parts.length;
+    pointed = parts.length + (unit !== null && view.dataset.pointedUnit === String(unit) ? 1 : 0);
   }
   document.body.dataset.lessonPointed = String(pointed); // for the tests: what the point found
 }

@@ -147,16 +147,17 @@ function build(trace, backward, hasOutput, fromBefore) {
       make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, ...arrowEnd("hq") }, edges);
       edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq);
     }
-    s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1 }, nodes);
+    // data-row names a node for a lesson's point: x, h1 … hL, o (paint adds its step, data-t)
+    s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1, "data-row": "x" }, nodes);
     make("title", {}, s.x);
     for (let l = 0; l < trace.L; l++) {
-      const c = make("circle", { cx, cy: g.y(l + 1), r: NODE, class: "node" }, nodes);
+      const c = make("circle", { cx, cy: g.y(l + 1), r: NODE, class: "node", "data-row": `h${l + 1}` }, nodes);
       make("title", {}, c);
       s.hidden.push(c);
     }
     if (hasOutput[k]) {
       const cy = g.y(trace.L + 1);
-      s.o = make("polygon", { points: `${cx},${cy - NODE - 2} ${cx + NODE + 2},${cy} ${cx},${cy + NODE + 2} ${cx - NODE - 2},${cy}`, class: "node" }, nodes);
+      s.o = make("polygon", { points: `${cx},${cy - NODE - 2} ${cx + NODE + 2},${cy} ${cx},${cy + NODE + 2} ${cx - NODE - 2},${cy}`, class: "node", "data-row": "o" }, nodes);
       make("title", {}, s.o);
     }
     s.tick = make("text", { x: cx, y: g.height - 22, class: "tick", "text-anchor": "middle" }, svg);
@@ -198,6 +199,7 @@ function paint(trace, state, start, backward) {
     const t = start + k;
     const s = slots[k];
     const x = trace.inputs[t];
+    for (const node of [s.x, ...s.hidden, s.o]) node?.setAttribute("data-t", String(t));
     const xv = trace.D === 1 ? x[0] : norm(x);
     s.x.setAttribute("fill", trace.D === 1 ? diverging(xv, inputMax) : interpolate([[0, "#ffffff"], [1, "#3b4458"]], xv / inputMax));
     s.x.firstChild.textContent = `x_${t} = [${x.slice(0, 6).map((v) => fmt(v, 2)).join(", ")}${trace.D > 6 ? ", …" : ""}]`;
