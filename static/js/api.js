@@ -79,6 +79,10 @@ export function sampleTask(task, seed, params = {}) {
 export const sampleTaskPost = (task, seed, params) =>
   request("POST", `/tasks/${encodeURIComponent(task)}/sample`, { json: { seed, params } });
 
+/** A shapes-only preset's example: {preset, seed, inputs (B, T, D), config} (no targets). */
+export const presetExample = (name, seed) =>
+  request("GET", `/presets/${encodeURIComponent(name)}/example?${new URLSearchParams({ seed: String(seed) })}`);
+
 export const createModel = (config, name) =>
   request("POST", "/models", { json: name ? { config, name } : { config } });
 export const getModel = (id) => request("GET", `/models/${encodeURIComponent(id)}`);

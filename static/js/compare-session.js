@@ -11,6 +11,7 @@ let compared = []; // the ids of the two models on show (the page made them)
 
 export async function run() {
   if (!state.sample) throw new api.ApiError("Pick a task first: both configurations run on its current sample.");
+  if (state.sample.targets === null) throw new api.ApiError(`The preset ${state.preset} has no task and no targets: the comparison needs a loss. Pick a task or one of its presets.`);
   const { sample } = state;
   const base = wantedConfig(sample);
   const previous = compared;

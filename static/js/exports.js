@@ -47,7 +47,8 @@ function traceCSV(trace) {
 export async function download(kind) {
   const trace = state.trace;
   if (!trace) throw new api.ApiError("Build & run a model first: there is nothing to download yet.");
-  const base = `rnn-${trace.task}-${trace.cell}`;
+  // a shapes-only preset has no task: its name (in letters and digits) stands in
+  const base = `rnn-${trace.task || state.preset.replace(/[^A-Za-z0-9]+/g, "_")}-${trace.cell}`;
   if (kind === "unrolled") saveBlob(await toPNG(), `${base}-unrolled-t${state.t}.png`);
   else if (kind === "weights") saveBlob(await api.weightsBlob(trace.modelId), `${base}.safetensors`);
   else if (kind === "json") saveBlob(new Blob([JSON.stringify(traceJSON(trace))], { type: "application/json" }), `${base}-trace.json`);

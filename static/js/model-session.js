@@ -1,9 +1,10 @@
-// The model on show and its trace: sample the task, build the model the choices ask for (or
-// keep the one on show when it already is that model), run forward and backward on the sample
-// and read its weights, all through api.js; the answers go into the store.
+// The model on show and its trace: sample the task (or take a shapes-only preset's example),
+// build the model the choices ask for (or keep the one on show when it already is that model),
+// run forward and backward (forward only without targets) on the sample and read its weights,
+// all through api.js; the answers go into the store.
 
 import * as api from "./api.js";
-import { fits, modelConfig, taskNamed } from "./selection.js";
+import { fits, modelConfig, sampleSource } from "./selection.js";
 import { set, state } from "./state.js";
 import { buildTrace } from "./trace.js";
 import { fieldsUnder } from "./url.js";
@@ -30,8 +31,14 @@ function normaliseSample(raw) {
   return { inputs, targets, meta, config: raw.config || {} };
 }
 
+/** The first sequence of a preset's example (inputs (B, T, D) → (T, D)); it has no targets. */
+function exampleSample(raw) {
+  return { inputs: raw.inputs[0], targets: null, meta: { sequences: raw.inputs.length }, config: raw.config };
+}
+
 async function fetchSample() {
-  const task = taskNamed(state.catalogue, state.task);
+  const { task, preset } = sampleSource(state.catalogue, state.task, state.preset);
+  if (preset) return exampleSample(await api.presetExample(preset.name, state.sampleSeed));
   const params = state.params;
   const hasLongText = Object.values(params).some((v) => typeof v === "string" && v.length > LONGEST_QUERY_TEXT);
   const raw = hasLongText
@@ -55,18 +62,28 @@ function letGoOfPrevious(info) {
 }
 
 async function createModel(config) {
-  const task = taskNamed(state.catalogue, state.task);
-  const info = await api.createModel(config, `explorer · ${task.title || task.name}`);
+  const { task, preset } = sampleSource(state.catalogue, state.task, state.preset);
+  const info = await api.createModel(config, `explorer · ${preset ? preset.name : task.title || task.name}`);
   madeHere.add(info.id);
   letGoOfPrevious(info);
   return info;
 }
 
-/** Runs forward + backward on the sample with the model and puts the trace on show. */
+const shape = (sizes) => `(${sizes.join(", ")}${sizes.length === 1 ? "," : ""})`;
+
+/** What a forward-only trace shows: the preset, the input's shape and the hidden states'. */
+function forwardOnlyStatus(trace, sample) {
+  const { sequences } = sample.meta;
+  const which = sequences > 1 ? `the first of its ${sequences} example sequences, ` : "";
+  const states = trace.sequence ? `H ${shape([trace.T, trace.H])}` : `H_T ${shape([trace.H])}`;
+  return `${state.preset}: ${which}an input of shape ${shape([trace.T, trace.D])} → ${states} · forward pass only (no task, no targets).`;
+}
+
+/** Runs forward + backward (forward only without targets) on the sample and puts the trace on show. */
 async function show(model, sample) {
   const [forwardResult, backwardResult, weights] = await Promise.all([
     api.forward(model.id, { inputs: sample.inputs }),
-    api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
+    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
     api.weights(model.id),
   ]);
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
@@ -81,13 +98,15 @@ async function show(model, sample) {
     unit: Math.min(state.unit, trace.H - 1),
     layer: Math.min(state.layer, trace.L - 1),
     phase: trace.hasBackward ? state.phase : "forward",
-    status: `Loss ${trace.loss.toFixed(4)} on sample ${state.sampleSeed} · T = ${T} ${T === 1 ? "step" : "steps"} · forward and backward computed by the server.`,
+    status: trace.hasBackward
+      ? `Loss ${trace.loss.toFixed(4)} on sample ${state.sampleSeed} · T = ${T} ${T === 1 ? "step" : "steps"} · forward and backward computed by the server.`
+      : forwardOnlyStatus(trace, sample),
   });
 }
 
 /** Build & run: a new sample, a model for the choices (kept when it already is that model), the trace. */
 export async function run() {
-  set({ playing: false, status: "Sampling the task…" });
+  set({ playing: false, status: state.task ? "Sampling the task…" : "Reading the preset's example…" });
   const sample = await fetchSample();
   const config = wantedConfig(sample);
   let model = state.model;
@@ -96,7 +115,7 @@ export async function run() {
     model = await createModel(config);
     set({ modelId: "" }); // a model of the page's own: the link names its config, not its id
   }
-  set({ status: "Running forward and backward…" });
+  set({ status: sample.targets === null ? "Running forward…" : "Running forward and backward…" });
   await show(model, sample);
 }
 
@@ -126,7 +145,8 @@ export async function open() {
     }
     const sample = await fetchSample();
     if (!fits(state.model.config, wantedConfig(sample))) {
-      throw new api.ApiError(`The model ${state.model.id} does not fit the task ${state.task} (its sizes differ).`);
+      const chosen = state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
+      throw new api.ApiError(`The model ${state.model.id} does not fit ${chosen} (its sizes differ).`);
     }
     await show(state.model, sample);
     return;

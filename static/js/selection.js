@@ -1,7 +1,12 @@
 // What a choice of task (or of one of its presets) means for the rest of the page, in one
-// place: its parameters, the model fields of the form and the training settings. The server's
-// answers are the source: the task's default_config and default_training, the preset's model
-// and training, the choices' model_defaults. No module fetches here; the catalogue is given.
+// place: its parameters, the model fields of the form, the training settings and where the
+// sample comes from. The server's answers are the source: the task's default_config and
+// default_training, the preset's model and training, the choices' model_defaults. No module
+// fetches here; the catalogue is given.
+//
+// A shapes-only preset (one without a task, such as "SimpleRNN shapes") is chosen as task ""
+// with that preset: its model is the preset's, its sample the preset's example inputs (no
+// targets, so a forward pass only) and it has no parameters and no training settings.
 
 import { fieldsUnder } from "./url.js";
 
@@ -28,10 +33,19 @@ export function taskNamed(catalogue, name) {
   return catalogue.tasks.find((task) => task.name === name) || catalogue.tasks[0];
 }
 
-/** The preset of that name when it belongs to the task, else null. */
+/** The preset of that name when it belongs to the task (task "": a shapes-only preset), else null. */
 export function presetOf(catalogue, name, taskName) {
   if (!name) return null;
-  return catalogue.presets.find((preset) => preset.name === name && preset.task === taskName) || null;
+  return catalogue.presets.find((preset) => preset.name === name && (preset.task ?? "") === taskName) || null;
+}
+
+/**
+ * Where the sample of a selection comes from: {task} (the task's sampler) or, for task "" and a
+ * shapes-only preset, {preset} (its example inputs, GET /presets/{name}/example).
+ */
+export function sampleSource(catalogue, taskName, presetName) {
+  const preset = taskName ? null : presetOf(catalogue, presetName, "");
+  return preset ? { preset } : { task: taskNamed(catalogue, taskName) };
 }
 
 /** The parameters whose values differ from the task's defaults (unknown names dropped). */
@@ -60,18 +74,32 @@ function differences(changed, base) {
 }
 
 /**
+ * The form's model fields for `model` on top of `base`: every field the form shows, and those
+ * of `model`'s fields that differ from `base` even when the form does not show them (the loss).
+ */
+function formConfig(base, model, choices) {
+  const changes = differences(model, base);
+  return fitToCell({ ...pick({ ...base, ...changes }, fieldsUnder("config")), ...changes }, choices);
+}
+
+/**
  * Choosing a task, or a preset of it: the state it starts from. Its parameters, a first sample,
  * the form's model fields (the task's default config, with what the preset changes in it,
  * including fields the form does not show, such as the loss) and the training settings (the
- * task's defaults, with the preset's). A link's values go on top of these (url.js).
+ * task's defaults, with the preset's). Task "" with a shapes-only preset selects that preset:
+ * its model on the server's defaults, no parameters, no training settings. Any other task ""
+ * selects the first task. A link's values go on top of these (url.js).
  */
 export function selection(catalogue, taskName, presetName = "") {
-  const task = taskNamed(catalogue, taskName);
-  const preset = presetOf(catalogue, presetName, task.name);
+  const source = sampleSource(catalogue, taskName, presetName);
   const defaults = catalogue.choices.model_defaults;
-  const taskModel = { ...defaults, ...task.default_config };
-  const presetModel = differences(preset?.model, taskModel);
-  const config = fitToCell({ ...pick({ ...taskModel, ...presetModel }, fieldsUnder("config")), ...presetModel }, catalogue.choices);
+  if (source.preset) {
+    const config = formConfig(defaults, source.preset.model, catalogue.choices);
+    return { task: "", preset: source.preset.name, params: {}, sampleSeed: 0, config, training: {} };
+  }
+  const { task } = source;
+  const preset = presetOf(catalogue, presetName, task.name);
+  const config = formConfig({ ...defaults, ...task.default_config }, preset?.model, catalogue.choices);
   const { task: _task, task_params: _params, ...presetTraining } = preset?.training || {};
   const training = { ...pick({ ...task.default_training, ...presetTraining }, fieldsUnder("training")), ...presetTraining };
   return {

@@ -22,7 +22,7 @@ export const state = {
   weight: "W_hh",
 
   // what the user chose (the link carries all of it, see url.js)
-  task: "",
+  task: "", // "" with a shapes-only preset: no task, the preset's example is the sample
   preset: "", // a preset of the task whose model and training choices are the defaults
   params: {}, // the task's parameters that differ from its defaults
   sampleSeed: 0,
@@ -38,9 +38,9 @@ export const state = {
 
   // the server's answers
   catalogue: null, // {choices, tasks, presets}: what may be chosen, read once at start-up
-  sample: null, // the task's example on show: {inputs, targets, meta, config}
+  sample: null, // the task's example on show: {inputs, targets (null: none), meta, config}
   model: null, // the ModelInfo of the model on show
-  trace: null, // its forward + backward pass on the sample (trace.js)
+  trace: null, // its forward (+ backward, with targets) pass on the sample (trace.js)
   session: null, // the training session followed: {id, status, step, steps, records}
   comparison: null, // {a, b}: the two compared traces
   sampled: { traceId: 0, pending: false, text: "" }, // a continuation of the text of trace traceId

@@ -26,7 +26,8 @@ export function replay() {
       set({ phase: "backward", t: frame.t });
     },
     summary: (frame) => {
-      set({ status: `Streamed ${frames} frames over the WebSocket; loss ${frame.loss.toFixed(4)}; they match the REST trace to ${worst.toExponential(1)}.` });
+      const loss = frame.loss === null ? "forward only" : `loss ${frame.loss.toFixed(4)}`;
+      set({ status: `Streamed ${frames} frames over the WebSocket; ${loss}; they match the REST trace to ${worst.toExponential(1)}.` });
       stream.close();
     },
     error: (frame) => set({ error: api.describeDetail(frame.detail) }),

@@ -39,6 +39,7 @@ export function changeSettings(settings) {
 
 export async function start() {
   if (!state.model) throw new api.ApiError("Build & run a model first.");
+  if (!state.task) throw new api.ApiError(`The preset ${state.preset} has no task, so there is nothing to train on: pick a task or one of its presets.`);
   const info = await api.startTraining(state.model.id, trainingRequest());
   set({ session: sessionFrom(info) });
   follow(info.id);

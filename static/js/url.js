@@ -15,10 +15,18 @@ const limit = (name) => (limits) => limits[name];
 const lastIndex = (name) => (limits) => limits[name] - 1; // an index into that many
 const modelChoices = (field) => ({ catalogue }) => catalogue.choices.model[field];
 
+/** The task of the preset read (or on show), "" for a shapes-only one; else the first task. */
+function presetsTask({ catalogue, read }) {
+  const preset = catalogue.presets.find((p) => p.name === read.preset);
+  return preset ? preset.task ?? "" : catalogue.tasks[0].name;
+}
+
 export const URL_STATE = [
-  // the selection first: the defaults of the entries below are its values
-  { key: "task", path: "task", type: "choice", choices: ({ catalogue }) => catalogue.tasks.map((t) => t.name), default: ({ catalogue }) => catalogue.tasks[0].name },
-  { key: "preset", path: "preset", type: "choice", choices: ({ catalogue, read }) => catalogue.presets.filter((p) => p.task === read.task).map((p) => p.name), default: "" },
+  // the selection first: the defaults of the entries below are its values. The preset comes
+  // before the task, whose default is the preset's task ("" for a shapes-only preset); a preset
+  // of another task than the link's is dropped by selection.js.
+  { key: "preset", path: "preset", type: "choice", choices: ({ catalogue }) => catalogue.presets.map((p) => p.name), default: "" },
+  { key: "task", path: "task", type: "choice", choices: ({ catalogue }) => catalogue.tasks.map((t) => t.name), default: presetsTask },
   { key: "p", path: "params", type: "params", default: FROM_SELECTION },
   { key: "sample", path: "sampleSeed", type: "int", min: 0, default: 0 },
   { key: "model", path: "modelId", type: "id", default: "" },
@@ -150,12 +158,14 @@ export function readQuery(search, catalogue, selectionOf) {
   let selected = null;
   for (const entry of URL_STATE) {
     if (entry.default === FROM_SELECTION && !selected) {
-      // task and preset are read: the rest starts from what they select
+      // preset and task are read: the rest starts from what they select (the selection decides
+      // which of them stand: a preset of another task is dropped)
       selected = selectionOf(catalogue, read.task, read.preset);
-      Object.assign(read, structuredClone(selected), { task: read.task, preset: read.preset });
+      Object.assign(read, structuredClone(selected));
     }
     if (entry.type === "params") {
       const task = taskOf(catalogue, read.task);
+      if (!task) continue; // a shapes-only preset: no task, no parameters
       const params = { ...read.params };
       for (const [name, spec] of Object.entries(task.params || {})) {
         const raw = query.get(`${entry.key}.${name}`);
@@ -181,12 +191,13 @@ function defaultOf(entry, context) {
 /** The query string of the state: every entry whose value differs from its default. */
 export function toQuery(current, catalogue, selectionOf) {
   const query = new URLSearchParams();
-  if (!catalogue || !current.task) return ""; // the link is not read yet
+  if (!catalogue || !(current.task || current.preset)) return ""; // the link is not read yet
   const selected = selectionOf(catalogue, current.task, current.preset);
   const context = { catalogue, read: current };
   for (const entry of URL_STATE) {
     if (entry.type === "params") {
       const task = taskOf(catalogue, current.task);
+      if (!task) continue;
       const values = allParams(task, current.params);
       const defaults = allParams(task, selected.params);
       for (const [name, value] of Object.entries(values)) {

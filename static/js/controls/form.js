@@ -1,9 +1,10 @@
 // The sidebar: the task and its presets, the task's parameters, the sample seed, the model's
 // fields, Build & run, the stream, the weights and the downloads. Its menus and bounds are the
 // server's (the catalogue's choices and limits); its values are the store's. A change writes
-// to the store; what needs the server is asked of main's handlers.
+// to the store; what needs the server is asked of main's handlers. A shapes-only preset shows
+// as "no task" in the task menu, with no parameters.
 
-import { appliesTo, changedParams, fitToCell, selection, taskNamed } from "../selection.js";
+import { appliesTo, changedParams, fitToCell, sampleSource, selection, taskNamed } from "../selection.js";
 import { set, state } from "../state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,13 +59,9 @@ function choose(taskName, presetName) {
   handlers.run();
 }
 
+/** A preset with a task selects both; a shapes-only preset selects no task (task ""). */
 function choosePreset(preset) {
-  if (!preset.task) {
-    const shape = preset.example_shape ? ` (an input of shape (${preset.example_shape.join(", ")}))` : "";
-    set({ status: `The preset ${preset.name} shows shapes only${shape}; it has no task to explore here.`, error: "" });
-    return;
-  }
-  choose(preset.task, preset.name);
+  choose(preset.task ?? "", preset.name);
 }
 
 /* ---------- the model's fields: named as the config's fields, typed by their inputs ---------- */
@@ -127,6 +124,21 @@ function buildChoices(catalogue) {
   }));
 }
 
+/** While a shapes-only preset is on show the task menu says so: an option of its own, not a choice. */
+function showNoTask(shown) {
+  const option = $("task").querySelector('option[value=""]');
+  if (!shown) {
+    option?.remove();
+    return;
+  }
+  if (option) return;
+  const noTask = document.createElement("option");
+  noTask.value = "";
+  noTask.textContent = "No task (shapes only)";
+  noTask.disabled = true;
+  $("task").prepend(noTask);
+}
+
 /* ---------- the task's parameters ---------- */
 
 /**
@@ -137,6 +149,8 @@ function buildChoices(catalogue) {
 function buildParams(task) {
   const box = $("task-params");
   box.replaceChildren();
+  paramsTask = task?.name ?? "";
+  if (!task) return;
   for (const [name, param] of Object.entries(task.params || {})) {
     const id = `param-${name}`;
     const wrap = document.createElement("div");
@@ -176,7 +190,6 @@ function buildParams(task) {
     else wrap.append(label, control);
     box.append(wrap);
   }
-  paramsTask = task.name;
 }
 
 /** The parameters of the form, typed; empty text boxes and unreadable numbers are left out. */
@@ -215,13 +228,15 @@ export function update(current) {
     buildChoices(catalogue);
     builtCatalogue = catalogue;
   }
-  const task = taskNamed(catalogue, current.task);
-  if (task.name !== paramsTask) buildParams(task);
-  $("task").value = task.name;
-  const preset = catalogue.presets.find((p) => p.name === current.preset);
-  $("task-description").textContent = preset?.description || task.description || "";
+  const { task, preset } = sampleSource(catalogue, current.task, current.preset);
+  if ((task?.name ?? "") !== paramsTask) buildParams(task);
+  showNoTask(!task);
+  $("task").value = task?.name ?? "";
+  const shown = preset || catalogue.presets.find((p) => p.name === current.preset);
+  const noTask = preset ? " It has no task: the page runs the model forward on the preset's example inputs (no targets, so no loss and no backward pass)." : "";
+  $("task-description").textContent = (shown?.description || task?.description || "") + noTask;
   for (const button of $("presets").children) button.setAttribute("aria-pressed", button.dataset.preset === current.preset ? "true" : "false");
-  showParams(task, current.params);
+  if (task) showParams(task, current.params);
   if ($("sample-seed") !== document.activeElement) $("sample-seed").value = String(current.sampleSeed);
   showModelFields(current);
 }

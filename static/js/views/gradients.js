@@ -64,8 +64,15 @@ function legend(radius, jacobian, bars) {
 export function update(state, trace) {
   if (!trace) return;
   if (!trace.hasBackward) {
-    if (drawnKey !== "empty") showEmpty(el, "This model has no backward pass yet: give it targets and run it.");
-    drawnKey = "empty";
+    const key = `empty|${traceKey(trace)}|${state.layer}`;
+    if (key === drawnKey) return;
+    const hasTargets = trace.targets !== null && trace.targets !== undefined;
+    showEmpty(el, hasTargets
+      ? "This model has no backward pass yet: give it targets and run it."
+      : "No backward pass: this example has no targets, so there is no loss to differentiate.");
+    // the spectral radius of W_hh comes with the forward pass
+    radiusEl.replaceChildren(radiusText(trace, Math.min(state.layer, trace.L - 1)));
+    drawnKey = key;
     return;
   }
   const key = `${traceKey(trace)}|${state.layer}`;

@@ -1,6 +1,7 @@
 // Outputs against targets: lines over time for regression, the predicted distribution per step
 // (classes × time, with the target class marked) for classification, and a bar chart when the
-// model only answers at the last step.
+// model only answers at the last step. A sample without targets (a shapes-only preset's
+// example) shows the outputs alone.
 
 import { COLORS, SEQUENTIAL, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 
@@ -33,14 +34,16 @@ export function update(state, trace) {
   }
   drawnKey = key;
   const classification = trace.config.head === "softmax";
+  const hasTargets = trace.targets !== null && trace.targets !== undefined;
   if (!trace.sequence) {
     const x = classification ? labels(trace) : range(trace.Q).map((q) => `O[${q}]`);
-    const target = trace.targets;
-    const targetRow = classification ? x.map((_, q) => (q === target ? 1 : 0)) : Array.isArray(target) ? target : [target];
-    draw(el, [
-      { type: "bar", x, y: trace.outputs[0], name: "output", marker: { color: COLORS.W_hq } },
-      { type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } },
-    ], baseLayout({
+    const data = [{ type: "bar", x, y: trace.outputs[0], name: "output", marker: { color: COLORS.W_hq } }];
+    if (hasTargets) {
+      const target = trace.targets;
+      const targetRow = classification ? x.map((_, q) => (q === target ? 1 : 0)) : Array.isArray(target) ? target : [target];
+      data.push({ type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } });
+    }
+    draw(el, data, baseLayout({
       showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
       margin: { l: 44, r: 12, t: 30, b: 32 },
       xaxis: axis("output at the last step"), yaxis: axis(""),
@@ -50,18 +53,18 @@ export function update(state, trace) {
   }
   const steps = range(trace.T);
   if (classification) {
-    const targets = classTargets(trace);
-    draw(el, [
-      {
-        type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
-        colorscale: SEQUENTIAL, colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
-        hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
-      },
-      {
-        type: "scatter", mode: "markers", x: steps, y: targets.map((k) => labels(trace)[k]), name: "target",
+    const data = [{
+      type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
+      colorscale: SEQUENTIAL, colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+      hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
+    }];
+    if (hasTargets) {
+      data.push({
+        type: "scatter", mode: "markers", x: steps, y: classTargets(trace).map((k) => labels(trace)[k]), name: "target",
         marker: { symbol: "circle-open", size: 7, color: "#ffffff", line: { width: 1.5 } }, hovertemplate: "target at t=%{x}: %{y}<extra></extra>",
-      },
-    ], baseLayout({
+      });
+    }
+    draw(el, data, baseLayout({
       xaxis: axis("timestep t", { showgrid: false }),
       yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
     }));
@@ -70,10 +73,12 @@ export function update(state, trace) {
   }
   const data = [];
   for (let q = 0; q < Math.min(trace.Q, 4); q++) {
-    data.push({
-      type: "scatter", mode: "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
-      name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
-    });
+    if (hasTargets) {
+      data.push({
+        type: "scatter", mode: "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
+        name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
+      });
+    }
     data.push({
       type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((row) => row[q]),
       name: trace.Q > 1 ? `output ${q}` : "output", line: { color: COLORS.series[(q * 2 + 2) % 7], width: 2 }, marker: { size: 4 },

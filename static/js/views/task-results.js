@@ -1,5 +1,6 @@
 // The task's own results on the sample on show: the bits with the carry for binary addition,
-// the prediction against the truth for a regression, the loss otherwise.
+// the prediction against the truth for a regression, the loss otherwise; without targets (a
+// shapes-only preset) there are none, and it says so.
 
 import { COLORS, axis, baseLayout, draw, fmt, range, traceKey } from "./common.js";
 
@@ -87,6 +88,13 @@ export function update(state, trace) {
   const key = traceKey(trace);
   if (key === drawnKey) return;
   drawnKey = key;
+  if (trace.targets === null || trace.targets === undefined) {
+    const p = document.createElement("p");
+    p.className = "check";
+    p.textContent = "No task and no targets on show (a shapes-only preset): nothing to score and nothing to train on. Pick a task or one of its presets to train.";
+    resultsEl.replaceChildren(p);
+    return;
+  }
   const name = (trace.task || "").toLowerCase();
   if ((name.includes("add") || name.includes("binary")) && trace.D === 2 && trace.sequence) {
     resultsEl.replaceChildren(...bitsTable(trace));

@@ -99,7 +99,7 @@ export function update(state, trace) {
   const vocab = trace.meta?.vocab;
   if (!vocab || vocab.length !== trace.D || trace.config.head !== "softmax") {
     if (builtKey !== "none") {
-      parts.empty.textContent = "This task is not a character model: pick a text task to see the text view.";
+      parts.empty.textContent = "This model does not read characters: pick a text task to see the text view.";
       showText(false);
     }
     builtKey = "none";
