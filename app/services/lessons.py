@@ -1,11 +1,12 @@
-"""Lessons: guided tracks through the page, each answering one tutorial, read from Markdown.
+"""Lessons: guided tracks through the page, each answering a tutorial, read from Markdown.
 
-A lesson is a file `lessons/<name>.md`: YAML front matter (`title`, `tutorial` — the file of
-the tutorial it answers —, `summary`), then its steps. A step is a level-2 heading, a fenced
-block of YAML whose info string is `step`, and two or three paragraphs of Markdown with a
-"**Try:**" paragraph (the one thing the learner does) and a "**Look:**" paragraph (what they
-should now see). Math goes between `$…$` (inline) or `$$…$$` (display) and is typeset by the
-page (KaTeX); raw HTML in a lesson is escaped, never rendered.
+A lesson is a file `lessons/<name>.md`: YAML front matter (`title`, `summary` and `tutorial`,
+the file of the tutorial it answers, when one does), then its steps. A step is a level-2
+heading, a fenced block of YAML whose info string is `step`, and two or three paragraphs of
+Markdown with a "**Try:**" paragraph (the one thing the learner does) and a "**Look:**"
+paragraph (what they should now see). Math goes between `$…$` (inline) or `$$…$$` (display,
+on lines of its own) and is typeset by the page (KaTeX); raw HTML in a lesson is escaped,
+never rendered.
 
 The step block says what the page shows when the step opens:
 
@@ -78,14 +79,14 @@ class Step(_Strict):
 
 class Front(_Strict):
     title: str
-    tutorial: str
+    tutorial: str | None = None  # None for a lesson no one tutorial asks for (the memory tasks)
     summary: str
 
 
 class Lesson(_Strict):
     name: str
     title: str
-    tutorial: str
+    tutorial: str | None
     summary: str
     steps: list[Step]
 

@@ -6,6 +6,6 @@ from pydantic import BaseModel
 class LessonOutline(BaseModel):
     name: str
     title: str
-    tutorial: str  # the file in the tutorials the lesson answers
+    tutorial: str | None  # the file of the tutorial the lesson answers, if one does
     summary: str
     steps: list[str]  # the steps' titles, in order
