@@ -40,15 +40,17 @@ async function textOf(name) {
 export async function go(name, index = 0) {
   const lesson = await textOf(name);
   const step = Math.max(0, Math.min(lesson.steps.length - 1, index));
-  set({
-    ...stateOfQuery(lesson.steps[step].query),
-    lesson: name,
-    lessonStep: step,
-    lessonText: lesson,
-    playing: false,
-    welcome: false,
-  });
+  // the cursor waits for the step's own trace: the one on show may be shorter
+  const { t, phase, unit, layer, ...setup } = stateOfQuery(lesson.steps[step].query);
+  set({ ...setup, lesson: name, lessonStep: step, lessonText: lesson, playing: false, welcome: false });
   await modelSession.run();
+  const trace = state.trace;
+  set({
+    t: Math.min(t, trace.T - 1),
+    unit: Math.min(unit, trace.H - 1),
+    layer: Math.min(layer, trace.L - 1),
+    phase: trace.hasBackward ? phase : "forward",
+  });
 }
 
 /** The next (+1) or previous (−1) step of the lesson on show. */

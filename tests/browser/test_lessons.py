@@ -60,10 +60,12 @@ def check_setup(page: Page, live_server: str, step: dict[str, Any], known: dict[
         assert state["task"] == link["task"], where
     if "preset" in link:
         assert state["preset"] == link["preset"], where
-        wanted = known[link["preset"]]["model"]
+        # the preset's fields, but for those the link sets itself (checked below)
+        linked = {MODEL_KEYS.get(k) or TRAINING_KEYS.get(k) for k in setup}
+        wanted = {k: v for k, v in known[link["preset"]]["model"].items() if k not in linked}
         assert {k: config[k] for k in wanted} == wanted, where
         for name, value in (known[link["preset"]].get("training") or {}).items():
-            if name in state["training"]:
+            if name in state["training"] and name not in linked:
                 assert number(state["training"][name]) == number(value), (where, name)
     for key, field in MODEL_KEYS.items():
         if key in setup:
