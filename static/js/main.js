@@ -5,12 +5,13 @@
 // state.js is the store; url.js the table of what a link carries, link.js the address bar;
 // selection.js what choosing a task or preset means; api.js the only module that talks to the
 // server, used by catalogue.js, model-session.js (sample, model, trace), training-session.js,
-// compare-session.js, stream-replay.js, text-sampling.js and exports.js; work.js runs their
-// requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
+// compare-session.js, decision-session.js, stream-replay.js, text-sampling.js and exports.js;
+// work.js runs their requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
 // render.js draw from it.
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
+import * as decisionSession from "./decision-session.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as transport from "./controls/transport.js";
@@ -39,6 +40,7 @@ function wire() {
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
+  watch(["trace", "task"], decisionSession.update);
   render.init({
     pickStep: cursor.goTo,
     pickCell: (t, unit) => {
