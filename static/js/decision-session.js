@@ -1,10 +1,11 @@
 // The decision boundary of a one-step classifier (the spiral): the model's predicted class over
 // a grid of the 2-D input plane, and the task's points on top. The grid goes to the server as a
-// batch of T = 1 sequences (POST .../forward); it is asked again whenever the model on show or
-// its weights change (after each training refresh), and the answer goes to state.decision.
+// batch of T = 1 sequences (POST .../forward). model-session.js asks for it with every trace it
+// shows (a new model, or new weights after a training refresh) and puts both in the store at
+// once, so the boundary is always that of the model on show.
 
 import * as api from "./api.js";
-import { set, state } from "./state.js";
+import { state } from "./state.js";
 
 // The tasks whose examples are single 2-D points, one class each.
 const PLANE_TASKS = new Set(["spiral"]);
@@ -15,19 +16,14 @@ const EXTENT = 1.2;
 // How many of the task's points are drawn on top (its default data set: 3 arms of 100).
 const POINTS = 300;
 
-let requested = ""; // the key (model, weights version, sample seed) last asked for
-let running = false;
-let again = false;
-
 /** The grid's coordinates: side values from −EXTENT to EXTENT on each axis. */
 export function gridAxis(side) {
   return Array.from({ length: side }, (_, k) => -EXTENT + (2 * EXTENT * k) / (side - 1));
 }
 
-function keyOf() {
-  const model = state.model;
-  if (!model || !PLANE_TASKS.has(state.task) || model.config.input_size !== 2 || model.config.output_mode !== "last") return "";
-  return `${model.id}|${model.weights_version}|${state.sampleSeed}|${JSON.stringify(state.params)}`;
+/** Whether the model reads one 2-D point and answers once: a classifier of the plane. */
+function fitsThePlane(model) {
+  return model.config.input_size === 2 && model.config.output_mode === "last";
 }
 
 /** The argmax of each row of outputs (B, Q). */
@@ -35,8 +31,9 @@ function classes(outputs) {
   return outputs.map((row) => row.indexOf(Math.max(...row)));
 }
 
-async function compute(key) {
-  const model = state.model;
+/** The decision boundary of `model` on the task on show, or null when its inputs are no plane. */
+export async function decisionFor(model) {
+  if (!PLANE_TASKS.has(state.task) || !fitsThePlane(model)) return null;
   const side = Math.min(GRID_SIDE, Math.floor(Math.sqrt(state.catalogue.choices.limits.max_batch)));
   const xs = gridAxis(side);
   const grid = [];
@@ -53,7 +50,7 @@ async function compute(key) {
   const pointClasses = classes(pointsAnswer.outputs);
   const correct = pointClasses.filter((c, k) => c === points.targets[k]).length;
   return {
-    key,
+    key: `${model.id}|${model.weights_version}|${state.sampleSeed}`,
     modelId: model.id,
     weightsVersion: model.weights_version,
     classes: model.config.output_size,
@@ -63,34 +60,4 @@ async function compute(key) {
     points: { x: inputs.map((p) => p[0]), y: inputs.map((p) => p[1]), labels: points.targets },
     accuracy: correct / inputs.length,
   };
-}
-
-/** The store changed: a new model or new weights on a plane task ask the server again. */
-export async function update() {
-  const key = keyOf();
-  if (!key) {
-    if (state.decision) set({ decision: null });
-    requested = "";
-    return;
-  }
-  if (key === requested) return;
-  if (running) {
-    again = true;
-    return;
-  }
-  requested = key;
-  running = true;
-  try {
-    const decision = await compute(key);
-    if (keyOf() === key) set({ decision });
-  } catch (error) {
-    requested = "";
-    set({ error: error.message });
-  } finally {
-    running = false;
-  }
-  if (again) {
-    again = false;
-    update();
-  }
 }

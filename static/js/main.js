@@ -11,7 +11,6 @@
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
-import * as decisionSession from "./decision-session.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as transport from "./controls/transport.js";
@@ -40,7 +39,6 @@ function wire() {
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
-  watch(["trace", "task"], decisionSession.update);
   render.init({
     pickStep: cursor.goTo,
     pickCell: (t, unit) => {
