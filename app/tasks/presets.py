@@ -242,6 +242,26 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
             group="sine-init",
         ),
         Preset(
+            name="Sine, tutorial's input at position t",
+            description=(
+                "The from-scratch tutorial's forward pass exactly: new_input is zero except x[t] "
+                "at position t, so X_t = x_t·e_t has 50 inputs and W_xh (50, 100) is the "
+                "tutorial's U transposed; step t multiplies row t of W_xh (column t of U), a "
+                "different input weight at every step. W_hh (100, 100) = Wᵀ and W_hq (100, 1) = "
+                "Vᵀ are the same at every step. 100 sigmoid units, weights from uniform(0, 1), "
+                "zero biases (the tutorial has none)."
+            ),
+            model={
+                **_SINE_TUTORIAL_MODEL,
+                "input_size": 50,
+                "nonlinearity": "sigmoid",
+                "init": "uniform",
+            },
+            task="sine",
+            task_params={"length": 50, "mode": "next", "encoding": "position"},
+            training=_SINE_TUTORIAL_TRAINING,
+        ),
+        Preset(
             name="Sine, orthogonal tanh",
             description=(
                 "The same network and training with tanh units and an orthogonal W_hh: every "

@@ -2,6 +2,10 @@
 
 "next" is many-to-one (one output after T steps); "sequence" predicts x_{t+1} at every step.
 Targets are the clean signal, so noise on the inputs does not set a floor on the error.
+
+`encoding` "value" feeds X_t = x_t (D = 1). "position" feeds what the from-scratch sine tutorial
+feeds: X_t = x_t e_t, a T-vector that is zero except x_t at position t (D = T), so that step t's
+X_t W_xh is x_t times row t of W_xh — a different input weight at every step.
 """
 
 from typing import Any
@@ -25,6 +29,13 @@ PARAMS = {
         "next: one prediction after T steps; sequence: a prediction at every step",
         choices=("next", "sequence"),
     ),
+    "encoding": Param(
+        "choice",
+        "value",
+        "value: X_t = x_t (one input); position: the from-scratch tutorial's X_t = x_t·e_t, "
+        "T inputs zero except at position t",
+        choices=("value", "position"),
+    ),
 }
 
 
@@ -38,7 +49,9 @@ def _sample(rng: np.random.Generator, batch_size: int, params: dict[str, Any]) -
     clean = np.sin(2 * np.pi * f * t[None, :] + phase[:, None])  # (B, T + 1)
     X = clean[:, :T] + params["noise"] * rng.standard_normal((batch_size, T))
     y = clean[:, 1:, None] if params["mode"] == "sequence" else clean[:, T:]
-    return Sample(X[:, :, None], y, {"phase": phase.tolist(), "signal_variance": 0.5})
+    # (B, T, 1), or (B, T, T) with X_t = x_t e_t: the diagonal holds the values
+    inputs = X[:, :, None] * np.eye(T) if params["encoding"] == "position" else X[:, :, None]
+    return Sample(inputs, y, {"phase": phase.tolist(), "signal_variance": 0.5})
 
 
 def metrics(Y: Array, targets: Targets, params: dict[str, Any] | None = None) -> Metrics:
@@ -47,7 +60,10 @@ def metrics(Y: Array, targets: Targets, params: dict[str, Any] | None = None) ->
 
 
 def _sizes(params: dict[str, Any]) -> dict[str, Any]:
-    return {"output_mode": "sequence" if params["mode"] == "sequence" else "last"}
+    return {
+        "input_size": params["length"] if params["encoding"] == "position" else 1,
+        "output_mode": "sequence" if params["mode"] == "sequence" else "last",
+    }
 
 
 def _data(

@@ -5,7 +5,8 @@
 // state.js is the store; url.js the table of what a link carries, link.js the address bar;
 // selection.js what choosing a task or preset means; api.js the only module that talks to the
 // server, used by catalogue.js, model-session.js (sample, model, trace), lesson-session.js,
-// training-session.js, compare-session.js, stream-replay.js, text-sampling.js and exports.js;
+// training-session.js, compare-session.js, decision-session.js, stream-replay.js,
+// text-sampling.js and exports.js;
 // work.js runs their requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
 // render.js draw from it.
 

@@ -1,9 +1,11 @@
 // The model on show and its trace: sample the task (or take a shapes-only preset's example),
 // build the model the choices ask for (or keep the one on show when it already is that model),
-// run forward and backward (forward only without targets) on the sample and read its weights,
-// all through api.js; the answers go into the store.
+// run forward and backward (forward only without targets) on the sample and read its weights
+// (and, for a classifier of the plane, its decision boundary), all through api.js; the answers
+// go into the store together.
 
 import * as api from "./api.js";
+import { decisionFor } from "./decision-session.js";
 import { fits, modelConfig, sampleSource } from "./selection.js";
 import { set, state } from "./state.js";
 import { buildTrace } from "./trace.js";
@@ -81,10 +83,11 @@ function forwardOnlyStatus(trace, sample) {
 
 /** Runs forward + backward (forward only without targets) on the sample and puts the trace on show. */
 async function show(model, sample) {
-  const [forwardResult, backwardResult, weights] = await Promise.all([
+  const [forwardResult, backwardResult, weights, decision] = await Promise.all([
     api.forward(model.id, { inputs: sample.inputs }),
     sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
     api.weights(model.id),
+    decisionFor(model),
   ]);
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
   trace.modelName = model.name;
@@ -93,6 +96,7 @@ async function show(model, sample) {
     model,
     sample,
     trace,
+    decision,
     // the cursor and the selection stay where they are when the new trace has room for them
     t: Math.min(state.t, T - 1),
     unit: Math.min(state.unit, trace.H - 1),

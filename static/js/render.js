@@ -5,6 +5,7 @@
 /* global Plotly */
 import { state, subscribe } from "./state.js";
 import * as compare from "./views/compare.js";
+import * as decision from "./views/decision.js";
 import * as equation from "./views/equation.js";
 import * as gates from "./views/gates.js";
 import * as gradients from "./views/gradients.js";
@@ -21,8 +22,8 @@ const $ = (id) => document.getElementById(id);
 // Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
 const PANELS = {
   explore: {
-    views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text },
-    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "lessonStep", "lessonText"],
+    views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text, decision },
+    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
   compare: { views: { compare }, keys: ["catalogue", "compare", "comparison", "t"] },
@@ -41,6 +42,7 @@ export function init(intents) {
   gates.init($("view-gates"));
   weights.init($("view-weights"));
   text.init($("view-text"), { pickStep: intents.pickStep, sample: intents.sampleText });
+  decision.init($("view-decision"));
   training.init($("view-training"), intents.training);
   taskResults.init($("view-task-results"));
   compare.init($("view-compare"), intents.compare);

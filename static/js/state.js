@@ -43,6 +43,7 @@ export const state = {
   trace: null, // its forward (+ backward, with targets) pass on the sample (trace.js)
   session: null, // the training session followed: {id, status, step, steps, records}
   comparison: null, // {a, b}: the two compared traces
+  decision: null, // the predicted class over the input plane of a 2-D classifier (decision-session.js)
   sampled: { traceId: 0, pending: false, text: "" }, // a continuation of the text of trace traceId
   lessonText: null, // the lesson followed, whole: {name, title, steps: [{title, html, setup, query}]}
 
@@ -54,7 +55,7 @@ export const state = {
 };
 
 /** The keys too large or too live to copy for a look at the state (the test hook's). */
-const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison", "lessonText"]);
+const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison", "decision", "lessonText"]);
 
 const listeners = new Set();
 

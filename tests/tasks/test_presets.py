@@ -120,3 +120,17 @@ def test_tutorial_sine_weights_kill_the_gradient_where_orthogonal_tanh_keeps_it(
     saturated, orthogonal = profiles["Sine, tutorial weights"], profiles["Sine, orthogonal tanh"]
     assert saturated[-1] > 0 and saturated[-2] < 1e-12 * saturated[-1]
     assert orthogonal[0] > 0.05 * orthogonal[-1]  # still there 49 steps back
+
+
+def test_the_sine_tutorials_input_preset_feeds_x_t_at_position_t_into_u_transposed() -> None:
+    preset = PRESETS["Sine, tutorial's input at position t"]
+    config = preset.model_config()
+    assert (config.input_size, config.hidden_size, config.output_size) == (50, 100, 1)
+    assert (config.nonlinearity, config.init) == ("sigmoid", "uniform")
+    sample = TASKS["sine"].sample(seed=3, **preset.task_params)
+    assert sample.inputs.shape == (1, 50, 50)
+    X = sample.inputs[0]
+    np.testing.assert_array_equal(X, np.diag(np.diag(X)))  # X_t = x_t e_t
+    params = Network(config).params
+    assert params["layer0.W_xh"].shape == (50, 100)  # the tutorial's U (100, T = 50), transposed
+    assert not params["layer0.b_h"].any() and not params["b_q"].any()  # it has no biases

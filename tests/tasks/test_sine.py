@@ -44,3 +44,14 @@ def test_relative_mse_divides_by_the_targets_variance() -> None:
 def test_relative_mse_of_constant_targets_is_none_not_nan() -> None:
     result = metrics(np.zeros((3, 1)), np.ones((3, 1)))
     assert result == {"mse": 1.0, "relative_mse": None}
+
+
+def test_position_encoding_puts_x_t_at_position_t_of_a_t_vector() -> None:
+    value = TASKS["sine"].sample(seed=4, batch_size=2, length=12)
+    position = TASKS["sine"].sample(seed=4, batch_size=2, length=12, encoding="position")
+    assert position.inputs.shape == (2, 12, 12)
+    for b in range(2):
+        np.testing.assert_array_equal(position.inputs[b], np.diag(value.inputs[b, :, 0]))
+    np.testing.assert_array_equal(position.targets, value.targets)
+    assert TASKS["sine"].model_config({"length": 12, "encoding": "position"})["input_size"] == 12
+    assert TASKS["sine"].model_config({"length": 12})["input_size"] == 1
