@@ -16,6 +16,15 @@ import numpy as np
 from app.rnn import ModelConfig
 from app.rnn.arrays import Array
 from app.tasks.base import Task, TaskError
+from app.tasks.tutorial_settings import (
+    CHAR_D2L_TRAINING,
+    MEMORY_TRAINING,
+    SINE_TUTORIAL_MODEL,
+    SINE_TUTORIAL_TRAINING,
+    SPIRAL_MODEL,
+    SPIRAL_TRAINING,
+    char_model,
+)
 
 
 @dataclass(frozen=True)
@@ -72,79 +81,6 @@ class Preset:
             if self.sequence is None
             else [self.batch, self.sequence[0], self.sequence[1]],
         }
-
-
-_SINE_TUTORIAL_TRAINING = {
-    # The tutorial's plain gradient descent with a small rate and BPTT truncated to 5 steps;
-    # its element-wise clip to ±10 becomes a global-norm clip here.
-    "optimizer": "sgd",
-    "lr": 1e-4,
-    "batch_size": 1,
-    "truncate": 5,
-    "clip": 10.0,
-    "steps": 2000,
-    "report_every": 100,
-}
-_SINE_TUTORIAL_MODEL = {
-    "cell": "rnn",
-    "input_size": 1,
-    "hidden_size": 100,
-    "output_size": 1,
-    "head": "identity",
-    "loss": "mse",
-    "output_mode": "last",
-    "seed": 0,
-}
-_CHAR_D2L_MODEL = {
-    "cell": "rnn",
-    "hidden_size": 256,
-    "nonlinearity": "tanh",
-    "head": "softmax",
-    "loss": "cross_entropy",
-    "output_mode": "sequence",
-    "init": "pytorch",
-    "seed": 0,
-}
-_CHAR_D2L_TRAINING = {
-    # d2l's rnn-concise: minibatch SGD at lr 1 with the gradient clipped to norm 1.
-    "optimizer": "sgd",
-    "lr": 1.0,
-    "batch_size": 32,
-    "clip": 1.0,
-    "steps": 2000,
-    "report_every": 100,
-}
-_MEMORY_TRAINING = {
-    "optimizer": "adam",
-    "lr": 0.01,
-    "batch_size": 32,
-    "clip": 1.0,
-    "steps": 1500,
-    "report_every": 100,
-}
-_SPIRAL_MODEL = {
-    "cell": "rnn",
-    "input_size": 2,
-    "hidden_size": 50,
-    "output_size": 3,
-    "num_layers": 2,
-    "head": "softmax",
-    "loss": "cross_entropy",
-    "output_mode": "last",
-    "init": "xavier",
-    "seed": 0,
-}
-_SPIRAL_TRAINING = {
-    "optimizer": "sgd",
-    "lr": 1.0,
-    "batch_size": 300,
-    "steps": 1000,
-    "report_every": 100,
-}
-
-
-def _char_model(vocabulary_size: int) -> dict[str, Any]:
-    return {**_CHAR_D2L_MODEL, "input_size": vocabulary_size, "output_size": vocabulary_size}
 
 
 def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
@@ -207,10 +143,10 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "windows of 35 characters drawn at random offsets, SGD at lr 1 with the "
                 "gradient clipped to norm 1. Compare with the sequential sampling preset."
             ),
-            model=_char_model(vocabulary_size),
+            model=char_model(vocabulary_size),
             task="char_lm",
             task_params={"seq_len": 35, "sampling": "random"},
-            training=_CHAR_D2L_TRAINING,
+            training=CHAR_D2L_TRAINING,
             group="char-rnn-sampling",
         ),
         Preset(
@@ -220,10 +156,10 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "streams read side by side, and the hidden state is carried from one window to "
                 "the next (its gradient stops at the window boundary)."
             ),
-            model=_char_model(vocabulary_size),
+            model=char_model(vocabulary_size),
             task="char_lm",
             task_params={"seq_len": 35, "sampling": "sequential"},
-            training=_CHAR_D2L_TRAINING,
+            training=CHAR_D2L_TRAINING,
             group="char-rnn-sampling",
         ),
         Preset(
@@ -235,10 +171,10 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "saturates: σ(A) rounds to 1, σ'(A) to 0, and ‖dL/dH_t‖ is zero from the first "
                 "step back — watch it in the gradient view, next to the orthogonal tanh preset."
             ),
-            model={**_SINE_TUTORIAL_MODEL, "nonlinearity": "sigmoid", "init": "uniform"},
+            model={**SINE_TUTORIAL_MODEL, "nonlinearity": "sigmoid", "init": "uniform"},
             task="sine",
             task_params={"length": 50, "mode": "next"},
-            training=_SINE_TUTORIAL_TRAINING,
+            training=SINE_TUTORIAL_TRAINING,
             group="sine-init",
         ),
         Preset(
@@ -252,14 +188,14 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "zero biases (the tutorial has none)."
             ),
             model={
-                **_SINE_TUTORIAL_MODEL,
+                **SINE_TUTORIAL_MODEL,
                 "input_size": 50,
                 "nonlinearity": "sigmoid",
                 "init": "uniform",
             },
             task="sine",
             task_params={"length": 50, "mode": "next", "encoding": "position"},
-            training=_SINE_TUTORIAL_TRAINING,
+            training=SINE_TUTORIAL_TRAINING,
         ),
         Preset(
             name="Sine, orthogonal tanh",
@@ -268,10 +204,10 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 "singular value of W_hh is 1 and tanh' = 1 at 0, so the gradient travels far "
                 "further back before it fades."
             ),
-            model={**_SINE_TUTORIAL_MODEL, "nonlinearity": "tanh", "init": "orthogonal"},
+            model={**SINE_TUTORIAL_MODEL, "nonlinearity": "tanh", "init": "orthogonal"},
             task="sine",
             task_params={"length": 50, "mode": "next"},
-            training=_SINE_TUTORIAL_TRAINING,
+            training=SINE_TUTORIAL_TRAINING,
             group="sine-init",
         ),
         Preset(
@@ -322,7 +258,7 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 model={**copy_sizes, "cell": cell, "hidden_size": 64},
                 task="copy",
                 task_params={"length": 20},
-                training=_MEMORY_TRAINING,
+                training=MEMORY_TRAINING,
                 group="copy-memory",
             )
             for cell, label in (("rnn", "vanilla RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
@@ -337,7 +273,7 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                 model={**tasks["adding"].model_config({"length": 50}), "cell": cell},
                 task="adding",
                 task_params={"length": 50},
-                training=_MEMORY_TRAINING,
+                training=MEMORY_TRAINING,
                 group="adding-memory",
             )
             for cell, label in (("rnn", "vanilla RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
@@ -355,9 +291,9 @@ def build_presets(tasks: Mapping[str, Task]) -> dict[str, Preset]:
                         else "ReLU passes the gradient unchanged where a unit is active."
                     )
                 ),
-                model={**_SPIRAL_MODEL, "nonlinearity": nonlinearity},
+                model={**SPIRAL_MODEL, "nonlinearity": nonlinearity},
                 task="spiral",
-                training=_SPIRAL_TRAINING,
+                training=SPIRAL_TRAINING,
                 group="spiral-activation",
             )
             for nonlinearity, label in (("sigmoid", "sigmoid"), ("relu", "ReLU"))
