@@ -50,7 +50,8 @@ def api_backward(live_server: str, model_id: str, sample: dict[str, Any]) -> dic
 
 
 def train_on_page(page: Page) -> dict[str, Any]:
-    """Presses Train and waits for the session's end; its last record, from the server."""
+    """Presses Train and waits for the session's end; its last record, from the server, with
+    the task's metrics (held-out accuracy, perplexity, …) alongside its step and loss."""
     page.click("#train-start")
     page.wait_for_function(
         "() => /finished|stopped/.test(document.getElementById('train-status').textContent)",
@@ -58,7 +59,8 @@ def train_on_page(page: Page) -> dict[str, Any]:
     )
     session = page.evaluate("window.rnnExplorer.session()")
     history = httpx2.get(f"{page.url.split('/?')[0]}/api/v1/training/{session}/history").json()
-    return dict(history["records"][-1])
+    last = history["records"][-1]
+    return {**last, **last.get("metrics", {})}
 
 
 def test_simple_rnn_a_250_by_32_input_becomes_a_100_state_through_one_square_w_hh(
