@@ -74,6 +74,15 @@ function highlight(setup) {
   document.body.dataset.lessonPointed = String(pointed); // for the tests: what the point found
 }
 
+/** The first card the step is about, scrolled to just below the (sticky) panel. */
+function bringIntoSight() {
+  document.body.style.setProperty("--lesson-height", `${panel.offsetHeight + 12}px`);
+  const card = document.querySelector("main .card.lesson-focus");
+  if (!card) return;
+  const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+  card.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
+}
+
 /** Draws the panel for the lesson and step on show (or hides it), then the highlights. */
 export function update(current) {
   const lesson = current.lesson && current.lessonText?.name === current.lesson ? current.lessonText : null;
@@ -87,10 +96,12 @@ export function update(current) {
   }
   const index = Math.min(current.lessonStep, lesson.steps.length - 1);
   const key = `${lesson.name}/${index}`;
-  if (key !== drawnKey) {
+  const newStep = key !== drawnKey;
+  if (newStep) {
     drawStep(lesson, index);
     drawnKey = key;
   }
   highlight(lesson.steps[index].setup);
+  if (newStep) bringIntoSight();
   document.body.dataset.lessonStep = key; // for the tests: the step drawn
 }
