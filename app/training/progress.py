@@ -2,8 +2,10 @@
 
 A progress record is {"step", "steps", "status", "loss" (mean since the last report),
 "loss_batch", "metrics" (the task's, on validation data), "grad_norm" (global, before clipping),
-"grad_norms" (per parameter), "dH_norm" (‖dL/dH_t‖ per step of the latest batch, top layer),
-"elapsed"}; a failure's record has "error" instead of the batch's figures.
+"grad_norms" (per parameter), "layer_grad_norms" (‖dW_xh‖ of each layer, bottom first: how much
+gradient reaches each layer), "dH_norm" (‖dL/dH_t‖ per step of the latest batch, top layer),
+"elapsed"}; a failure's record has "error" instead of the batch's figures. The history keeps
+the scalars and "layer_grad_norms".
 """
 
 from collections.abc import Callable, Mapping
@@ -20,6 +22,18 @@ ProgressHook = Callable[[dict[str, Any]], None]
 # The history keeps scalar metrics only and is thinned past this length (every other record
 # dropped), so a long session's snapshot stays small.
 MAX_HISTORY = 4000
+
+
+def _layer_norms(grad_norms: Mapping[str, float] | None) -> list[float] | None:
+    """‖dW_xh‖ of layer 0, 1, … from the per-parameter norms (named layer<k>.W_xh)."""
+    if not grad_norms:
+        return None
+    layers = sorted(
+        (int(name[5 : -len(".W_xh")]), norm)
+        for name, norm in grad_norms.items()
+        if name.startswith("layer") and name.endswith(".W_xh")
+    )
+    return [norm for _, norm in layers]
 
 
 class Progress:
@@ -60,6 +74,7 @@ class Progress:
                 "metrics": metrics,
                 "grad_norm": last.get("grad_norm"),
                 "grad_norms": last.get("grad_norms"),
+                "layer_grad_norms": _layer_norms(last.get("grad_norms")),
                 "dH_norm": last.get("dH_norm"),
                 "elapsed": elapsed,
             }
@@ -87,6 +102,7 @@ class Progress:
                 "step": record["step"],
                 "loss": record["loss"],
                 "grad_norm": record.get("grad_norm"),
+                "layer_grad_norms": record.get("layer_grad_norms"),
                 "elapsed": record["elapsed"],
                 "metrics": scalars,
             }

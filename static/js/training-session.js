@@ -47,7 +47,7 @@ export async function start() {
 
 /** One metrics frame as a record of the curves: task metrics flat, the validation loss named so. */
 function record(frame) {
-  const flat = { step: frame.step, loss: frame.loss, grad_norm: frame.grad_norm, dH_norm: frame.dH_norm };
+  const flat = { step: frame.step, loss: frame.loss, grad_norm: frame.grad_norm, layer_grad_norms: frame.layer_grad_norms, dH_norm: frame.dH_norm };
   for (const [key, value] of Object.entries(frame.metrics || {})) flat[key === "loss" ? "val_loss" : key] = value;
   return flat;
 }

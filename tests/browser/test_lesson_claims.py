@@ -162,3 +162,27 @@ def test_memory_a_forget_bias_of_1_opens_the_forget_gate_from_the_start(
         means[title] = float(f_page.mean())
     closed, opened = means.values()
     assert 0.45 < closed < 0.55 and 0.68 < opened < 0.78
+
+
+def test_spiral_the_dashboard_draws_the_gradient_that_reaches_each_layer_while_it_trains(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = open_step(explorer, live_server, "spiral", "Training the sigmoid net")
+    train_on_page(page)
+    session = page.evaluate("window.rnnExplorer.session()")
+    records = httpx2.get(f"{live_server}/api/v1/training/{session}/history").json()["records"]
+    page.wait_for_function(
+        "n => document.getElementById('view-grad-history').data.filter("
+        "t => t.name.startsWith('‖dW_xh‖')).every(t => t.y.length === n)",
+        arg=len(records),
+    )
+    curves = page.evaluate(
+        "document.getElementById('view-grad-history').data"
+        ".filter(t => t.name.startsWith('‖dW_xh‖')).map(t => ({name: t.name, y: t.y}))"
+    )
+    assert [c["name"] for c in curves] == ["‖dW_xh‖ layer 1", "‖dW_xh‖ layer 2"]
+    for k, curve in enumerate(curves):
+        assert curve["y"] == [r["layer_grad_norms"][k] for r in records]
+    first, second = (np.asarray(c["y"]) for c in curves)
+    assert np.all(second[1:] > 10 * first[1:])  # steps 200 and 300, as the lesson says
+    shot(page, "lesson-claim-spiral-layers")

@@ -130,17 +130,27 @@ def training_accuracy(client, name):
     return records[-1]["metrics"]["accuracy"], records
 
 
+def second_over_first_layer(records) -> dict[int, float]:
+    """layer 2's ‖dW_xh‖ over layer 1's at each report (the dashboard's dashed curves)."""
+    return {r["step"]: r["layer_grad_norms"][1] / r["layer_grad_norms"][0] for r in records}
+
+
 @pytest.mark.slow
 def test_after_300_steps_the_sigmoid_net_is_below_70_percent(client) -> None:
     accuracy, records = training_accuracy(client, SIGMOID)
     assert accuracy < 0.7
     assert records[-1]["loss"] < records[0]["loss"]  # slower, not stuck
+    # while it trains, layer 1 gets more than 10 times less gradient than layer 2 (steps 200, 300)
+    ratios = second_over_first_layer(records)
+    assert ratios[200] > 10 and ratios[300] > 10, ratios
 
 
 @pytest.mark.slow
 def test_after_300_steps_the_relu_net_is_above_95_percent(client) -> None:
-    accuracy, _ = training_accuracy(client, RELU)
+    accuracy, records = training_accuracy(client, RELU)
     assert accuracy > 0.95
+    ratios = second_over_first_layer(records)
+    assert ratios[200] < 10 and ratios[300] < 10, ratios
 
 
 def softmax_columns(z):

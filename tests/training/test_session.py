@@ -59,6 +59,22 @@ def test_step_makes_one_update_and_reports_when_due() -> None:
     assert record["elapsed"] > 0 and record["loss"] > 0
 
 
+def test_a_report_gives_the_gradient_that_reaches_each_layer_and_the_history_keeps_it() -> None:
+    config = TrainingConfig.for_task("spiral", {}, steps=4, report_every=2, early_stop=None)
+    model = {**TASKS["spiral"].model_config({}), "hidden_size": 6, "num_layers": 3}
+    session = TrainingSession(config, model)
+    records: list[dict] = []
+    session.on_progress = records.append
+    session.run()
+    for record in records:
+        # ‖dW_xh‖ of layers 0, 1, 2, bottom first: the per-parameter norms of the same batch
+        wanted = [record["grad_norms"][f"layer{k}.W_xh"] for k in range(3)]
+        assert record["layer_grad_norms"] == wanted and all(n > 0 for n in wanted)
+    assert [r["layer_grad_norms"] for r in session.progress.history] == [
+        r["layer_grad_norms"] for r in records
+    ]
+
+
 def test_run_goes_to_the_step_budget_and_reports_every_k_steps() -> None:
     records: list[dict] = []
     session = sine_session(steps=12)

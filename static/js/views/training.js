@@ -12,13 +12,14 @@ let statusEl = null;
 const buttons = {};
 const inputs = {};
 let metricNames = [];
+let layerCurves = 0; // how many per-layer ‖dW_xh‖ curves the gradient plot has (traces 2, 3, …)
 let drawnSession = null; // the session id the curves show
 let drawnRecords = 0; // how many of its records they show
 let builtChoices = null;
 let intents = {};
 
 // Record fields that are not curves of their own (the loss has its own trace).
-const SKIP = new Set(["step", "loss", "grad_norm", "dH_norm"]);
+const SKIP = new Set(["step", "loss", "grad_norm", "dH_norm", "layer_grad_norms"]);
 const ACTIONS = [["start", "Train"], ["pause", "Pause"], ["step", "Step"], ["resume", "Resume"], ["stop", "Stop"]];
 
 function element(tag, attrs = {}, text = undefined) {
@@ -107,6 +108,7 @@ function showSettings(training) {
 
 function resetCurves() {
   metricNames = [];
+  layerCurves = 0;
   draw(lossEl, [
     { type: "scatter", mode: "lines", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 } },
   ], baseLayout({
@@ -124,6 +126,25 @@ function resetCurves() {
     xaxis: axis("training step"), yaxis: axis("gradient norm", { type: "log", exponentformat: "power" }),
     xaxis2: axis("", { overlaying: "x", side: "top", showgrid: false, showticklabels: false }),
   }));
+}
+
+/** ‖dW_xh‖ of each layer over training: how much gradient reaches the first layer (the spiral
+ * tutorial's sigmoid against ReLU), one dashed curve per layer, added when the records have it. */
+function addLayerNorms(records) {
+  const withLayers = records.filter((r) => Array.isArray(r.layer_grad_norms));
+  if (withLayers.length === 0) return;
+  const L = withLayers[0].layer_grad_norms.length;
+  for (; layerCurves < L; layerCurves++) {
+    Plotly.addTraces(gradEl, {
+      type: "scatter", mode: "lines", x: [], y: [], name: `‖dW_xh‖ layer ${layerCurves + 1}`,
+      line: { color: COLORS.series[(layerCurves + 2) % COLORS.series.length], width: 1.4, dash: "dash" },
+    });
+  }
+  const layers = range(L);
+  Plotly.extendTraces(gradEl, {
+    x: layers.map(() => withLayers.map((r) => r.step)),
+    y: layers.map((k) => withLayers.map((r) => r.layer_grad_norms[k])),
+  }, layers.map((k) => k + 2));
 }
 
 /** Appends metric records to the curves (extendTraces: no re-plot). */
@@ -151,6 +172,7 @@ function addRecords(records) {
   if (indices.length) Plotly.extendTraces(lossEl, { x: xs, y: ys }, indices);
   const norms = records.filter((r) => typeof r.grad_norm === "number");
   if (norms.length) Plotly.extendTraces(gradEl, { x: [norms.map((r) => r.step)], y: [norms.map((r) => r.grad_norm)] }, [0]);
+  addLayerNorms(records);
   const latest = records[records.length - 1];
   if (Array.isArray(latest.dH_norm)) Plotly.restyle(gradEl, { x: [range(latest.dH_norm.length)], y: [latest.dH_norm] }, [1]);
   const parts = [`step ${latest.step}`, `loss ${fmt(latest.loss, 4)}`];
