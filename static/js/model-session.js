@@ -81,14 +81,21 @@ function forwardOnlyStatus(trace, sample) {
   return `${state.preset}: ${which}an input of shape ${shape([trace.T, trace.D])} → ${states} · forward pass only (no task, no targets).`;
 }
 
+// Each showing takes a ticket when it starts; an answer that comes back after a later showing
+// began is dropped, so a refresh after training cannot put back a sample the page has left.
+// While a run is under way a refresh is not needed: the run reads the model as it is.
+let latest = 0;
+let running = 0;
+
 /** Runs forward + backward (forward only without targets) on the sample and puts the trace on show. */
-async function show(model, sample) {
+async function show(model, sample, ticket) {
   const [forwardResult, backwardResult, weights, decision] = await Promise.all([
     api.forward(model.id, { inputs: sample.inputs }),
     sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
     api.weights(model.id),
     decisionFor(model),
   ]);
+  if (ticket !== latest) return; // a later showing is under way, or done
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
   trace.modelName = model.name;
   const T = trace.T;
@@ -110,17 +117,25 @@ async function show(model, sample) {
 
 /** Build & run: a new sample, a model for the choices (kept when it already is that model), the trace. */
 export async function run() {
-  set({ playing: false, status: state.task ? "Sampling the task…" : "Reading the preset's example…" });
-  const sample = await fetchSample();
-  const config = wantedConfig(sample);
-  let model = state.model;
-  if (!model || !fits(model.config, config)) {
-    set({ status: "Building the model…" });
-    model = await createModel(config);
-    set({ modelId: "" }); // a model of the page's own: the link names its config, not its id
+  const ticket = ++latest;
+  running += 1;
+  try {
+    set({ playing: false, status: state.task ? "Sampling the task…" : "Reading the preset's example…" });
+    const sample = await fetchSample();
+    const config = wantedConfig(sample);
+    let model = state.model;
+    if (!model || !fits(model.config, config)) {
+      set({ status: "Building the model…" });
+      model = await createModel(config);
+      set({ modelId: "" }); // a model of the page's own: the link names its config, not its id
+    } else {
+      model = await api.getModel(model.id); // kept: as it is now (training may have moved it)
+    }
+    set({ status: sample.targets === null ? "Running forward…" : "Running forward and backward…" });
+    await show(model, sample, ticket);
+  } finally {
+    running -= 1;
   }
-  set({ status: sample.targets === null ? "Running forward…" : "Running forward and backward…" });
-  await show(model, sample);
 }
 
 /** Opens the stored model the link names; its config drives the form. */
@@ -147,12 +162,13 @@ export async function open() {
       set({ status: `${error.message} ${state.status}` }); // why the page shows another model
       return;
     }
+    const ticket = ++latest;
     const sample = await fetchSample();
     if (!fits(state.model.config, wantedConfig(sample))) {
       const chosen = state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
       throw new api.ApiError(`The model ${state.model.id} does not fit ${chosen} (its sizes differ).`);
     }
-    await show(state.model, sample);
+    await show(state.model, sample, ticket);
     return;
   }
   await run();
@@ -160,8 +176,10 @@ export async function open() {
 
 /** The model on show read again (its weights change while it trains), and its new trace. */
 export async function refresh() {
-  if (!state.model || !state.sample) return;
-  await show(await api.getModel(state.model.id), state.sample);
+  if (!state.model || !state.sample || running) return;
+  const ticket = ++latest;
+  const sample = state.sample;
+  await show(await api.getModel(state.model.id), sample, ticket);
 }
 
 /** Imports PyTorch weights for the current task's sizes; the link then names the new model. */
@@ -171,7 +189,7 @@ export async function importWeights(file) {
   const info = await api.importWeights(file, wantedConfig(), file.name.replace(/\.safetensors$/, ""));
   letGoOfPrevious(info);
   set({ modelId: info.id });
-  await show(info, state.sample);
+  await show(info, state.sample, ++latest);
   set({ status: `Imported ${file.name} as model ${info.id}; its link opens it again.` });
 }
 

@@ -128,10 +128,29 @@ def test_binary_addition_training_gets_every_held_out_sum_exact(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
     page = open_step(explorer, live_server, "binary-addition", "Train it: every held-out sum exact")
+    model_version = page.evaluate("window.rnnExplorer.model().weights_version")
     last = train_on_page(page)
     assert last["accuracy"] == 1.0
     expect(page.locator("#train-now")).to_contain_text("accuracy 1.000")
     expect(page.locator("#train-status")).to_contain_text("early stopped")
+    # the next step shows the trained model on 107 + 33: unit 8 is above 0.5 where a bit carries
+    page.wait_for_function(  # the page has read the trained weights back
+        "v => window.rnnExplorer.model().weights_version !== v", arg=model_version
+    )
+    page.click("#lesson-next")
+    page.wait_for_selector("body[data-lesson-step='binary-addition/4']")
+    page.wait_for_function("window.rnnExplorer.state.busy === 0")
+    # the trained weights, not a fresh model
+    assert page.evaluate("window.rnnExplorer.model().weights_version") != model_version
+    inputs = np.asarray(page.evaluate("window.rnnExplorer.trace().inputs"))
+    a, b = (int("".join(str(int(bit)) for bit in inputs[::-1, k]), 2) for k in (0, 1))
+    assert (a, b) == (107, 33)
+    carries = [t for t in range(8) if ((a % 2 ** (t + 1)) + (b % 2 ** (t + 1))) >= 2 ** (t + 1)]
+    assert carries == [0, 1, 5, 6]
+    H8 = np.asarray(page.evaluate("window.rnnExplorer.trace().layers[0].H"))[:, 8]
+    assert [t for t in range(8) if H8[t] > 0.5] == carries
+    expect(page.locator("#view-heatmap")).to_have_attribute("data-pointed-unit", "8")
+    shot(page, "lesson-claim-binary-carry")
 
 
 def test_char_model_perplexity_falls_below_8_in_200_steps(
