@@ -18,7 +18,7 @@ def open_step(explorer: Callable[..., Page], live_server: str, lesson: str, titl
     index = next(k for k, step in enumerate(steps) if step["title"] == title)
     page = explorer(f"{steps[index]['query']}&lesson={lesson}&step={index}")
     page.wait_for_selector(f"body[data-lesson-step='{lesson}/{index}']")
-    page.wait_for_function("window.rnnExplorer.state.busy === 0")
+    page.wait_for_function("() => window.rnnExplorer.state.busy === 0")
     return page
 
 
@@ -139,7 +139,7 @@ def test_binary_addition_training_gets_every_held_out_sum_exact(
     )
     page.click("#lesson-next")
     page.wait_for_selector("body[data-lesson-step='binary-addition/4']")
-    page.wait_for_function("window.rnnExplorer.state.busy === 0")
+    page.wait_for_function("() => window.rnnExplorer.state.busy === 0")
     # the trained weights, not a fresh model
     assert page.evaluate("window.rnnExplorer.model().weights_version") != model_version
     inputs = np.asarray(page.evaluate("window.rnnExplorer.trace().inputs"))

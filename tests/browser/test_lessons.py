@@ -181,7 +181,7 @@ def test_the_first_screen_invites_once_and_play_uses_the_invitation_up(
     expect(invitation).to_contain_text("Press ▶")
     page.click("#welcome-play")
     expect(invitation).to_be_hidden()
-    page.wait_for_function("window.rnnExplorer.state.playing || window.rnnExplorer.state.t > 0")
+    page.wait_for_function("() => window.rnnExplorer.state.playing || window.rnnExplorer.state.t")
     page.reload()
     page.wait_for_selector("body[data-ready='true']")
     expect(invitation).to_be_hidden()  # for good, on this browser
