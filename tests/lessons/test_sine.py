@@ -5,7 +5,7 @@ gradient that stops, the orthogonal tanh's that holds up, and 300 training steps
 import numpy as np
 import pytest
 
-from tests.lessons import page_steps as api
+from tests.lessons import helpers as api
 
 LESSON = "sine"
 POSITION = "Sine, tutorial's input at position t"
@@ -37,10 +37,10 @@ def tutorial_loop(x, U, W, V):
 def look(client, name, seed=0):
     """The step's model as the page builds it, its sample, forward and backward."""
     preset = api.preset(client, name)
-    model_id = api.model(client, preset["model"])
-    data = api.sample(client, preset, seed=seed)
-    forward = api.forward(client, model_id, data["inputs"])
-    backward = api.backward(client, model_id, data["inputs"], data["targets"])
+    model_id = api.create_model(client, preset["model"])
+    data = api.preset_sample(client, preset, seed=seed)
+    forward = api.forward(client, model_id, inputs=data["inputs"])
+    backward = api.backward(client, model_id, inputs=data["inputs"], targets=data["targets"])
     return preset, model_id, data, forward, backward
 
 
@@ -50,7 +50,7 @@ def test_the_engine_runs_the_tutorials_loop_with_u_as_w_xh_transposed(client) ->
     assert X.shape == (50, 50)
     x = np.diag(X)[:, None]  # the tutorial's x (50, 1): X_t = x_t e_t
     np.testing.assert_array_equal(X, np.diag(x[:, 0]))
-    w = api.weights(client, model_id)
+    w = api.torch_weights(client, model_id)
     W_xh, W_hh, W_hq = w["rnn.weight_ih_l0"].T, w["rnn.weight_hh_l0"].T, w["head.weight"].T
     assert (W_xh.shape, W_hh.shape, W_hq.shape) == ((50, 100), (100, 100), (100, 1))
     U, W, V = W_xh.T, W_hh.T, W_hq.T  # the tutorial's (100, 50), (100, 100), (1, 100)
@@ -71,7 +71,7 @@ def test_the_textbook_preset_has_one_w_xh_row_for_every_step(client) -> None:
     shapes = client.post("/api/v1/models", json={"config": preset["model"]}).json()["shapes"]
     assert preset["model"]["input_size"] == 1 and preset["model"]["hidden_size"] == 100
     assert [100, 1] in shapes.values() and [100, 50] not in shapes.values()  # W_xh (1, 100)
-    data = api.sample(client, preset)
+    data = api.preset_sample(client, preset)
     assert np.asarray(data["inputs"]).shape == (50, 1)
 
 
@@ -105,8 +105,8 @@ def test_orthogonal_tanh_keeps_the_gradient_across_the_fifty_steps(client) -> No
 
 def trained(client, name):
     preset, model_id, *_ = look(client, name)
-    link = api.step_setup(client, LESSON, "What learns")
-    records = api.train(client, model_id, preset, steps=link["steps"])
+    link = api.step_link(client, LESSON, "What learns")
+    records = api.train_preset(client, model_id, preset, steps=link["steps"])
     assert records[-1]["step"] == link["steps"] == 300
     return preset, model_id, records
 
@@ -115,14 +115,17 @@ def trained(client, name):
 def test_300_steps_leave_the_tutorial_weights_above_1000_predicting_a_constant(client) -> None:
     preset, model_id, records = trained(client, TUTORIAL)
     assert records[-1]["loss"] > 1000
-    grads = api.backward(client, model_id, *_sample_pair(client, preset, 0))["grad_norms"]
+    inputs, targets = _sample_pair(client, preset, 0)
+    grads = api.backward(client, model_id, inputs=inputs, targets=targets)["grad_norms"]
     assert grads["rnn.weight_hh_l0"] < 1e-6 * grads["head.weight"]
     assert grads["rnn.weight_ih_l0"] < 1e-6 * grads["head.weight"]
     outputs = [
-        api.forward(client, model_id, api.sample(client, preset, seed=seed)["inputs"])["outputs"]
+        api.forward(
+            client, model_id, inputs=api.preset_sample(client, preset, seed=seed)["inputs"]
+        )["outputs"]
         for seed in (0, 1, 2)
     ]
-    targets = [api.sample(client, preset, seed=seed)["targets"][0] for seed in (0, 1, 2)]
+    targets = [api.preset_sample(client, preset, seed=seed)["targets"][0] for seed in (0, 1, 2)]
     assert max(abs(t - targets[0]) for t in targets) > 0.1  # different sines …
     assert max(abs(o[0] - outputs[0][0]) for o in outputs) < 1e-3  # … the same prediction
 
@@ -134,7 +137,7 @@ def test_300_steps_bring_orthogonal_tanh_below_0_1(client) -> None:
 
 
 def _sample_pair(client, preset, seed):
-    data = api.sample(client, preset, seed=seed)
+    data = api.preset_sample(client, preset, seed=seed)
     return data["inputs"], data["targets"]
 
 

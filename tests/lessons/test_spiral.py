@@ -5,7 +5,7 @@ gradient norms the equation shows, the training runs, and the course's rnn_forwa
 import numpy as np
 import pytest
 
-from tests.lessons import page_steps as api
+from tests.lessons import helpers as api
 
 LESSON = "spiral"
 SIGMOID, RELU = "Spiral (sigmoid)", "Spiral (ReLU)"
@@ -61,8 +61,8 @@ def tutorial_weights(w):
 
 def first_look(client, name, batch=1):
     preset = api.preset(client, name)
-    model_id = api.model(client, preset["model"])
-    sample = api.sample(client, preset, seed=0, batch=batch)
+    model_id = api.create_model(client, preset["model"])
+    sample = api.preset_sample(client, preset, seed=0, batch=batch)
     return preset, model_id, sample
 
 
@@ -71,8 +71,8 @@ def test_the_api_gradients_are_the_tutorials_backprop(client, name, nonlinearity
     _, model_id, data = first_look(client, name, batch=300)
     X = np.asarray(data["inputs"])[:, 0, :]  # (300, 1, 2) → the tutorial's (300, 2)
     y = np.asarray(data["targets"])
-    result = api.backward(client, model_id, data["inputs"], data["targets"])
-    weights = tutorial_weights(api.weights(client, model_id))
+    result = api.backward(client, model_id, inputs=data["inputs"], targets=data["targets"])
+    weights = tutorial_weights(api.torch_weights(client, model_id))
     (dW1, dW2, dW3), _ = tutorial_backprop(nonlinearity, X, y, *weights)
     grads = result["grads"]
     np.testing.assert_allclose(np.asarray(grads["rnn.weight_ih_l0"]).T, dW1, atol=1e-12)
@@ -83,7 +83,7 @@ def test_the_api_gradients_are_the_tutorials_backprop(client, name, nonlinearity
 
 def test_the_untrained_relu_net_gets_fewer_than_half_of_the_points_right(client) -> None:
     _, model_id, data = first_look(client, RELU, batch=300)
-    predicted = api.argmax_rows(api.forward(client, model_id, data["inputs"])["outputs"])
+    predicted = np.argmax(api.forward(client, model_id, inputs=data["inputs"])["outputs"], axis=-1)
     assert len(predicted) == 300
     assert np.mean(predicted == np.asarray(data["targets"])) < 0.5
 
@@ -92,12 +92,12 @@ def layer_norms(client, name):
     """‖dW_xh‖ of layers 1 and 2 on the page's sample, as the backward equation shows them, and
     the tutorial's measure of dW1 and dW2 on the same point."""
     _, model_id, data = first_look(client, name)
-    result = api.backward(client, model_id, data["inputs"], data["targets"])
+    result = api.backward(client, model_id, inputs=data["inputs"], targets=data["targets"])
     shown = [layer["step_grad_norms"]["W_xh"][0] for layer in result["trace"]["layers"]]
     whole = [result["grad_norms"][f"rnn.weight_ih_l{k}"] for k in (0, 1)]
     np.testing.assert_allclose(shown, whole, rtol=1e-12)  # T = 1: step 0's part is all of it
     X = np.asarray(data["inputs"])  # one sequence (1, 2): one example of the tutorial
-    weights = tutorial_weights(api.weights(client, model_id))
+    weights = tutorial_weights(api.torch_weights(client, model_id))
     _, measure = tutorial_backprop("SIGM" if "sigmoid" in name else "RELU", X, [0], *weights)
     assert data["targets"] == 0  # the sample on show is a point of class 0
     return shown, measure
@@ -121,11 +121,11 @@ def test_with_relu_the_first_layers_gradient_stays_within_a_factor_of_two(client
 
 def training_accuracy(client, name):
     preset, model_id, _ = first_look(client, name)
-    link = api.step_setup(
+    link = api.step_link(
         client, LESSON, f"Training the {'sigmoid' if 'sigmoid' in name else 'ReLU'} net"
     )
     assert link["preset"] == name and link["tab"] == "train"
-    records = api.train(client, model_id, preset, steps=link["steps"])
+    records = api.train_preset(client, model_id, preset, steps=link["steps"])
     assert records[-1]["step"] == 300
     return records[-1]["metrics"]["accuracy"], records
 
@@ -182,13 +182,13 @@ def rnn_forward(x, a0, parameters):
 
 def test_the_courses_rnn_forward_gives_the_apis_hidden_states(client) -> None:
     preset = api.preset(client, "rnn_forward (course)")
-    model_id = api.model(client, preset["model"])
+    model_id = api.create_model(client, preset["model"])
     X = np.asarray(
         client.get("/api/v1/presets/rnn_forward (course)/example?seed=0").json()["inputs"]
     )
     assert X.shape == (4, 10, 3)  # (m, T_x, n_x)
-    result = api.forward(client, model_id, X.tolist())
-    w = api.weights(client, model_id)
+    result = api.forward(client, model_id, inputs=X.tolist())
+    w = api.torch_weights(client, model_id)
     # our matrices (rows) …
     W_xh, W_hh, W_hq = w["rnn.weight_ih_l0"].T, w["rnn.weight_hh_l0"].T, w["head.weight"].T
     assert (W_xh.shape, W_hh.shape, W_hq.shape) == ((3, 5), (5, 5), (5, 2))
