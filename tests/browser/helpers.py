@@ -59,12 +59,12 @@ def shot(page: Page, name: str, selector: str | None = None) -> Path:
     return path
 
 
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations of impact serious or critical on the current page."""
+def run_axe(page: Page, every_impact: bool = False) -> list[dict[str, Any]]:
+    """axe-core's violations on the current page: of impact serious or critical, or all of them."""
     page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     result = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
     )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
+    return [v for v in result if every_impact or v["impact"] in ("serious", "critical")]
