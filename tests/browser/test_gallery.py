@@ -25,7 +25,8 @@ def test_every_view_draws_for_each_cell_and_pass(
     page = explorer(f"task=binary_addition&cell={cell}&t=3&phase={phase}")
     page.set_viewport_size({"width": 1440, "height": 900})
     page.wait_for_timeout(300)
-    assert page.evaluate("() => document.querySelector(\"input[name='phase']:checked\").value") == phase
+    checked = "() => document.querySelector(\"input[name='phase']:checked\").value"
+    assert page.evaluate(checked) == phase
     drawn = {
         selector: page.evaluate(
             "s => { const el = document.querySelector(s);"

@@ -15,7 +15,8 @@ def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
     # collector with pytest's heap, and measure them instead of the server.
     with LiveServer(tmp_path / "data") as server:
         config = {"input_size": 8, "hidden_size": 20, "output_size": 1}
-        model_id = httpx2.post(f"{server.base_url}/api/v1/models", json={"config": config}).json()["id"]
+        url = server.base_url
+        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": config}).json()["id"]
         inputs = np.random.default_rng(0).normal(size=(100, 1000, 8)).round(6).tolist()
         body = json.dumps({"inputs": inputs}).encode()  # ~8 MB, above max_elements once parsed
         answers: list[httpx2.Response] = []
