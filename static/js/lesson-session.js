@@ -7,32 +7,12 @@ import * as api from "./api.js";
 import { stateOfQuery } from "./link.js";
 import * as modelSession from "./model-session.js";
 import { set, state } from "./state.js";
-
-const KATEX = "/static/vendor/katex/katex.min";
-let katexLoading = null;
-
-function loadKatex() {
-  katexLoading ??= new Promise((resolve, reject) => {
-    const css = document.createElement("link");
-    css.rel = "stylesheet";
-    css.href = `${KATEX}.css`;
-    document.head.append(css);
-    const script = document.createElement("script");
-    script.src = `${KATEX}.js`;
-    script.addEventListener("load", resolve);
-    script.addEventListener("error", () => {
-      katexLoading = null;
-      reject(new api.ApiError("The equation typesetter (KaTeX) did not load; the lesson shows its math as text."));
-    });
-    document.head.append(script);
-  });
-  return katexLoading;
-}
+import { loadTypesetter } from "./typeset.js";
 
 /** The lesson's text: the one on show, or read from the server (with KaTeX, the first time). */
 async function textOf(name) {
   if (state.lessonText?.name === name) return state.lessonText;
-  const [lesson] = await Promise.all([api.getLesson(name), loadKatex().catch(() => null)]);
+  const [lesson] = await Promise.all([api.getLesson(name), loadTypesetter().catch(() => null)]);
   return lesson;
 }
 

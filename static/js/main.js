@@ -23,6 +23,7 @@ import { followStore, query, readLink } from "./link.js";
 import * as modelSession from "./model-session.js";
 import * as render from "./render.js";
 import { set, snapshot, state, watch } from "./state.js";
+import { loadTypesetter } from "./typeset.js";
 import { replay } from "./stream-replay.js";
 import { sampleText } from "./text-sampling.js";
 import * as trainingSession from "./training-session.js";
@@ -79,6 +80,8 @@ async function start() {
   followStore();
   await Promise.all([guarded(modelSession.open), guarded(lessonSession.resume)]);
   document.body.dataset.ready = "true";
+  // after the first drawing: the equation card's math is typeset once KaTeX is in (else TeX text)
+  loadTypesetter().then(() => set({ typesetter: true }), () => {});
 }
 
 /** For the browser tests and benchmarks: the state, the server's answers on show and the link. */

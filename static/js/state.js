@@ -51,6 +51,7 @@ export const state = {
   busy: 0, // requests under way
   status: "",
   error: "",
+  typesetter: false, // KaTeX has loaded: the math on show can be typeset
   welcome: false, // the first screen's invitation is on show
 };
 

@@ -4,6 +4,8 @@
 
 import { fmt, norm, traceKey } from "./common.js";
 import { outputAt, preactivationTerms } from "../trace.js";
+import { typeset } from "../typeset.js";
+import { texLines } from "./equation-tex.js";
 
 let el = null;
 let builtKey = "";
@@ -124,6 +126,11 @@ function build(trace, state, backward) {
   slots.t = tSlot;
   heading.append(tSlot, ` of ${trace.T} · layer ${state.layer + 1} · rows are (batch=1, features)`);
   const lines = backward ? backwardLines(trace, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
+  const symbolic = node("div", "eq-math");
+  symbolic.setAttribute("aria-label", backward ? "The backward step's equations" : "The step's equations");
+  const { cell, config } = trace;
+  const tex = texLines({ cell, nonlinearity: config.nonlinearity, head: config.head, sequence: trace.sequence, layer: state.layer, top: state.layer === trace.L - 1, backward });
+  symbolic.append(...tex.map((text) => node("div", "math block", text)));
   const G = trace.gateNames.length || 1;
   const whole = node("p", "check sequence-shapes");
   const input = state.layer === 0 ? "X" : `H⁽${state.layer}⁾ (the layer below)`;
@@ -139,7 +146,7 @@ function build(trace, state, backward) {
     code.append(span);
     return span;
   });
-  el.replaceChildren(heading, whole, ...lines, check, code);
+  el.replaceChildren(heading, symbolic, whole, ...lines, check, code);
 }
 
 function put(name, value, digits = 4) {
@@ -251,6 +258,7 @@ export function update(state, trace) {
     build(trace, state, backward);
     builtKey = key;
   }
+  typeset(el); // the symbolic lines, once KaTeX has loaded
   put("t", String(state.t));
   if (backward) fillBackward(trace, state);
   else fillForward(trace, state);

@@ -3,7 +3,7 @@
 // and the part of a view that `point` names is outlined. It draws from the store only; its
 // buttons ask lesson-session.js (through the intents main.js gives) to move.
 
-/* global katex */
+import { typeset } from "../typeset.js";
 
 const POINTED = "lesson-point";
 let panel = null;
@@ -19,13 +19,6 @@ export function init(panelElement, actions) {
   $("lesson-back").addEventListener("click", () => intents.move(-1));
   $("lesson-next").addEventListener("click", () => intents.move(1));
   $("lesson-close").addEventListener("click", () => intents.close());
-}
-
-function typeset(root) {
-  if (typeof katex === "undefined") return; // the math stays as its TeX source
-  for (const element of root.querySelectorAll(".math")) {
-    katex.render(element.textContent, element, { displayMode: element.classList.contains("block"), throwOnError: false });
-  }
 }
 
 function drawStep(lesson, index) {
