@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.services.lessons import LessonService
@@ -14,6 +14,7 @@ from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, get_settings
 from app.store import SQLiteStore
+from app.web.assets import AssetFiles, RevalidatedFiles
 from app.web.docs import install_docs
 from app.web.errors import install_error_handlers
 from app.web.middleware import (
@@ -67,12 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health, choices, models, tasks, presets, lessons, training, stream):
         app.include_router(router.router)
     app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.assets = AssetFiles(STATIC_DIR)
+    app.mount("/assets", app.state.assets, name="assets")
+    app.mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static")
     install_openapi(app)
     install_docs(app)
     install_method_not_allowed(app)
     # The middleware added last runs first: every response gets the security headers, a 413
-    # included; the body bound refuses what no route could accept before it is read whole.
+    # included; the body bound refuses what no route could accept before it is read whole; an
+    # answer of 1 kB or more goes gzip-compressed to a client that accepts it.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,

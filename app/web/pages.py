@@ -1,5 +1,5 @@
-"""The explorer page and the static assets it needs (plotly.js is served from the installed
-plotly package, never from a CDN)."""
+"""The explorer page, on versioned asset URLs (`app.web.assets`; plotly.js is served from the
+installed plotly package, never from a CDN)."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.web.assets import plotly_router, plotly_url
 from app.web.middleware import CONTENT_SECURITY_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,19 +19,25 @@ FAVICON = STATIC_DIR / "favicon.svg"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
+router.include_router(plotly_router(PLOTLY_JS, plotly.__version__))
+
+
+PLOTLY_VERSION = plotly.__version__
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    response = templates.TemplateResponse(request, "index.html", {})
+    assets = request.app.state.assets
+
+    def asset(path: str) -> str:
+        return str(assets.url(request, path))
+
+    context = {"asset": asset, "plotly_js": plotly_url(PLOTLY_VERSION)}
+    response = templates.TemplateResponse(request, "index.html", context)
+    response.headers["Cache-Control"] = "no-cache"  # it names the current asset versions
     # Also set here, so the page is strict even where the site-wide middleware is not installed.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
-
-
-@router.get("/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
 
 @router.get("/favicon.ico")

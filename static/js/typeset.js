@@ -4,7 +4,8 @@
 
 /* global katex */
 
-const KATEX = "/static/vendor/katex/katex.min";
+// beside this module, so it shares its versioned URL (app/web/assets.py)
+const KATEX = new URL("../vendor/katex/katex.min", import.meta.url).href;
 let loading = null;
 
 /** Loads KaTeX's script and style sheet; resolves when `katex` is defined. */
