@@ -4,7 +4,10 @@ Opens the page on a sine sample of T steps with an RNN of H hidden units, then
 - steps the cursor N times through the page's own state (as the → key does) and reads the
   `render` performance measures the page records around its view updates (synchronous work);
 - times each step to the next painted frame as well (requestAnimationFrame after the update);
-- plays at 60 steps per second for a few seconds and counts the frames drawn per second.
+- plays at 60 steps per second for a few seconds and counts the frames drawn per second;
+- counts the bytes of the first load of the page on the wire (compressed, headers included, as
+  the browser's resource timing reports them), cold and then warm (a reload, cache kept), and the
+  bytes of a T = 1000, H = 128 LSTM's forward + backward trace as the page fetches it.
 
     python -m benchmarks.bench_page            # T=200, H=128, writes benchmarks/PAGE_RESULTS.md
     python -m benchmarks.bench_page --steps 300 --hidden 128 --length 200 --no-write
@@ -16,6 +19,7 @@ median over the runs (a shared machine's other work shows up as slow outliers, n
 import argparse
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -122,6 +126,105 @@ def measure(page: Page, steps: int, seconds: float) -> dict[str, Any]:
     }
 
 
+# Runs in the page: the bytes on the wire of the document and of every resource it fetched.
+BYTES_SCRIPT = """
+() => {
+  const entries = [
+    ...performance.getEntriesByType("navigation"),
+    ...performance.getEntriesByType("resource"),
+  ];
+  return entries.map((e) => ({ name: e.name, transfer: e.transferSize, body: e.decodedBodySize }));
+}
+"""
+
+
+class _Server:
+    """The app under uvicorn in a thread, on a fresh data directory."""
+
+    def __enter__(self) -> str:
+        self.data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-"))
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(Settings(data_dir=self.data_dir)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def load_bytes() -> dict[str, Any]:
+    """Bytes on the wire for the page's first load (cold), a reload (warm), and a long trace."""
+    query = "task=sine&p.length=1000&p.mode=sequence&cell=lstm&hidden_size=128"
+    with _Server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(args=FLAGS, executable_path=_chromium())
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        loads = []
+        for _ in range(2):  # cold, then warm: the same context keeps its cache
+            page.goto(f"{url}/")
+            page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+            page.wait_for_function("() => window.rnnExplorer.state.typesetter", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            entries = page.evaluate(BYTES_SCRIPT)
+            # the page's own files: everything but the API's answers
+            files = [e for e in entries if "/api/" not in e["name"]]
+            loads.append(
+                {
+                    "wire": sum(e["transfer"] for e in files),
+                    "decoded": sum(e["body"] for e in files),
+                    "requests": len(files),
+                }
+            )
+        page.goto(f"{url}/?{query}")
+        page.wait_for_selector("body[data-ready='true']", timeout=120_000)
+        page.wait_for_function("() => window.rnnExplorer.trace()?.hasBackward", timeout=120_000)
+        entries = page.evaluate(BYTES_SCRIPT)
+        answer = re.compile(r"/api/v1/models/[^/]+/(forward|backward)")
+        passes = [e for e in entries if answer.search(e["name"])]
+        trace = {
+            "wire": sum(e["transfer"] for e in passes),
+            "decoded": sum(e["body"] for e in passes),
+        }
+        version = browser.version
+        browser.close()
+    return {"cold": loads[0], "warm": loads[1], "trace": trace, "browser": version}
+
+
+def bytes_report(measured: dict[str, Any]) -> list[str]:
+    cold, warm, trace = measured["cold"], measured["warm"], measured["trace"]
+    mb = 1e6
+    return [
+        "## Bytes on the wire",
+        "",
+        "The page's own files (HTML, JS, CSS, plotly.js, KaTeX and its fonts; the API's answers",
+        "excluded) as resource timing's `transferSize` (compressed body + headers), and the",
+        "forward + backward answers of a T = 1000, H = 128 LSTM as the page fetches them.",
+        "",
+        "| measure | on the wire | decoded | target |",
+        "|---|---|---|---|",
+        f"| first load of the page, cold ({cold['requests']} requests) "
+        f"| {cold['wire'] / mb:.2f} MB | {cold['decoded'] / mb:.2f} MB | ≤ 1.8 MB |",
+        f"| a reload, warm cache ({warm['requests']} requests) | {warm['wire'] / 1e3:.1f} kB "
+        f"| {warm['decoded'] / mb:.2f} MB | |",
+        f"| T = 1000, H = 128 LSTM forward + backward trace | {trace['wire'] / mb:.2f} MB "
+        f"| {trace['decoded'] / mb:.2f} MB | ≤ 5 MB |",
+        "",
+        "Reproduce: `python -m benchmarks.bench_page --bytes-only`.",
+        "",
+    ]
+
+
 def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-"))
     port = _free_port()
@@ -224,7 +327,11 @@ def main() -> None:
     parser.add_argument("--cells", default="rnn,lstm", help="comma-separated cells")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--bytes-only", action="store_true", help="only the bytes on the wire")
     args = parser.parse_args()
+    if args.bytes_only:
+        print("\n".join(bytes_report(load_bytes())))
+        return
     load = os.getloadavg()
     cells = args.cells.split(",")
     configurations = [(args.length, cell) for cell in cells]
@@ -236,7 +343,7 @@ def main() -> None:
         )
         for length, cell in configurations
     ]
-    text = report(results, load)
+    text = report(results, load) + "\n" + "\n".join(bytes_report(load_bytes()))
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")
