@@ -1,5 +1,7 @@
 // The keyboard shortcuts (listed in the help dialog): they move the cursor, never while the
-// user types in a field.
+// user types in a field. A closed select does not change on an arrow key (each change of the
+// task or cell rebuilds the model): the arrows step as elsewhere, and the select changes by
+// opening it (Space, Enter or Alt+↓) and choosing. Escape leaves any control for the views.
 
 import { goTo, selectUnit, setPhase, step, togglePlay } from "../cursor.js";
 import { state } from "../state.js";
@@ -9,7 +11,14 @@ const $ = (id) => document.getElementById(id);
 function typing(target) {
   if (!(target instanceof HTMLElement)) return false;
   if (target instanceof HTMLInputElement && ["range", "radio", "checkbox", "button"].includes(target.type)) return false;
-  return target.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName);
+  return target.isContentEditable || ["INPUT", "TEXTAREA"].includes(target.tagName);
+}
+
+const ARROWS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"];
+
+/** A select's own keys: those that open it or search its options (the arrows are the page's). */
+function selectOwns(event) {
+  return event.target instanceof HTMLSelectElement && !ARROWS.includes(event.key);
 }
 
 /** The move of a key, or null when the key (or the focused control) is not the page's. */
@@ -40,7 +49,11 @@ function moveFor(event) {
 }
 
 function onKey(event) {
-  if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey || $("help").open) return;
+  if (event.key === "Escape" && !document.querySelector("dialog[open]") && event.target !== $("views")) {
+    $("views").focus({ preventScroll: true }); // out of a field or control, back to the views
+    return;
+  }
+  if (typing(event.target) || selectOwns(event) || event.ctrlKey || event.metaKey || event.altKey || $("help").open) return;
   if (event.key === "b" || event.key === "B") setPhase(state.phase === "forward" ? "backward" : "forward");
   else if (event.key === "?") $("help").showModal();
   else {
