@@ -23,3 +23,11 @@ class NumericalError(RNNError):
 
 class WeightsError(RNNError):
     """A weights file whose tensor names, dtypes or shapes do not match the configuration."""
+
+
+def shown(number: float) -> str:
+    """A number for an error message: %g, or its digit count when no float holds it (10**400)."""
+    try:
+        return f"{number:g}"
+    except OverflowError:
+        return f"a number of {len(str(abs(int(number))))} digits"

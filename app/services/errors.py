@@ -1,6 +1,7 @@
 """The services' own errors. Each says what is wrong and where; the web layer maps them (and the
 engine's, the tasks' and the store's) to 4xx answers in one place, `app.web.errors`."""
 
+from app.rnn.errors import shown
 from app.store import NotFoundError
 
 __all__ = ["ConflictError", "InputError", "LimitError", "NotFoundError"]
@@ -34,7 +35,7 @@ class LimitError(InputError):
         self.status_code = status_code
         super().__init__(
             field,
-            f"{field}: {what} is {got:g}, above the limit of {limit:g} "
+            f"{field}: {what} is {shown(got)}, above the limit of {limit:g} "
             f"(setting RNN_EXPLORER_{setting.upper()})",
         )
 

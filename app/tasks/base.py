@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from app.rnn import ModelConfig, Network, RNNError
 from app.rnn.arrays import Array
+from app.rnn.errors import shown
 
 # Integer arrays: class indices, character ids, operands. Targets hold either floats or indices.
 IntArray = NDArray[np.integer]
@@ -307,9 +308,9 @@ def _check_int(name: str, value: Any, low: float | None, high: float | None) -> 
 
 def _check_range(name: str, value: float, low: float | None, high: float | None) -> None:
     if low is not None and value < low:
-        raise TaskError(f"{name} must be at least {low:g}, got {value:g}")
+        raise TaskError(f"{name} must be at least {low:g}, got {shown(value)}")
     if high is not None and value > high:
-        raise TaskError(f"{name} must be at most {high:g}, got {value:g}")
+        raise TaskError(f"{name} must be at most {high:g}, got {shown(value)}")
 
 
 def validation_size(fraction: float | None, default: float, total: int) -> int:

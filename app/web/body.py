@@ -17,6 +17,7 @@ with `json_body_doc(Model)`; `app.web.openapi` adds the models' schemas to the c
 """
 
 import json
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -39,10 +40,59 @@ def _int(text: str) -> int:
     return int(text)
 
 
+# A UTF-16 surrogate written as a JSON escape (\\ud800 … \\udfff): valid JSON, but a lone one
+# is no character, and text holding it cannot be stored, encoded or shown.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnfitJSONError(ValueError):
+    """JSON text the body cannot hold: nested too deeply, or with text that is not Unicode.
+    `where`: the path of the offending value ("" for the whole body)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where, self.msg = where, message
+
+
+def _first_lone_surrogate(document: Any) -> str | None:
+    """The path of the first string (or key) in `document` holding a lone surrogate, or None."""
+    todo: list[tuple[Any, str]] = [(document, "")]
+    while todo:
+        value, path = todo.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    return f"{path}.{key!a}".lstrip(".")
+                todo.append((item, f"{path}.{key}".lstrip(".")))
+        elif isinstance(value, list):
+            todo.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+    return None
+
+
 def parse_json(raw: bytes | str) -> Any:
     """JSON text → Python values (NaN and ±Infinity become floats, for pydantic and to_array to
-    refuse), yielding the GIL as it goes. Raises ValueError for text that is not JSON."""
-    return json.loads(raw, parse_float=_float, parse_int=_int)
+    refuse), yielding the GIL as it goes. Raises ValueError for text that is not JSON, nests
+    deeper than the parser's recursion allows, or holds a lone UTF-16 surrogate."""
+    try:
+        document = json.loads(raw, parse_float=_float, parse_int=_int)
+    except RecursionError:
+        raise UnfitJSONError(
+            "", "the JSON nests too deeply (no field takes more than a few levels)"
+        ) from None
+    # A surrogate pair (\\ud83d\\ude00) decodes to one character; a lone half stays a surrogate.
+    # UTF-8 bytes cannot hold one but as an escape; the walk runs only when an escape is there.
+    escaped = _SURROGATE_ESCAPE.search(
+        raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    )
+    if escaped or (isinstance(raw, str) and _SURROGATE.search(raw)):
+        where = _first_lone_surrogate(document)
+        if where is not None:
+            raise UnfitJSONError(where, "text that is not valid Unicode (a lone surrogate)")
+    return document
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -54,6 +104,11 @@ def _parser(model: type[Model]) -> Any:
         # A plain function: FastAPI runs it in its thread pool, off the event loop.
         try:
             document = parse_json(raw)
+        except UnfitJSONError as error:
+            loc = ("body", *error.where.split(".")) if error.where else ("body",)
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": loc, "msg": error.msg}]
+            ) from None
         except ValueError as error:  # JSONDecodeError, bad UTF-8, an integer of 5000 digits
             raise RequestValidationError(
                 [
