@@ -76,8 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_method_not_allowed(app)
     # The middleware added last runs first: every response gets the security headers, a 413
     # included; the body bound refuses what no route could accept before it is read whole; an
-    # answer of 1 kB or more goes gzip-compressed to a client that accepts it.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # answer of 1 kB or more goes gzip-compressed to a client that accepts it, at level 1 (a
+    # 26 MB trace: 1.7 s at level 6, 0.35 s at level 1, for 8 % more bytes).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,

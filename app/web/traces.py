@@ -14,6 +14,7 @@ from app.rnn.arrays import Array
 from app.rnn.weights import grads_to_pytorch
 from app.services.models import Pass
 from app.web.arrays import to_list
+from app.web.responses import as_sent
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 
 __all__ = [
@@ -32,11 +33,12 @@ def layer_parameter_names(cell: str) -> tuple[str, ...]:
 
 
 def forward_payload(run: Pass) -> dict[str, Any]:
-    """ForwardResponse: outputs, logits and per-layer H, A, gates; batch axis only if batched."""
+    """ForwardResponse: outputs, logits and per-layer H, A, gates; batch axis only if batched.
+    Its arrays stay NumPy arrays (float64) for FastJSONResponse."""
     trace, batched = run.trace, run.batched
 
-    def answer(array: Array) -> Any:
-        return to_list(array if batched else array[0])
+    def answer(array: Array, name: str = "trace") -> Any:
+        return as_sent(array if batched else array[0], name)
 
     layers = [
         {
@@ -66,12 +68,13 @@ def pytorch_grads(trace: ForwardTrace, result: BackwardResult) -> dict[str, Arra
 
 
 def backward_payload(run: Pass) -> dict[str, Any]:
-    """BackwardResponse: loss, outputs, PyTorch-named grads and the per-timestep trace."""
+    """BackwardResponse: loss, outputs, PyTorch-named grads and the per-timestep trace. Its
+    arrays stay NumPy arrays (float64) for FastJSONResponse."""
     trace, result, batched, jacobian_norms = run.trace, run.result, run.batched, run.jacobian_norms
     assert result is not None
 
-    def answer(array: Array) -> Any:
-        return to_list(array if batched else array[0])
+    def answer(array: Array, name: str = "trace") -> Any:
+        return as_sent(array if batched else array[0], name)
 
     cfg = trace.config
     grads = pytorch_grads(trace, result)

@@ -15,6 +15,7 @@ from app.web.arrays import to_array
 from app.web.body import json_body, json_body_doc, parse_json
 from app.web.deps import ModelsDep
 from app.web.errors import validation_message
+from app.web.responses import FastJSONResponse
 from app.web.schemas.common import ERROR_RESPONSES
 from app.web.schemas.models import (
     BackwardRequest,
@@ -131,11 +132,12 @@ def get_weights(model_id: str, models: ModelsDep) -> Response:
     response_model=ForwardResponse,
     openapi_extra=json_body_doc(ForwardRequest),
 )
-def forward(model_id: str, models: ModelsDep, body: ForwardBody) -> dict[str, Any]:
+def forward(model_id: str, models: ModelsDep, body: ForwardBody) -> FastJSONResponse:
     """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
     run = models.forward(model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"))
-    return forward_payload(run)
+    # written straight from the arrays (app.web.responses); the schema is response_model's
+    return FastJSONResponse(forward_payload(run))
 
 
 @router.post(
@@ -143,7 +145,7 @@ def forward(model_id: str, models: ModelsDep, body: ForwardBody) -> dict[str, An
     response_model=BackwardResponse,
     openapi_extra=json_body_doc(BackwardRequest),
 )
-def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> dict[str, Any]:
+def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> FastJSONResponse:
     """Loss, gradients in PyTorch's names and layouts, and the per-timestep gradient trace."""
     run = models.backward(
         model_id,
@@ -155,4 +157,4 @@ def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> dict[str, 
         body.step_grads,
         body.jacobian,
     )
-    return backward_payload(run)
+    return FastJSONResponse(backward_payload(run))
