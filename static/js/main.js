@@ -5,13 +5,14 @@
 // state.js is the store; url.js the table of what a link carries, link.js the address bar;
 // selection.js what choosing a task or preset means; api.js the only module that talks to the
 // server, used by catalogue.js, model-session.js (sample, model, trace), lesson-session.js,
-// training-session.js, compare-session.js, decision-session.js, stream-replay.js,
+// training-session.js, compare-session.js, connectivity-session.js, decision-session.js, stream-replay.js,
 // text-sampling.js and exports.js;
 // work.js runs their requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
 // render.js draw from it.
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
+import * as connectivitySession from "./connectivity-session.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
@@ -32,6 +33,7 @@ import { guard, guarded } from "./work.js";
 
 function wire() {
   cursor.init();
+  connectivitySession.init();
   keyboard.init();
   transport.init();
   watch(["t", "phase", "unit", "layer", "speed", "playing", "tab", "weight", "trace"], transport.update);
