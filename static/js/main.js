@@ -28,6 +28,7 @@ import { replay } from "./stream-replay.js";
 import { sampleText } from "./text-sampling.js";
 import * as trainingSession from "./training-session.js";
 import * as lessonView from "./views/lesson.js";
+import * as progress from "./views/progress.js";
 import * as status from "./views/status.js";
 import { guard, guarded } from "./work.js";
 
@@ -45,6 +46,7 @@ function wire() {
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
+  watch(["computing"], progress.update);
   render.init({
     pickStep: cursor.goTo,
     pickCell: (t, unit) => {

@@ -49,6 +49,7 @@ export const state = {
   // input connectivity of the trace on show (connectivity-session.js): {traceId, t, norms, reach_90}
   // for the output at t, or {traceId, t, error}; null until asked
   connectivity: null,
+  computing: "", // what the server is computing for the trace to come ("" when nothing), shown with a progress bar
 
   // the page's progress
   busy: 0, // requests under way

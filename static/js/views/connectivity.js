@@ -3,6 +3,7 @@
 // back the output looks.
 
 import { COLORS, axis, baseLayout, draw, placeCursor, range, showEmpty } from "./common.js";
+import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let reachEl = null;
@@ -43,11 +44,14 @@ export function update(state, trace) {
     }], baseLayout({
       margin: { l: 48, r: 12, t: 22, b: 30 },
       title: { text: `how much O_${answer.t} depends on x_s: ‖∂O_t/∂x_s‖`, font: { size: 12 }, x: 0.01, y: 0.97 },
-      xaxis: axis("input step s"),
+      xaxis: axis("input step s", { range: windowRange(trace.T) }),
       yaxis: axis("‖∂O_t/∂x_s‖", { rangemode: "tozero" }),
       bargap: 0.05,
     }));
     el.dataset.connectivityT = String(answer.t);
   }
-  if (!answer.error) placeCursor(el, state.t, trace.T, "forward", { veil: false });
+  if (!answer.error) {
+    followWindow(el, trace.T);
+    placeCursor(el, state.t, trace.T, "forward", { veil: false });
+  }
 }
