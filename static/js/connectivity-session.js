@@ -17,9 +17,26 @@ export function outputStep(trace, t) {
   return trace.sequence ? Math.min(t, trace.T - 1) : trace.T - 1;
 }
 
+const GATES = { rnn: 1, lstm: 4, gru: 3 };
+
+/** Why the server would refuse this trace's connectivity (its cost bound), or "" when it would not. */
+function refusal(trace) {
+  const c = trace.config;
+  const cost = c.output_size * trace.T * (c.input_size + c.num_layers * GATES[c.cell] * c.hidden_size);
+  const limit = state.catalogue?.choices?.limits?.max_elements ?? Infinity;
+  return cost > limit
+    ? `Q·T·(D + L·G·H) = ${cost.toLocaleString("en")} is above the server's bound of ${limit.toLocaleString("en")} (RNN_EXPLORER_MAX_ELEMENTS).`
+    : "";
+}
+
 async function ask(trace, t) {
   const mine = ++ticket;
   let answer;
+  const refused = refusal(trace);
+  if (refused) {
+    set({ connectivity: { traceId: trace.id, t, error: refused } });
+    return;
+  }
   try {
     const body = await api.connectivity(trace.modelId, { inputs: trace.inputs, t });
     answer = { traceId: trace.id, t, norms: body.norms, reach_90: body.reach_90 };

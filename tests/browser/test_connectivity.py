@@ -99,3 +99,27 @@ def test_strip_shows_the_api_connectivity_for_the_cursor_step(
         assert after[t_next + 1] == 0.0
     if "cell=lstm" in query:
         shot(page, "connectivity-strip", "#view-connectivity")
+
+
+def test_strip_says_why_when_the_cost_is_above_the_server_bound(
+    explorer: Callable[..., Page],
+) -> None:
+    # Keras' SimpleRNN(100) on (250, 32): Q·T·(D + L·G·H) = 100·250·132 = 3.3 million elements
+    page = explorer("preset=SimpleRNN+shapes")
+    limit = page.evaluate("() => fetch('/api/v1/choices').then(r => r.json())")["limits"][
+        "max_elements"
+    ]
+    assert limit < 100 * 250 * 132
+    expect(page.locator("#view-connectivity .empty")).to_contain_text(
+        "Q·T·(D + L·G·H) = 3,300,000 is above the server's bound"
+    )
+    # the server refuses the same request, naming the bound
+    trace = page.evaluate(
+        "() => ({id: window.rnnExplorer.trace().modelId, x: window.rnnExplorer.trace().inputs})"
+    )
+    origin = page.evaluate("() => location.origin")
+    response = page.request.post(
+        f"{origin}/api/v1/models/{trace['id']}/connectivity", data={"inputs": trace["x"], "t": 249}
+    )
+    assert response.status == 422
+    assert "RNN_EXPLORER_MAX_ELEMENTS" in response.text()
