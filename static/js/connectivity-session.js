@@ -32,6 +32,7 @@ function refusal(trace) {
 async function ask(trace, t) {
   const mine = ++ticket;
   let answer;
+  if (state.trace !== trace) return; // its model may be gone already
   const refused = refusal(trace);
   if (refused) {
     set({ connectivity: { traceId: trace.id, t, error: refused } });
