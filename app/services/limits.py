@@ -53,5 +53,11 @@ class Limits:
         what = "the cost T·G·H²·L"
         self.check("jacobian", what, "max_jacobian_elements", self.jacobian_cost(config, T))
 
+    def connectivity(self, config: ModelConfig, T: int) -> None:
+        """One pass over Q copies of the sequence: bound like a batch of Q."""
+        width = config.input_size + config.num_layers * config.gates * config.hidden_size
+        what = "the cost Q·T·(D + L·G·H) of the Q seeds"
+        self.check("inputs", what, "max_elements", config.output_size * T * width)
+
     def upload(self, size: int) -> None:
         self.check("weights", "the file size in bytes", "max_upload_bytes", size, 413)

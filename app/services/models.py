@@ -16,16 +16,29 @@ from app.rnn import BackwardResult, ForwardTrace, ModelConfig, Network, jacobian
 from app.rnn import spectral_radius as compute_spectral_radius
 from app.rnn import weights as weights_io
 from app.rnn.arrays import Array
+from app.rnn.connectivity import input_connectivity, output_steps, reach
 from app.rnn.network import StepGrads
 from app.services.errors import InputError, LimitError
 from app.services.limits import Limits
 from app.settings import Settings
 from app.store import ModelRecord, Store, new_id
 
-__all__ = ["ModelService", "Pass", "PreparedData"]
+__all__ = ["Connectivity", "ModelService", "Pass", "PreparedData"]
 
 # Networks kept built, per worker, so that a page's requests do not re-read the weights each time.
 _CACHE_SIZE = 16
+
+
+@dataclass
+class Connectivity:
+    """‖∂Y_t/∂X_s‖_F for s = 0…T−1 (norms: (T,)) of sequence 0, for the output at input step t;
+    output_steps: the steps with an output; reach_90: the fewest last steps holding 90% of the
+    squared norm."""
+
+    t: int
+    norms: Array
+    output_steps: list[int]
+    reach_90: int
 
 
 @dataclass
@@ -236,6 +249,35 @@ class ModelService:
             else None
         )
         return Pass(trace, result, spectral, data.batched, norms)
+
+    def connectivity(
+        self,
+        model_id: str,
+        inputs: Array,
+        t: int,
+        h0: Array | None = None,
+        c0: Array | None = None,
+    ) -> Connectivity:
+        """How much the output at step t depends on each input step, for sequence 0."""
+        network, _ = self.network(model_id)
+        config = network.config
+        data = self.prepare(config, inputs, h0, c0)
+        T = data.X.shape[1]
+        steps = output_steps(network, T)
+        if t not in steps:
+            where = f"0 ≤ t ≤ {T - 1}" if config.output_mode == "sequence" else f"t = {T - 1}"
+            raise InputError(
+                "t", f"t = {t} is not an output step of these {T} inputs: expected {where}"
+            )
+        self.limits.connectivity(config, T)
+        norms = input_connectivity(
+            network,
+            data.X[0],
+            t,
+            None if data.H0 is None else data.H0[:, 0],
+            None if data.C0 is None else data.C0[:, 0],
+        )
+        return Connectivity(t, norms, steps, reach(norms, t))
 
     def run(
         self,

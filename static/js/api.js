@@ -93,6 +93,9 @@ export function forgetModel(id) {
 export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });
 export const forward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body });
 export const backward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body });
+/** ‖∂Y_t/∂X_s‖_F for every input step s: body {inputs, t, h0?, c0?} → {t, norms, output_steps, reach_90}. */
+export const connectivity = (id, body) =>
+  request("POST", `/models/${encodeURIComponent(id)}/connectivity`, { json: body });
 export const weightsBlob = (id) => request("GET", `/models/${encodeURIComponent(id)}/weights`, { expect: "blob" });
 
 /** The model's weights as {PyTorch name: {shape, data: Float64Array}}. */

@@ -5,13 +5,14 @@
 // state.js is the store; url.js the table of what a link carries, link.js the address bar;
 // selection.js what choosing a task or preset means; api.js the only module that talks to the
 // server, used by catalogue.js, model-session.js (sample, model, trace), lesson-session.js,
-// training-session.js, compare-session.js, decision-session.js, stream-replay.js,
+// training-session.js, compare-session.js, connectivity-session.js, decision-session.js, stream-replay.js,
 // text-sampling.js and exports.js;
 // work.js runs their requests (busy, errors). cursor.js moves the cursor; controls/ write to the store; views/ and
 // render.js draw from it.
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
+import * as connectivitySession from "./connectivity-session.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
@@ -28,11 +29,13 @@ import { replay } from "./stream-replay.js";
 import { sampleText } from "./text-sampling.js";
 import * as trainingSession from "./training-session.js";
 import * as lessonView from "./views/lesson.js";
+import * as progress from "./views/progress.js";
 import * as status from "./views/status.js";
 import { guard, guarded } from "./work.js";
 
 function wire() {
   cursor.init();
+  connectivitySession.init();
   keyboard.init();
   transport.init();
   watch(["t", "phase", "unit", "layer", "speed", "playing", "tab", "weight", "trace"], transport.update);
@@ -44,6 +47,7 @@ function wire() {
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
+  watch(["computing"], progress.update);
   render.init({
     pickStep: cursor.goTo,
     pickCell: (t, unit) => {

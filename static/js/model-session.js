@@ -104,6 +104,7 @@ async function show(model, sample, ticket) {
     sample,
     trace,
     decision,
+    computing: "",
     // the cursor and the selection stay where they are when the new trace has room for them
     t: Math.min(state.t, T - 1),
     unit: Math.min(state.unit, trace.H - 1),
@@ -131,10 +132,16 @@ export async function run() {
     } else {
       model = await api.getModel(model.id); // kept: as it is now (training may have moved it)
     }
-    set({ status: sample.targets === null ? "Running forward…" : "Running forward and backward…" });
+    const T = sample.inputs.length;
+    const passes = sample.targets === null ? "the forward pass" : "the forward and backward passes";
+    set({
+      status: sample.targets === null ? "Running forward…" : "Running forward and backward…",
+      computing: `Computing ${passes} for ${T} ${T === 1 ? "step" : "steps"}…`,
+    });
     await show(model, sample, ticket);
   } finally {
     running -= 1;
+    if (ticket === latest) set({ computing: "" });
   }
 }
 

@@ -5,6 +5,7 @@
 /* global Plotly */
 import { state, subscribe } from "./state.js";
 import * as compare from "./views/compare.js";
+import * as connectivity from "./views/connectivity.js";
 import * as decision from "./views/decision.js";
 import * as equation from "./views/equation.js";
 import * as gates from "./views/gates.js";
@@ -22,8 +23,8 @@ const $ = (id) => document.getElementById(id);
 // Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
 const PANELS = {
   explore: {
-    views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text, decision },
-    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "typesetter"],
+    views: { unrolled, connectivity, heatmap, outputs, gradients, equation, gates, weights, text, decision },
+    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "typesetter", "connectivity"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
   compare: { views: { compare }, keys: ["catalogue", "compare", "comparison", "t"] },
@@ -35,6 +36,7 @@ const PANELS = {
  */
 export function init(intents) {
   unrolled.init($("view-unrolled"), $("view-overview"), intents.pickStep);
+  connectivity.init($("view-connectivity"), $("connectivity-reach"));
   heatmap.init($("view-heatmap"), intents.pickCell);
   outputs.init($("view-outputs"));
   gradients.init($("view-gradients"), $("gradient-radius"));

@@ -46,6 +46,10 @@ export const state = {
   decision: null, // the predicted class over the input plane of a 2-D classifier (decision-session.js)
   sampled: { traceId: 0, pending: false, text: "" }, // a continuation of the text of trace traceId
   lessonText: null, // the lesson followed, whole: {name, title, steps: [{title, html, setup, query}]}
+  // input connectivity of the trace on show (connectivity-session.js): {traceId, t, norms, reach_90}
+  // for the output at t, or {traceId, t, error}; null until asked
+  connectivity: null,
+  computing: "", // what the server is computing for the trace to come ("" when nothing), shown with a progress bar
 
   // the page's progress
   busy: 0, // requests under way
@@ -56,7 +60,7 @@ export const state = {
 };
 
 /** The keys too large or too live to copy for a look at the state (the test hook's). */
-const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison", "decision", "lessonText"]);
+const SERVER_ANSWERS = new Set(["catalogue", "sample", "model", "trace", "session", "comparison", "decision", "lessonText", "connectivity"]);
 
 const listeners = new Set();
 

@@ -116,6 +116,8 @@ def test_heatmap_click_moves_the_cursor_and_selects_the_unit(
     explorer: Callable[..., Page],
 ) -> None:
     page = explorer("task=binary_addition")
+    # the mouse reaches only what is in the viewport
+    page.locator("#view-heatmap").scroll_into_view_if_needed()
     box = page.locator("#view-heatmap .nsewdrag").first.bounding_box()
     assert box is not None
     # bottom right (the mode bar covers the top right): the last step, one of the last units

@@ -29,6 +29,7 @@ _LIMITS = (
     "max_layers",
     "max_steps",
     "max_batch",
+    "max_elements",
     "max_training_steps",
     "max_fps",
     "max_text_length",

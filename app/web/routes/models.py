@@ -1,4 +1,4 @@
-"""Models: create, import, list, read, delete, weights, forward, backward."""
+"""Models: create, import, list, read, delete, weights, forward, backward, connectivity."""
 
 from typing import Annotated, Any
 
@@ -20,6 +20,8 @@ from app.web.schemas.common import ERROR_RESPONSES
 from app.web.schemas.models import (
     BackwardRequest,
     BackwardResponse,
+    ConnectivityRequest,
+    ConnectivityResponse,
     CreateModelRequest,
     ForwardRequest,
     ForwardResponse,
@@ -32,6 +34,7 @@ router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RES
 CreateModelBody = Annotated[CreateModelRequest, json_body(CreateModelRequest)]
 ForwardBody = Annotated[ForwardRequest, json_body(ForwardRequest)]
 BackwardBody = Annotated[BackwardRequest, json_body(BackwardRequest)]
+ConnectivityBody = Annotated[ConnectivityRequest, json_body(ConnectivityRequest)]
 
 SAFETENSORS = "application/octet-stream"
 
@@ -158,3 +161,22 @@ def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> FastJSONRe
         body.jacobian,
     )
     return FastJSONResponse(backward_payload(run))
+
+
+@router.post(
+    "/{model_id}/connectivity",
+    response_model=ConnectivityResponse,
+    openapi_extra=json_body_doc(ConnectivityRequest),
+)
+def connectivity(model_id: str, models: ModelsDep, body: ConnectivityBody) -> ConnectivityResponse:
+    """‖∂Y_t/∂X_s‖_F for every input step s: how much the output at t depends on each input."""
+    inputs = to_array(body.inputs, "inputs", (2, 3))
+    answer = models.connectivity(
+        model_id, inputs, body.t, _state(body.h0, "h0"), _state(body.c0, "c0")
+    )
+    return ConnectivityResponse(
+        t=answer.t,
+        norms=answer.norms.tolist(),
+        output_steps=answer.output_steps,
+        reach_90=answer.reach_90,
+    )

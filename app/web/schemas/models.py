@@ -67,6 +67,21 @@ class BackwardRequest(ForwardRequest):
     )
 
 
+class ConnectivityRequest(ForwardRequest):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"inputs": [[0.0], [0.5], [1.0]], "t": 2}]},
+    )
+
+    t: int = Field(ge=0, le=10**6, description="the output step: 0…T−1, or T−1 in 'last' mode")
+
+
+class ConnectivityResponse(BaseModel):
+    t: int
+    norms: list[float] = Field(description="(T,) ‖∂Y_t/∂X_s‖_F for s = 0…T−1, sequence 0")
+    output_steps: list[int] = Field(description="the input steps that have an output")
+    reach_90: int = Field(description="the fewest last steps s ≤ t holding 90% of Σ norms²")
+
+
 class LayerForward(BaseModel):
     H: NumberArray = Field(description="(T, H) hidden states")
     A: NumberArray = Field(description="(T, G·H) pre-activations, gates in PyTorch order")

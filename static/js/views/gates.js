@@ -2,6 +2,7 @@
 // the nonlinearity φ with this step's (A_t, H_t) of the unit on it, which shows saturation.
 
 import { COLORS, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, traceKey } from "./common.js";
+import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let drawnKey = "";
@@ -70,7 +71,7 @@ function gatesFigure(state, trace) {
     layout: baseLayout({
       showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
       margin: { l: 44, r: 12, t: 44, b: 32 },
-      xaxis: axis("timestep t"), yaxis: axis(`unit ${j}`),
+      xaxis: axis("timestep t", { range: windowRange(trace.T) }), yaxis: axis(`unit ${j}`),
     }),
   };
 }
@@ -80,8 +81,10 @@ export function update(state, trace) {
   const gated = trace.gateNames.length > 0;
   const key = `${traceKey(trace)}|${state.layer}|${state.unit}`;
   if (key === drawnKey) {
-    if (gated) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
-    else {
+    if (gated) {
+      followWindow(el, trace.T);
+      placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
+    } else {
       const layer = trace.layers[state.layer];
       const j = Math.min(state.unit, trace.H - 1);
       placeMarker(el, layer.A[state.t][j], layer.H[state.t][j]);

@@ -2,6 +2,7 @@
 // each step's contribution to dW_hh as bars, and the spectral radius of W_hh.
 
 import { COLORS, axis, baseLayout, draw, fmt, placeCursor, range, showEmpty, traceKey } from "./common.js";
+import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let radiusEl = null;
@@ -77,6 +78,7 @@ export function update(state, trace) {
   }
   const key = `${traceKey(trace)}|${state.layer}`;
   if (key === drawnKey) {
+    followWindow(el, trace.T);
     placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
     return;
   }
@@ -106,7 +108,7 @@ export function update(state, trace) {
   }
   draw(el, data, baseLayout({
     margin: { l: 48, r: 52, t: 8, b: 32 },
-    xaxis: axis("timestep t"),
+    xaxis: axis("timestep t", { range: windowRange(trace.T) }),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
     ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
     bargap: 0.1,

@@ -3,6 +3,7 @@
 // the cursor line and the veil over the steps not yet computed.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, lessonPoint, maxAbs, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
+import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let drawnKey = "";
@@ -30,6 +31,7 @@ export function update(state, trace) {
   const pointedUnit = Number.isInteger(unit) && unit < trace.H ? unit : null;
   const key = `${traceKey(trace)}|${state.layer}|${backward}|${state.unit}|${pointedUnit}`;
   if (key === drawnKey) {
+    followWindow(el, trace.T);
     placeCursor(el, state.t, trace.T, state.phase);
     return;
   }
@@ -44,7 +46,7 @@ export function update(state, trace) {
     colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
     hovertemplate: `${name}<sub>t=%{x}</sub>[unit %{y}] = %{z:.4f}<extra></extra>`,
   }], baseLayout({
-    xaxis: axis("timestep t", { showgrid: false }),
+    xaxis: axis("timestep t", { showgrid: false, range: windowRange(trace.T) }),
     yaxis: axis("hidden unit", { showgrid: false, autorange: "reversed" }),
     shapes: shapes(state, pointedUnit),
   }));

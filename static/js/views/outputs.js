@@ -4,6 +4,7 @@
 // example) shows the outputs alone.
 
 import { COLORS, SEQUENTIAL, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
+import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let drawnKey = "";
@@ -29,7 +30,10 @@ export function update(state, trace) {
   if (!trace) return;
   const key = traceKey(trace);
   if (key === drawnKey) {
-    if (trace.sequence) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
+    if (trace.sequence) {
+      followWindow(el, trace.T);
+      placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
+    }
     return;
   }
   drawnKey = key;
@@ -65,7 +69,7 @@ export function update(state, trace) {
       });
     }
     draw(el, data, baseLayout({
-      xaxis: axis("timestep t", { showgrid: false }),
+      xaxis: axis("timestep t", { showgrid: false, range: windowRange(trace.T) }),
       yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
     }));
     placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
@@ -87,7 +91,7 @@ export function update(state, trace) {
   draw(el, data, baseLayout({
     showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
     margin: { l: 44, r: 12, t: 36, b: 32 },
-    xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
+    xaxis: axis("timestep t", { range: windowRange(trace.T) }), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
   }));
   placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
 }

@@ -7,6 +7,7 @@
 // well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { setWindow } from "../time-window.js";
 import { outputAt } from "../trace.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -268,6 +269,32 @@ function prepare(trace) {
   }
 }
 
+/** A drag along the overview moves the cursor, and with it the window, to the step under the pointer. */
+function dragToMove(element) {
+  const stepAt = (event) => {
+    const xa = element._fullLayout?.xaxis;
+    if (!xa) return null;
+    const box = element.getBoundingClientRect();
+    const T = Math.round(xa.range[1] + 0.5);
+    return Math.max(0, Math.min(T - 1, Math.round(xa.p2l(event.clientX - box.left - xa._offset))));
+  };
+  let dragging = false;
+  element.addEventListener("pointerdown", (event) => {
+    dragging = true;
+    element.setPointerCapture?.(event.pointerId);
+  });
+  element.addEventListener("pointermove", (event) => {
+    if (!dragging) return;
+    const t = stepAt(event);
+    if (t !== null) onPick(t);
+  });
+  const stop = () => {
+    dragging = false;
+  };
+  element.addEventListener("pointerup", stop);
+  element.addEventListener("pointercancel", stop);
+}
+
 function overview(trace, state, backward) {
   const L = trace.layers[state.layer] || trace.layers[0];
   const values = backward ? L.dH_norm : L.H.map((row) => row[state.unit]);
@@ -338,6 +365,7 @@ export function update(state, trace) {
   const key = [trace.id, trace.L, backward, size, outputPattern(trace, start), start > 0, el.clientWidth, el.clientHeight].join("|");
   const moved = start !== windowStart;
   windowStart = start;
+  setWindow(start, size);
   if (key !== structureKey || !parts) {
     const hasOutput = Array.from({ length: size }, (_, k) => Boolean(outputAt(trace, start + k)));
     build(trace, backward, hasOutput, start > 0);
@@ -354,7 +382,10 @@ export function update(state, trace) {
     const first = !overviewEl.dataset.plotted;
     const ov = overview(trace, state, backward);
     draw(overviewEl, ov.data, ov.layout);
-    if (first) overviewEl.on("plotly_click", (event) => onPick(Math.round(event.points[0].x)));
+    if (first) {
+      overviewEl.on("plotly_click", (event) => onPick(Math.round(event.points[0].x)));
+      dragToMove(overviewEl);
+    }
     overviewKey = ovKey;
   }
   placeCursor(overviewEl, state.t, trace.T, state.phase, { veil: false, band: [start - 0.5, start + size - 0.5] });
