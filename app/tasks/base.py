@@ -107,6 +107,27 @@ MetricsFn = Callable[[Array, Array], dict[str, float]]
 
 
 @dataclass(frozen=True)
+class MetricInfo:
+    """What a reported metric means. fraction: the value lies in [0, 1] (an accuracy);
+    chance(params): its value for a network that guesses (uniformly among the classes, or a
+    fair coin per bit), None where guessing has no agreed value; better: "max" or "min"."""
+
+    meaning: str
+    fraction: bool = False
+    chance: Callable[[Mapping[str, Any]], float] | None = None
+    better: str = "max"
+
+    def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON-able: {meaning, range ([0, 1] or null), chance (a number or null), better}."""
+        return {
+            "meaning": self.meaning,
+            "range": [0.0, 1.0] if self.fraction else None,
+            "chance": None if self.chance is None else float(self.chance(params)),
+            "better": self.better,
+        }
+
+
+@dataclass(frozen=True)
 class Task:
     """A built-in task.
 
@@ -129,6 +150,8 @@ class Task:
     metrics_fn: Callable[[Array, Array, dict[str, Any]], dict[str, float]]
     sizes: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     other_losses: tuple[str, ...] = ()
+    # What each scalar metric means, its range and its chance level (see MetricInfo).
+    metric_info: Mapping[str, MetricInfo] = field(default_factory=dict)
 
     def validate(
         self, params: Mapping[str, Any] | None = None, limits: SizeLimits | None = None
@@ -230,7 +253,14 @@ class Task:
             "params": params,
             "default_config": dict(self.default_config),
             "default_training": dict(self.default_training),
+            "metrics": self.describe_metrics(),
         }
+
+    def describe_metrics(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """{metric: MetricInfo.describe} for `params` (defaults filled in); a "train_" prefixed
+        metric (the same figure on the training data) has its unprefixed name's description."""
+        values = self.validate(params)
+        return {name: info.describe(values) for name, info in self.metric_info.items()}
 
 
 def example_size(sample: Sample) -> int:
