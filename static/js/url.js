@@ -42,6 +42,7 @@ export const URL_STATE = [
   { key: "steps", path: "training.steps", type: "int", min: 1, max: limit("max_training_steps"), default: FROM_SELECTION },
   { key: "batch", path: "training.batch_size", type: "int", min: 1, max: limit("max_batch"), default: FROM_SELECTION },
   { key: "clip", path: "training.clip", type: "float", above: 0, optional: true, default: FROM_SELECTION },
+  { key: "truncate", path: "training.truncate", type: "int", min: 1, max: limit("max_steps"), optional: true, default: FROM_SELECTION },
   // the cursor: out of range it goes to the nearest valid place (the trace bounds it further)
   { key: "t", path: "t", type: "int", min: 0, max: lastIndex("max_steps"), clamp: true, default: 0 },
   { key: "phase", path: "phase", type: "choice", choices: () => ["forward", "backward"], default: "forward" },

@@ -53,6 +53,7 @@ export function init(root, callbacks) {
   inputs.steps = element("input", { id: "train-steps", type: "number", min: "1", step: "1" });
   inputs.batch_size = element("input", { id: "batch-size", type: "number", min: "1", step: "1" });
   inputs.clip = element("input", { id: "clip", type: "number", min: "0", step: "any", placeholder: "off" });
+  inputs.truncate = element("input", { id: "truncate", type: "number", min: "1", step: "1", placeholder: "full" });
   for (const input of Object.values(inputs)) {
     input.addEventListener("input", () => intents.change(readSettings()));
     input.addEventListener("change", () => intents.change(readSettings()));
@@ -73,7 +74,7 @@ export function init(root, callbacks) {
   controls.append(
     row(labelled("Optimiser", inputs.optimizer), labelled("Learning rate", inputs.lr)),
     row(labelled("Steps", inputs.steps), labelled("Batch size", inputs.batch_size)),
-    row(labelled("Clip ‖g‖ at", inputs.clip)),
+    row(labelled("Clip ‖g‖ at", inputs.clip), labelled("BPTT length k", inputs.truncate)),
     buttonRow, statusEl, nowEl,
   );
   lossEl = element("div", { class: "plot", id: "view-loss" });
@@ -93,6 +94,7 @@ function readSettings() {
     steps: number(inputs.steps),
     batch_size: number(inputs.batch_size),
     clip: number(inputs.clip) || null, // 0 or empty: no clipping asked for
+    truncate: number(inputs.truncate) || null, // empty: the full backward pass
   };
 }
 
@@ -100,6 +102,7 @@ function buildChoices({ choices }) {
   inputs.optimizer.replaceChildren(...choices.training.optimizer.map((name) => element("option", { value: name }, name)));
   inputs.steps.max = String(choices.limits.max_training_steps);
   inputs.batch_size.max = String(choices.limits.max_batch);
+  inputs.truncate.max = String(choices.limits.max_steps);
 }
 
 function showSettings(training) {
