@@ -12,8 +12,11 @@ import { set, state } from "./state.js";
 const REPORTS_PER_SESSION = 50;
 // While the weights change, the trace on show is refreshed at most this often (ms).
 const REFRESH_INTERVAL = 500;
+// Between reports the status line's step is read from the server this often (ms).
+const STEP_POLL_INTERVAL = 1000;
 
 let stream = null; // the socket following the session
+let stepTimer = 0;
 let refreshTimer = 0;
 let refreshing = false;
 let refreshAgain = false;
@@ -90,6 +93,24 @@ function follow(id) {
   });
   socket.send({ type: "follow", session: id });
   stream = socket;
+  pollStep(id);
+}
+
+/** While the session runs, its step between reports (the status line says where it is). */
+function pollStep(id) {
+  clearTimeout(stepTimer);
+  stepTimer = setTimeout(async () => {
+    const session = state.session;
+    if (session?.id !== id || !["running", "paused"].includes(session.status)) return;
+    try {
+      const info = await api.getSession(id);
+      const now = state.session;
+      if (now?.id === id && info.step > now.step && now.status === "running") set({ session: { ...now, step: info.step } });
+    } catch {
+      // the next report says where it is
+    }
+    pollStep(id);
+  }, STEP_POLL_INTERVAL);
 }
 
 /** pause | resume | step | stop; the page shows the state the server answers with. */

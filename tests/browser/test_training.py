@@ -74,6 +74,6 @@ def test_pause_step_resume_and_stop_show_the_servers_state(
     assert on_server()["status"] == "running"
 
     page.click("#train-stop")
-    expect(status).to_contain_text("Stopped at step")
+    expect(status).to_contain_text("Stopped by request at step")
     expect(page.locator("#train-start")).to_be_enabled()
     assert on_server()["status"] == "stopped"

@@ -236,8 +236,8 @@ function statusText(session) {
     case "running": return session.step === 0 ? `Starting: ${of}…` : `Training: ${of}…`;
     case "paused": return `Paused at ${of}.`;
     case "early_stopped": return `Stopped early because ${session.reason ?? "its early-stop target was reached"}.`;
-    case "finished": return `Finished: ${session.reason ?? `${session.steps} steps`}.`;
-    case "stopped": return `Stopped at ${of}${session.reason ? ` (${session.reason})` : ""}.`;
+    case "finished": return `Finished all ${session.steps} steps.`;
+    case "stopped": return `Stopped by request at ${of}.`;
     case "failed": return `Failed: ${session.error ?? session.reason ?? "see the message above"}`;
     case "interrupted": return `Interrupted at ${of}: ${session.reason ?? "its worker ended"}.`;
     default: return `Training ${session.status.replace("_", " ")}.`;
