@@ -203,5 +203,7 @@ def test_spiral_the_dashboard_draws_the_gradient_that_reaches_each_layer_while_i
     for k, curve in enumerate(curves):
         assert curve["y"] == [r["layer_grad_norms"][k] for r in records]
     first, second = (np.asarray(c["y"]) for c in curves)
-    assert np.all(second[1:] > 10 * first[1:])  # steps 200 and 300, as the lesson says
+    # from step 200 on, as the lesson says (the page reports about 50 times a run)
+    late = np.asarray([r["step"] for r in records]) >= 200
+    assert late.sum() >= 2 and np.all(second[late] > 10 * first[late])
     shot(page, "lesson-claim-spiral-layers")

@@ -155,8 +155,8 @@ function resetCurves() {
   draw(lossEl, [
     { type: "scatter", mode: "lines+markers", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 }, marker: MARKERS },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
-    margin: { l: 56, r: 56, t: 36, b: 32 },
+    showlegend: true, legend: { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 10 } },
+    margin: { l: 56, r: 56, t: 8, b: 32 },
     xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", exponentformat: "power" }),
     yaxis2: axis("accuracy (0–1)", { overlaying: "y", side: "right", showgrid: false, range: [0, 1], fixedrange: true, dtick: 0.25 }),
   }));
