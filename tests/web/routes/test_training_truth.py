@@ -93,3 +93,23 @@ def test_a_single_step_reports_its_record(client) -> None:
         assert [r["step"] for r in records] == list(range(1, expected + 1))
         assert stepped["latest"]["step"] == expected
     client.post(f"/api/v1/training/{session}/stop")
+
+
+def test_following_a_session_streams_the_reason_it_ended(client) -> None:
+    model_id = sine_model(client)
+    body = {
+        **SINE,
+        "steps": 500,
+        "report_every": 5,
+        "early_stop": {"metric": "relative_mse", "target": 50.0, "mode": "min"},
+    }
+    session = client.post(f"/api/v1/models/{model_id}/train", json=body).json()["id"]
+    done = wait_for(client, session, ("early_stopped",))
+    with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
+        ws.send_json({"type": "follow", "session": session})
+        frames = []
+        while (frame := ws.receive_json())["type"] != "end":
+            frames.append(frame)
+    assert frame["status"] == "early_stopped"
+    assert frames[-1]["reason"] == done["reason"]
+    assert done["reason"].startswith("validation relative_mse reached")
