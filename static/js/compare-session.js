@@ -53,14 +53,22 @@ export async function run() {
   }
   for (const id of previous) api.deleteModel(id).catch(() => {});
   set({ comparison: { pending: `Training A and B: ${request.steps ?? "the task's"} steps each, on the same data…` } });
-  const sessions = await Promise.all(models.map((info) => api.startTraining(info.id, request)));
-  let ended = sessions;
-  while (!ended.every((s) => ENDED.has(s.status))) {
-    await pause(POLL_INTERVAL);
-    ended = await Promise.all(sessions.map((s) => api.getSession(s.id)));
-    set({ comparison: { pending: `Training A and B on the same data: A at step ${ended[0].step}, B at step ${ended[1].step} of ${ended[0].steps}…` } });
+  let sessions;
+  let ended;
+  let histories;
+  try {
+    sessions = await Promise.all(models.map((info) => api.startTraining(info.id, request)));
+    ended = sessions;
+    while (!ended.every((s) => ENDED.has(s.status))) {
+      await pause(POLL_INTERVAL);
+      ended = await Promise.all(sessions.map((s) => api.getSession(s.id)));
+      set({ comparison: { pending: `Training A and B on the same data: A at step ${ended[0].step}, B at step ${ended[1].step} of ${ended[0].steps}…` } });
+    }
+    histories = await Promise.all(sessions.map((s) => api.sessionHistory(s.id)));
+  } catch (error) {
+    set({ comparison: null });
+    throw error;
   }
-  const histories = await Promise.all(sessions.map((s) => api.sessionHistory(s.id)));
   const traces = await Promise.all(models.map(async (info) => {
     const [forwardResult, backwardResult] = await Promise.all([
       api.forward(info.id, { inputs: sample.inputs }),
