@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from app.rnn import ModelConfig, Network, RNNError
 from app.rnn.arrays import Array
+from app.tasks.metric_info import MetricInfo
 
 # Integer arrays: class indices, character ids, operands. Targets hold either floats or indices.
 IntArray = NDArray[np.integer]
@@ -104,27 +105,6 @@ class TaskData(Protocol):
 
 
 MetricsFn = Callable[[Array, Array], dict[str, float]]
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a reported metric means. fraction: the value lies in [0, 1] (an accuracy);
-    chance(params): its value for a network that guesses (uniformly among the classes, or a
-    fair coin per bit), None where guessing has no agreed value; better: "max" or "min"."""
-
-    meaning: str
-    fraction: bool = False
-    chance: Callable[[Mapping[str, Any]], float] | None = None
-    better: str = "max"
-
-    def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """JSON-able: {meaning, range ([0, 1] or null), chance (a number or null), better}."""
-        return {
-            "meaning": self.meaning,
-            "range": [0.0, 1.0] if self.fraction else None,
-            "chance": None if self.chance is None else float(self.chance(params)),
-            "better": self.better,
-        }
 
 
 @dataclass(frozen=True)

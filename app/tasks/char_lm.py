@@ -19,7 +19,6 @@ from app.rnn.arrays import Array
 from app.rnn.losses import softmax
 from app.tasks.base import (
     IntArray,
-    MetricInfo,
     Param,
     Sample,
     Targets,
@@ -27,6 +26,7 @@ from app.tasks.base import (
     TaskError,
     forward_in_chunks,
 )
+from app.tasks.metric_info import MetricInfo
 from app.tasks.metrics import Metrics, accuracy_info, class_accuracy, cross_entropy
 
 CORPUS_PATH = Path(__file__).with_name("corpus") / "harbour.txt"

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from app.rnn.arrays import Array
-from app.tasks.base import MetricInfo, Targets
+from app.tasks.base import Targets
+from app.tasks.metric_info import MetricInfo
 
 Metrics = dict[str, Any]
 

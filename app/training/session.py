@@ -61,9 +61,8 @@ class TrainingSession:
 
     Read by the service: `status` (one of STATUSES), `step_count`, `elapsed` (seconds spent in
     updates and evaluations), `error` (the message when failed), `reason` (why it ended, in
-    words: finished, stopped, the early stop's metric and target), `latest` (the last progress
-    record, see app.training.progress), `history` (scalar records, thinned when long), `net`,
-    `model`, `training`, `data`.
+    words), `latest` (the last progress record, see app.training.progress), `history` (scalar
+    records, thinned when long), `net`, `model`, `training`, `data`.
     """
 
     def __init__(
@@ -101,8 +100,6 @@ class TrainingSession:
         self._C: Array | None = None
         self._lock = threading.RLock()
         self._local_control = "run"
-
-    # -- construction ---------------------------------------------------------------------------
 
     # -- training -------------------------------------------------------------------------------
 
@@ -195,9 +192,8 @@ class TrainingSession:
                 self.reason = f"finished all {self.training.steps} steps"
             elif early is not None and early.reached(metrics):
                 self.status = "early_stopped"
-                # Data without a validation set (validates False) is scored on what it trains on.
-                held_out = getattr(self.data, "validates", True)
-                self.reason = early.reason(metrics, self.step_count, held_out)
+                validates = getattr(self.data, "validates", True)  # False: scored on training data
+                self.reason = early.reason(metrics, self.step_count, validates)
         elif self.status == "stopped":
             self.reason = f"stopped by request at step {self.step_count}"
         self.progress.report(
