@@ -66,6 +66,10 @@ class TaskService:
     def describe(self, name: str) -> dict[str, Any]:
         return dict(finite(self.get(name).describe(self.limits.task_limits)))
 
+    def describe_metrics(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Task `name`'s metric descriptions for `params` (see Task.describe_metrics)."""
+        return dict(finite(self.get(name).describe_metrics(params)))
+
     def preset(self, name: str) -> Preset:
         preset = PRESETS.get(name)
         if preset is None:

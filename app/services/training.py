@@ -264,6 +264,13 @@ class TrainingService:
             return not alive
         return record.updated_at < time.time() - self.settings.stale_seconds
 
+    def describe_metrics(self, record: SessionRecord) -> dict[str, Any]:
+        """The session's task's metric descriptions for its task_params ({} without a task)."""
+        task_name = record.config.get("task")
+        if task_name is None:
+            return {}
+        return self.tasks.describe_metrics(task_name, record.config.get("task_params") or {})
+
     def list_all(self, model_id: str | None = None) -> list[SessionRecord]:
         return [self.status(record.id) for record in self.store.list_sessions(model_id)]
 

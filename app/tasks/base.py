@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from app.rnn import ModelConfig, Network, RNNError
 from app.rnn.arrays import Array
 from app.rnn.errors import shown
+from app.tasks.metric_info import MetricInfo
 
 # Integer arrays: class indices, character ids, operands. Targets hold either floats or indices.
 IntArray = NDArray[np.integer]
@@ -130,6 +131,8 @@ class Task:
     metrics_fn: Callable[[Array, Array, dict[str, Any]], dict[str, float]]
     sizes: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     other_losses: tuple[str, ...] = ()
+    # What each scalar metric means, its range and its chance level (see MetricInfo).
+    metric_info: Mapping[str, MetricInfo] = field(default_factory=dict)
 
     def validate(
         self, params: Mapping[str, Any] | None = None, limits: SizeLimits | None = None
@@ -231,7 +234,14 @@ class Task:
             "params": params,
             "default_config": dict(self.default_config),
             "default_training": dict(self.default_training),
+            "metrics": self.describe_metrics(),
         }
+
+    def describe_metrics(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """{metric: MetricInfo.describe} for `params` (defaults filled in); a "train_" prefixed
+        metric (the same figure on the training data) has its unprefixed name's description."""
+        values = self.validate(params)
+        return {name: info.describe(values) for name, info in self.metric_info.items()}
 
 
 def example_size(sample: Sample) -> int:

@@ -21,7 +21,7 @@ from app.tasks.base import (
     validation_size,
 )
 from app.tasks.data import ArrayData, split_indices
-from app.tasks.metrics import Metrics
+from app.tasks.metrics import Metrics, accuracy_info
 
 PARAMS = {
     "bits": Param("int", 8, "bits of the sum; operands have one bit fewer", min=2, max=8),
@@ -53,10 +53,12 @@ def all_pairs(bits: int) -> tuple[IntArray, IntArray]:
 
 def metrics(Y: Array, targets: Targets, params: dict[str, Any] | None = None) -> Metrics:
     """Y, targets: (N, bits, 1). accuracy: fraction of sums with every bit right;
-    bit_accuracy: (bits,) per bit, least significant first."""
+    bits_right: the fraction of bits right; bit_accuracy: (bits,) per bit, least significant
+    first."""
     right = (Y[..., 0] > 0.5) == (targets[..., 0] > 0.5)
     return {
         "accuracy": float(np.mean(right.all(axis=1))),
+        "bits_right": float(right.mean()),
         "bit_accuracy": [float(v) for v in right.mean(axis=0)],
     }
 
@@ -120,4 +122,12 @@ TASK = Task(
     data_factory=_data,
     metrics_fn=metrics,
     other_losses=("mse",),
+    metric_info={
+        # A fair coin per bit gets a bit right half the time and a whole sum 2^−bits of it.
+        "accuracy": accuracy_info("sums with every bit right", lambda p: 0.5 ** p["bits"]),
+        "accuracy_all_pairs": accuracy_info(
+            "sums with every bit right over all pairs", lambda p: 0.5 ** p["bits"]
+        ),
+        "bits_right": accuracy_info("bits right", lambda p: 0.5),
+    },
 )

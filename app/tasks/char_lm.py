@@ -17,8 +17,17 @@ import numpy as np
 from app.rnn import Network
 from app.rnn.arrays import Array
 from app.rnn.losses import softmax
-from app.tasks.base import IntArray, Param, Sample, Targets, Task, TaskError, forward_in_chunks
-from app.tasks.metrics import Metrics, class_accuracy, cross_entropy
+from app.tasks.base import (
+    IntArray,
+    Param,
+    Sample,
+    Targets,
+    Task,
+    TaskError,
+    forward_in_chunks,
+)
+from app.tasks.metric_info import MetricInfo
+from app.tasks.metrics import Metrics, accuracy_info, class_accuracy, cross_entropy
 
 CORPUS_PATH = Path(__file__).with_name("corpus") / "harbour.txt"
 # Validation is scored on at most this many characters, so reports stay quick on a long text.
@@ -279,4 +288,13 @@ TASK = Task(
     data_factory=_data,
     metrics_fn=metrics,
     sizes=_sizes,
+    metric_info={
+        "loss": MetricInfo("cross-entropy in nats per character", better="min"),
+        "perplexity": MetricInfo("e^loss: characters it hesitates between", better="min"),
+        "bits_per_char": MetricInfo("loss / ln 2", better="min"),
+        # Guessing uniformly over the vocabulary.
+        "accuracy": accuracy_info(
+            "next characters predicted", lambda p: 1.0 / _sizes(dict(p))["output_size"]
+        ),
+    },
 )

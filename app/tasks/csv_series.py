@@ -23,7 +23,7 @@ from app.tasks.base import (
     validation_size,
 )
 from app.tasks.data import ArrayData
-from app.tasks.metrics import Metrics, regression_metrics
+from app.tasks.metrics import REGRESSION_INFO, Metrics, regression_metrics
 
 
 def _example_csv() -> str:
@@ -215,5 +215,6 @@ TASK = Task(
         params, fraction, max_elements
     ),
     metrics_fn=metrics,
+    metric_info=REGRESSION_INFO,
     sizes=_sizes,
 )

@@ -49,10 +49,15 @@ class ArrayData:
         index = rng.permutation(N) if batch_size >= N else rng.choice(N, batch_size, replace=False)
         return Sample(self.X_train[index], self.y_train[index], {})
 
+    @property
+    def validates(self) -> bool:
+        """Whether `evaluate` scores held-out data (else the training data)."""
+        return not (self.X_val is None or self.y_val is None or len(self.X_val) == 0)
+
     def evaluate(self, net: Network) -> Metrics:
         train_X, train_y = self.X_train[:_TRAIN_EVAL_LIMIT], self.y_train[:_TRAIN_EVAL_LIMIT]
         train = self.score(forward_in_chunks(net, train_X), train_y)
-        if self.X_val is None or self.y_val is None or len(self.X_val) == 0:
+        if not self.validates or self.X_val is None or self.y_val is None:
             metrics = train
         else:
             metrics = self.score(forward_in_chunks(net, self.X_val), self.y_val)

@@ -4,14 +4,35 @@ Y are head outputs: probabilities for softmax / sigmoid heads, values for identi
 returns JSON-able floats (or lists of floats) keyed by metric name.
 """
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from app.rnn.arrays import Array
 from app.tasks.base import Targets
+from app.tasks.metric_info import MetricInfo
 
 Metrics = dict[str, Any]
+
+
+def accuracy_info(meaning: str, chance: Callable[[Mapping[str, Any]], float]) -> MetricInfo:
+    """An accuracy in [0, 1] whose guessing value is chance(params)."""
+    return MetricInfo(meaning, fraction=True, chance=chance)
+
+
+REGRESSION_INFO = {
+    "mse": MetricInfo("mean squared error", better="min"),
+    "relative_mse": MetricInfo("mse / Var(targets): 1 is always answering the mean", better="min"),
+}
+
+
+def classification_info(classes: Callable[[Mapping[str, Any]], int]) -> dict[str, MetricInfo]:
+    """accuracy (chance 1/classes) and cross-entropy of a classification over classes(params)."""
+    return {
+        "accuracy": accuracy_info("fraction of argmax hits", lambda p: 1.0 / classes(p)),
+        "cross_entropy": MetricInfo("mean −log p(target) in nats", better="min"),
+    }
 
 
 def class_accuracy(Y: Array, targets: Targets) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 from app.rnn.arrays import Array
 from app.tasks.base import Param, Sample, Targets, Task
 from app.tasks.data import GeneratedData
-from app.tasks.metrics import Metrics, regression_metrics
+from app.tasks.metrics import REGRESSION_INFO, Metrics, regression_metrics
 
 PARAMS = {
     "length": Param("int", 50, "T: how many past values the network reads", min=2, max=1000),
@@ -106,5 +106,6 @@ TASK = Task(
     sampler=_sample,
     data_factory=_data,
     metrics_fn=metrics,
+    metric_info=REGRESSION_INFO,
     sizes=_sizes,
 )

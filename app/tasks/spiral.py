@@ -14,7 +14,7 @@ import numpy as np
 from app.rnn.arrays import Array
 from app.tasks.base import IntArray, Param, Sample, Targets, Task, validation_size
 from app.tasks.data import ArrayData, split_indices
-from app.tasks.metrics import Metrics, classification_metrics
+from app.tasks.metrics import Metrics, classification_info, classification_metrics
 
 PARAMS = {
     "points": Param("int", 100, "points per class", min=10, max=2000),
@@ -96,5 +96,6 @@ TASK = Task(
     sampler=_sample,
     data_factory=_data,
     metrics_fn=metrics,
+    metric_info=classification_info(lambda p: p["classes"]),
     sizes=_sizes,
 )

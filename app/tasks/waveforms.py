@@ -11,7 +11,7 @@ import numpy as np
 from app.rnn.arrays import Array
 from app.tasks.base import IntArray, Param, Sample, Targets, Task
 from app.tasks.data import GeneratedData
-from app.tasks.metrics import Metrics, classification_metrics
+from app.tasks.metrics import Metrics, classification_info, classification_metrics
 
 SHAPES = ("sine", "square", "triangle", "sawtooth")
 
@@ -92,4 +92,5 @@ TASK = Task(
         lambda rng, B: _sample(rng, B, params), metrics, seed, max_elements=max_elements
     ),
     metrics_fn=metrics,
+    metric_info=classification_info(lambda p: len(SHAPES)),
 )

@@ -37,6 +37,17 @@ class EarlyStop:
         if self.mode not in ("max", "min"):
             raise TrainingError(f"early_stop.mode must be 'max' or 'min', got {self.mode!r}")
 
+    def reason(self, metrics: Mapping[str, Any], step: int, held_out: bool) -> str:
+        """Why a session stopped early, in words: "validation accuracy reached 1 at step 150
+        (target ≥ 0.99)"; `held_out` says whether the metrics are of validation data."""
+        where = "validation" if held_out else "training"
+        sign = "≥" if self.mode == "max" else "≤"
+        value = metrics.get(self.metric)
+        return (
+            f"{where} {self.metric} reached {value:.4g} at step {step} "
+            f"(target {sign} {self.target:g})"
+        )
+
     def reached(self, metrics: Mapping[str, Any]) -> bool:
         value = metrics.get(self.metric)
         if not isinstance(value, int | float):

@@ -4,7 +4,8 @@ A progress record is {"step", "steps", "status", "loss" (mean since the last rep
 "loss_batch", "metrics" (the task's, on validation data), "grad_norm" (global, before clipping),
 "grad_norms" (per parameter), "layer_grad_norms" (‖dW_xh‖ of each layer, bottom first: how much
 gradient reaches each layer), "dH_norm" (‖dL/dH_t‖ per step of the latest batch, top layer),
-"elapsed"}; a failure's record has "error" instead of the batch's figures. The history keeps
+"elapsed", "reason" (why the session ended, in words; null while it goes on)}; a failure's
+record has "error" instead of the batch's figures and the error as its reason. The history keeps
 the scalars and "layer_grad_norms".
 """
 
@@ -61,7 +62,13 @@ class Progress:
         }
 
     def report(
-        self, step: int, steps: int, status: str, metrics: dict[str, Any], elapsed: float
+        self,
+        step: int,
+        steps: int,
+        status: str,
+        metrics: dict[str, Any],
+        elapsed: float,
+        reason: str | None = None,
     ) -> None:
         last = self._last_batch
         self._emit(
@@ -77,6 +84,7 @@ class Progress:
                 "layer_grad_norms": _layer_norms(last.get("grad_norms")),
                 "dH_norm": last.get("dH_norm"),
                 "elapsed": elapsed,
+                "reason": reason,
             }
         )
         self._losses = []
@@ -91,6 +99,7 @@ class Progress:
                 "loss": None,
                 "metrics": {},
                 "elapsed": elapsed,
+                "reason": f"failed: {error}",
             }
         )
 

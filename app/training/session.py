@@ -3,7 +3,8 @@
 The session is synchronous and knows nothing about the web: `step()` makes one update, `run()`
 loops until the step budget, an early stop, a stop or a failure. Run it in a worker thread to
 keep it off an event loop. Two hooks let a service drive it from any process: `on_progress(record)`
-receives a JSON-able record every `report_every` steps and at the end; `poll_control()` is asked
+receives a JSON-able record every `report_every` steps, after an update asked for by "step", and
+at the end (an ending record's "reason" says why it ended); `poll_control()` is asked
 before every update and answers "run", "pause" (the loop sleeps and asks again), "stop", or "step"
 (one update; the hook should answer "pause" next). In-process callers may instead use the
 thread-safe `pause()`, `resume()` and `stop()`; a local pause or stop wins over the hook.
@@ -59,9 +60,9 @@ class TrainingSession:
     The training seed fixes the data split and the order of batches; the model seed the weights.
 
     Read by the service: `status` (one of STATUSES), `step_count`, `elapsed` (seconds spent in
-    updates and evaluations), `error` (the message when failed), `latest` (the last progress
-    record, see app.training.progress), `history` (scalar records, thinned when long), `net`,
-    `model`, `training`, `data`.
+    updates and evaluations), `error` (the message when failed), `reason` (why it ended, in
+    words), `latest` (the last progress record, see app.training.progress), `history` (scalar
+    records, thinned when long), `net`, `model`, `training`, `data`.
     """
 
     def __init__(
@@ -93,13 +94,12 @@ class TrainingSession:
         self.step_count = 0
         self.status = "created"
         self.error: str | None = None
+        self.reason: str | None = None  # why the session ended, in words
         self.elapsed = 0.0
         self._H: Array | None = None
         self._C: Array | None = None
         self._lock = threading.RLock()
         self._local_control = "run"
-
-    # -- construction ---------------------------------------------------------------------------
 
     # -- training -------------------------------------------------------------------------------
 
@@ -129,8 +129,9 @@ class TrainingSession:
             "failed",
         )
 
-    def step(self) -> dict[str, Any]:
-        """One update on one batch → {"step", "loss", "grad_norm"}; reports when one is due.
+    def step(self, report: bool = False) -> dict[str, Any]:
+        """One update on one batch → {"step", "loss", "grad_norm"}; reports when one is due, or
+        after this update when `report` (a single step asked for by hand shows its point).
 
         Raises TrainingError once the session is done, and RNNError (e.g. NumericalError on an
         overflow) from the engine, after marking the session failed and reporting it.
@@ -147,7 +148,7 @@ class TrainingSession:
             try:
                 info = self._update()
                 self.elapsed += time.perf_counter() - started
-                due = self.step_count % self.training.report_every == 0
+                due = report or self.step_count % self.training.report_every == 0
                 if due or self.step_count >= self.training.steps:
                     # Evaluation can overflow too (validation data the batches never held).
                     self._report(final=self.step_count >= self.training.steps)
@@ -188,15 +189,21 @@ class TrainingSession:
             early = self.training.early_stop
             if final:
                 self.status = "finished"
+                self.reason = f"finished all {self.training.steps} steps"
             elif early is not None and early.reached(metrics):
                 self.status = "early_stopped"
+                validates = getattr(self.data, "validates", True)  # False: scored on training data
+                self.reason = early.reason(metrics, self.step_count, validates)
+        elif self.status == "stopped":
+            self.reason = f"stopped by request at step {self.step_count}"
         self.progress.report(
-            self.step_count, self.training.steps, self.status, metrics, self.elapsed
+            self.step_count, self.training.steps, self.status, metrics, self.elapsed, self.reason
         )
 
     def _fail(self, error: Exception) -> None:
         self.status = "failed"
         self.error = str(error)
+        self.reason = f"failed: {error}"
         logger.warning("training failed at step %d: %s", self.step_count, error)
         self.progress.fail(self.step_count, self.training.steps, self.error, self.elapsed)
 
@@ -251,7 +258,7 @@ class TrainingSession:
                     break
                 self.status = "running" if command == "run" else "paused"
                 try:
-                    self.step()
+                    self.step(report=command == "step")
                 except RNNError:
                     break
         return self.status
@@ -323,6 +330,7 @@ class TrainingSession:
         status = meta["status"]
         session.status = "paused" if status in ("running", "created") else status
         session.error = meta.get("error")
+        session.reason = (meta.get("latest") or {}).get("reason")
         session.elapsed = float(meta["elapsed"])
         session.progress.load_state(meta)
         return session

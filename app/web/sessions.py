@@ -9,7 +9,13 @@ from app.web.schemas.training import SessionInfo, TrainRequest
 __all__ = ["session_info", "start_session"]
 
 
-def session_info(record: SessionRecord) -> SessionInfo:
+def session_info(record: SessionRecord, training: TrainingService) -> SessionInfo:
+    latest = record.latest or {}
+    reason = latest.get("reason")
+    if record.status == "interrupted":
+        reason = f"interrupted at step {record.step}: its worker ended; resume continues it"
+    elif reason is None and record.status == "stopped":
+        reason = f"stopped by request at step {record.step}"
     return SessionInfo(
         id=record.id,
         model_id=record.model_id,
@@ -24,6 +30,8 @@ def session_info(record: SessionRecord) -> SessionInfo:
         training=record.config,
         latest=record.latest,
         error=record.error,
+        reason=reason,
+        metrics=training.describe_metrics(record),
     )
 
 

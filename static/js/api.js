@@ -114,6 +114,9 @@ export function importWeights(file, config, name) {
 
 export const startTraining = (id, trainingConfig) =>
   request("POST", `/models/${encodeURIComponent(id)}/train`, { json: trainingConfig });
+export const getSession = (session) => request("GET", `/training/${encodeURIComponent(session)}`);
+export const sessionHistory = (session, afterStep = -1) =>
+  request("GET", `/training/${encodeURIComponent(session)}/history?after_step=${afterStep}&limit=10000`);
 /** pause | resume | step | stop: the answer comes once the session's worker has obeyed. */
 export const controlTraining = (session, action) =>
   request("POST", `/training/${encodeURIComponent(session)}/${action}`);

@@ -97,6 +97,7 @@ window.rnnExplorer = {
   trace: () => state.trace,
   model: () => state.model,
   session: () => state.session?.id ?? null,
+  comparison: () => state.comparison,
   query,
 };
 

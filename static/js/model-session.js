@@ -89,15 +89,18 @@ let running = 0;
 
 /** Runs forward + backward (forward only without targets) on the sample and puts the trace on show. */
 async function show(model, sample, ticket) {
+  // the training's BPTT length k, if it truncates: the gradient on show is the one it trains with
+  const truncate = state.training.truncate ?? null;
   const [forwardResult, backwardResult, weights, decision] = await Promise.all([
     api.forward(model.id, { inputs: sample.inputs }),
-    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets }),
+    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...(truncate ? { truncate } : {}) }),
     api.weights(model.id),
     decisionFor(model),
   ]);
   if (ticket !== latest) return; // a later showing is under way, or done
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
   trace.modelName = model.name;
+  trace.truncate = backwardResult && truncate ? truncate : null;
   const T = trace.T;
   set({
     model,

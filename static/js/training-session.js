@@ -7,12 +7,16 @@ import * as api from "./api.js";
 import { refresh } from "./model-session.js";
 import { set, state } from "./state.js";
 
-// About this many points on the loss curve when the settings do not say how often to report.
-const REPORTS_PER_SESSION = 60;
+// About this many points on the loss curve (at least 30 for any number of steps): a session
+// reports every max(1, ⌊steps / 50⌋) steps, whatever the task's default.
+const REPORTS_PER_SESSION = 50;
 // While the weights change, the trace on show is refreshed at most this often (ms).
 const REFRESH_INTERVAL = 500;
+// Between reports the status line's step is read from the server this often (ms).
+const STEP_POLL_INTERVAL = 1000;
 
 let stream = null; // the socket following the session
+let stepTimer = 0;
 let refreshTimer = 0;
 let refreshing = false;
 let refreshAgain = false;
@@ -23,13 +27,19 @@ function trainingRequest() {
   for (const [key, value] of Object.entries(state.training)) {
     if (value !== undefined && value !== null && !Number.isNaN(value)) body[key] = value;
   }
-  if (body.steps && !body.report_every) body.report_every = Math.max(1, Math.round(body.steps / REPORTS_PER_SESSION));
+  const task = state.catalogue?.tasks.find((t) => t.name === state.task);
+  const steps = body.steps ?? task?.default_training.steps;
+  if (steps) body.report_every = Math.max(1, Math.floor(steps / REPORTS_PER_SESSION));
   return body;
 }
 
-/** The session of a SessionInfo answer, keeping the records already received. */
+/** The session of a SessionInfo answer, keeping the records already received: its metric
+ * descriptions (range, chance level) and, once it has ended, why. */
 function sessionFrom(info, records = []) {
-  return { id: info.id, status: info.status, step: info.step, steps: info.steps, records };
+  return {
+    id: info.id, status: info.status, step: info.step, steps: info.steps, records,
+    reason: info.reason ?? null, error: info.error ?? null, metrics: info.metrics ?? {},
+  };
 }
 
 /** The training form changed: its settings into the store (the link follows). */
@@ -40,7 +50,15 @@ export function changeSettings(settings) {
 export async function start() {
   if (!state.model) throw new api.ApiError("Build & run a model first.");
   if (!state.task) throw new api.ApiError(`The preset ${state.preset} has no task, so there is nothing to train on: pick a task or one of its presets.`);
-  const info = await api.startTraining(state.model.id, trainingRequest());
+  const request = trainingRequest();
+  set({ session: { id: null, status: "starting", step: 0, steps: request.steps ?? 0, records: [], metrics: {} } });
+  let info;
+  try {
+    info = await api.startTraining(state.model.id, request);
+  } catch (error) {
+    set({ session: null });
+    throw error;
+  }
   set({ session: sessionFrom(info) });
   follow(info.id);
 }
@@ -59,7 +77,9 @@ function follow(id) {
       const session = state.session;
       if (session?.id !== id) return;
       // a frame reports a step already done: it moves the step on, never the status
-      set({ session: { ...session, step: Math.max(session.step, frame.step), records: [...session.records, record(frame)] } });
+      const reason = frame.reason ?? session.reason;
+      const error = frame.error ?? session.error;
+      set({ session: { ...session, step: Math.max(session.step, frame.step), reason, error, records: [...session.records, record(frame)] } });
       scheduleRefresh();
     },
     end: (frame) => {
@@ -73,6 +93,24 @@ function follow(id) {
   });
   socket.send({ type: "follow", session: id });
   stream = socket;
+  pollStep(id);
+}
+
+/** While the session runs, its step between reports (the status line says where it is). */
+function pollStep(id) {
+  clearTimeout(stepTimer);
+  stepTimer = setTimeout(async () => {
+    const session = state.session;
+    if (session?.id !== id || !["running", "paused"].includes(session.status)) return;
+    try {
+      const info = await api.getSession(id);
+      const now = state.session;
+      if (now?.id === id && info.step > now.step && now.status === "running") set({ session: { ...now, step: info.step } });
+    } catch {
+      // the next report says where it is
+    }
+    pollStep(id);
+  }, STEP_POLL_INTERVAL);
 }
 
 /** pause | resume | step | stop; the page shows the state the server answers with. */

@@ -42,6 +42,7 @@ export const URL_STATE = [
   { key: "steps", path: "training.steps", type: "int", min: 1, max: limit("max_training_steps"), default: FROM_SELECTION },
   { key: "batch", path: "training.batch_size", type: "int", min: 1, max: limit("max_batch"), default: FROM_SELECTION },
   { key: "clip", path: "training.clip", type: "float", above: 0, optional: true, default: FROM_SELECTION },
+  { key: "truncate", path: "training.truncate", type: "int", min: 1, max: limit("max_steps"), optional: true, default: FROM_SELECTION },
   // the cursor: out of range it goes to the nearest valid place (the trace bounds it further)
   { key: "t", path: "t", type: "int", min: 0, max: lastIndex("max_steps"), clamp: true, default: 0 },
   { key: "phase", path: "phase", type: "choice", choices: () => ["forward", "backward"], default: "forward" },
@@ -78,6 +79,9 @@ function setPath(object, path, value) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+// The numeric knobs a compared side may set, by their letter in the link.
+const COMPARE_KNOBS = { h: "hidden_size", l: "num_layers", s: "seed", f: "forget_bias" };
+
 /** A number within the entry's bounds: clamped into them, or undefined (the default). */
 function bounded(value, entry, context) {
   const limits = context.catalogue.choices.limits;
@@ -111,15 +115,30 @@ const TYPES = {
     parse: (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined),
     format: String,
   },
-  // two compared configurations: cell.nonlinearity.init
+  // two compared configurations: cell.nonlinearity.init, then ~h<hidden size>~l<layers>
+  // ~s<seed>~f<forget bias> for those a side sets
   compare: {
     parse(raw, entry, context) {
-      const [cell, nonlinearity, init, extra] = raw.split(".");
+      const [head, ...knobs] = raw.split("~");
+      const [cell, nonlinearity, init, extra] = head.split(".");
       const model = context.catalogue.choices.model;
       const valid = extra === undefined && model.cell.includes(cell) && model.nonlinearity.includes(nonlinearity) && model.init.includes(init);
-      return valid ? { cell, nonlinearity, init } : undefined;
+      if (!valid) return undefined;
+      const side = { cell, nonlinearity, init };
+      const limits = context.catalogue.choices.limits;
+      for (const knob of knobs) {
+        const [letter, text] = [knob[0], knob.slice(1)];
+        const field = COMPARE_KNOBS[letter];
+        const value = Number(text);
+        if (!field || text === "" || !Number.isFinite(value)) return undefined;
+        if (field !== "forget_bias" && !(Number.isInteger(value) && value >= (field === "seed" ? 0 : 1))) return undefined;
+        if (field === "hidden_size" && value > limits.max_hidden_size) return undefined;
+        if (field === "num_layers" && value > limits.max_layers) return undefined;
+        side[field] = value;
+      }
+      return side;
     },
-    format: (c) => `${c.cell}.${c.nonlinearity}.${c.init}`,
+    format: (c) => [`${c.cell}.${c.nonlinearity}.${c.init}`, ...Object.entries(COMPARE_KNOBS).filter(([, field]) => c[field] !== undefined && c[field] !== null).map(([letter, field]) => `${letter}${c[field]}`)].join("~"),
   },
 };
 

@@ -57,7 +57,7 @@ def test_the_spirals_decision_view_draws_the_servers_classes_and_follows_trainin
     page.fill("#train-steps", "200")
     page.click("#train-start")
     page.wait_for_function(
-        "() => /finished|stopped/.test(document.getElementById('train-status').textContent)",
+        "() => /Finished|Stopped/.test(document.getElementById('train-status').textContent)",
         timeout=60_000,
     )
     page.click("#tab-explore")

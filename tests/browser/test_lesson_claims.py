@@ -54,7 +54,7 @@ def train_on_page(page: Page) -> dict[str, Any]:
     the task's metrics (held-out accuracy, perplexity, …) alongside its step and loss."""
     page.click("#train-start")
     page.wait_for_function(
-        "() => /finished|stopped/.test(document.getElementById('train-status').textContent)",
+        "() => /Finished|Stopped/.test(document.getElementById('train-status').textContent)",
         timeout=120_000,
     )
     session = page.evaluate("window.rnnExplorer.session()")
@@ -132,7 +132,7 @@ def test_binary_addition_training_gets_every_held_out_sum_exact(
     last = train_on_page(page)
     assert last["accuracy"] == 1.0
     expect(page.locator("#train-now")).to_contain_text("accuracy 1.000")
-    expect(page.locator("#train-status")).to_contain_text("early stopped")
+    expect(page.locator("#train-status")).to_contain_text("Stopped early because")
     # the next step shows the trained model on 107 + 33: unit 8 is above 0.5 where a bit carries
     page.wait_for_function(  # the page has read the trained weights back
         "v => window.rnnExplorer.model().weights_version !== v", arg=model_version
@@ -203,5 +203,7 @@ def test_spiral_the_dashboard_draws_the_gradient_that_reaches_each_layer_while_i
     for k, curve in enumerate(curves):
         assert curve["y"] == [r["layer_grad_norms"][k] for r in records]
     first, second = (np.asarray(c["y"]) for c in curves)
-    assert np.all(second[1:] > 10 * first[1:])  # steps 200 and 300, as the lesson says
+    # from step 200 on, as the lesson says (the page reports about 50 times a run)
+    late = np.asarray([r["step"] for r in records]) >= 200
+    assert late.sum() >= 2 and np.all(second[late] > 10 * first[late])
     shot(page, "lesson-claim-spiral-layers")

@@ -45,7 +45,7 @@ def test_long_sequences_keep_a_readable_window_and_an_overview(
 def test_compare_runs_two_configurations_on_the_same_input(
     explorer: Callable[..., Page],
 ) -> None:
-    page = explorer("task=binary_addition&tab=compare")
+    page = explorer("task=binary_addition&tab=compare&steps=40")
     page.select_option("#cmp-a-nonlinearity", "sigmoid")
     page.select_option("#cmp-a-init", "uniform")
     page.select_option("#cmp-b-nonlinearity", "relu")

@@ -24,7 +24,7 @@ TrainBody = Annotated[TrainRequest, json_body(TrainRequest)]
 def start_training(model_id: str, training: TrainingDep, body: TrainBody) -> SessionInfo:
     """Start a session on a task (fields left out take the task's `default_training`) or on
     the given data. It trains in the background; 429 when `max_sessions` are active."""
-    return session_info(start_session(training, model_id, body))
+    return session_info(start_session(training, model_id, body), training)
 
 
 @router.get("/training")
@@ -32,13 +32,13 @@ def list_sessions(
     training: TrainingDep, model_id: Annotated[str | None, Query()] = None
 ) -> list[SessionInfo]:
     """Every session (of one model with `?model_id=`), oldest first."""
-    return [session_info(record) for record in training.list_all(model_id)]
+    return [session_info(record, training) for record in training.list_all(model_id)]
 
 
 @router.get("/training/{session_id}")
 def get_session(session_id: str, training: TrainingDep) -> SessionInfo:
     """Status, step, control and the latest progress record, from any worker."""
-    return session_info(training.status(session_id))
+    return session_info(training.status(session_id), training)
 
 
 @router.get("/training/{session_id}/history")
@@ -56,7 +56,7 @@ def get_history(
 
 def _control(action: Action, summary: str) -> None:
     def endpoint(session_id: str, training: TrainingDep) -> SessionInfo:
-        return session_info(training.control(session_id, action))
+        return session_info(training.control(session_id, action), training)
 
     endpoint.__doc__ = summary
     router.add_api_route(

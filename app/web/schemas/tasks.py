@@ -16,6 +16,11 @@ class TaskInfo(BaseModel):
     )
     default_config: dict[str, Any] = Field(description="a ModelConfig that fits the defaults")
     default_training: dict[str, Any] = Field(description="TrainingConfig fields that work")
+    metrics: dict[str, dict[str, Any]] = Field(
+        description="each scalar metric's meaning, range ([0, 1] for a fraction, else null), "
+        "chance level (a guessing network's value, or null) and better (max | min), for the "
+        'default parameters; a "train_" metric is described by its unprefixed name'
+    )
 
 
 class SampleRequest(RequestBody):

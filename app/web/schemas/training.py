@@ -70,6 +70,16 @@ class SessionInfo(BaseModel):
     training: dict[str, Any] = Field(description="the TrainingConfig in effect")
     latest: dict[str, Any] | None = Field(None, description="the latest progress record")
     error: str | None = None
+    reason: str | None = Field(
+        None,
+        description="why the session ended, in words (finished, stopped, the early stop's "
+        "metric, value and target, the failure); null while it goes on",
+    )
+    metrics: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="the task's metric descriptions for the session's task_params (as in "
+        "GET /api/v1/tasks: range, chance level, better); empty when it trains on data",
+    )
 
 
 class SessionHistory(BaseModel):

@@ -20,6 +20,24 @@ function positive(values) {
   return values.map((v) => (v > 0 ? v : null));
 }
 
+/** A dashed vertical mark between t − 1 and t wherever truncated BPTT (every k steps) stops the
+ * gradient, each labelled, so the drop there is not read as a vanishing gradient. */
+function cutMarks(T, k) {
+  const shapes = [];
+  const annotations = [];
+  for (let t = k; k && t < T; t += k) {
+    shapes.push({
+      type: "line", name: "bptt-cut", xref: "x", x0: t - 0.5, x1: t - 0.5, yref: "paper", y0: 0, y1: 1,
+      line: { color: COLORS.cursor, width: 1.5, dash: "dashdot" },
+    });
+    annotations.push({
+      name: "bptt-cut", xref: "x", x: t - 0.5, xanchor: "right", yref: "paper", y: 1, yanchor: "top",
+      text: `BPTT cut every ${k} steps`, textangle: -90, showarrow: false, font: { size: 9, color: COLORS.soft },
+    });
+  }
+  return { shapes, annotations };
+}
+
 function radiusText(trace, layer) {
   const radius = trace.spectral[layer];
   if (!radius) return "";
@@ -112,6 +130,7 @@ export function update(state, trace) {
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
     ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
     bargap: 0.1,
+    ...cutMarks(trace.T, trace.truncate),
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });
 }

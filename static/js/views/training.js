@@ -1,6 +1,9 @@
 // The training dashboard: the training settings (the server's optimisers and limits), the
 // session's buttons and status, the live loss and metric curves and the gradient-norm history,
-// extended in place with each metric record the session has received.
+// extended in place with each metric record the session has received. One point per record.
+// Metrics the task calls fractions (accuracies) share a fixed [0, 1] axis with their chance
+// level drawn as a dashed line; every other figure (mse, perplexity, …) shares the loss's log
+// axis. The status line says what the session is doing, and why it ended.
 
 /* global Plotly */
 import { COLORS, axis, baseLayout, draw, fmt, range } from "./common.js";
@@ -12,6 +15,7 @@ let statusEl = null;
 const buttons = {};
 const inputs = {};
 let metricNames = [];
+let metricInfo = {}; // the session's metric descriptions (range, chance level) from the server
 let layerCurves = 0; // how many per-layer ‖dW_xh‖ curves the gradient plot has (traces 2, 3, …)
 let drawnSession = null; // the session id the curves show
 let drawnRecords = 0; // how many of its records they show
@@ -49,6 +53,7 @@ export function init(root, callbacks) {
   inputs.steps = element("input", { id: "train-steps", type: "number", min: "1", step: "1" });
   inputs.batch_size = element("input", { id: "batch-size", type: "number", min: "1", step: "1" });
   inputs.clip = element("input", { id: "clip", type: "number", min: "0", step: "any", placeholder: "off" });
+  inputs.truncate = element("input", { id: "truncate", type: "number", min: "1", step: "1", placeholder: "full" });
   for (const input of Object.values(inputs)) {
     input.addEventListener("input", () => intents.change(readSettings()));
     input.addEventListener("change", () => intents.change(readSettings()));
@@ -69,7 +74,7 @@ export function init(root, callbacks) {
   controls.append(
     row(labelled("Optimiser", inputs.optimizer), labelled("Learning rate", inputs.lr)),
     row(labelled("Steps", inputs.steps), labelled("Batch size", inputs.batch_size)),
-    row(labelled("Clip ‖g‖ at", inputs.clip)),
+    row(labelled("Clip ‖g‖ at", inputs.clip), labelled("BPTT length k", inputs.truncate)),
     buttonRow, statusEl, nowEl,
   );
   lossEl = element("div", { class: "plot", id: "view-loss" });
@@ -89,6 +94,7 @@ function readSettings() {
     steps: number(inputs.steps),
     batch_size: number(inputs.batch_size),
     clip: number(inputs.clip) || null, // 0 or empty: no clipping asked for
+    truncate: number(inputs.truncate) || null, // empty: the full backward pass
   };
 }
 
@@ -96,6 +102,7 @@ function buildChoices({ choices }) {
   inputs.optimizer.replaceChildren(...choices.training.optimizer.map((name) => element("option", { value: name }, name)));
   inputs.steps.max = String(choices.limits.max_training_steps);
   inputs.batch_size.max = String(choices.limits.max_batch);
+  inputs.truncate.max = String(choices.limits.max_steps);
 }
 
 function showSettings(training) {
@@ -106,16 +113,52 @@ function showSettings(training) {
   }
 }
 
+/** The description of metric `name` ("train_accuracy" is described as "accuracy"), or null. */
+function infoOf(name) {
+  return metricInfo[name] ?? metricInfo[name.replace(/^train_/, "")] ?? null;
+}
+
+const isFraction = (name) => Array.isArray(infoOf(name)?.range);
+
+/** A dashed line at each chance level of the fractions on show, labelled with its value. */
+function chanceMarks() {
+  const levels = new Map();
+  for (const name of metricNames) {
+    const chance = infoOf(name)?.chance;
+    if (!isFraction(name) || typeof chance !== "number") continue;
+    const base = name.replace(/^train_/, "");
+    const names = levels.get(chance) ?? [];
+    if (!names.includes(base)) levels.set(chance, [...names, base]);
+  }
+  const several = levels.size > 1;
+  const shapes = [];
+  const annotations = [];
+  for (const [chance, names] of levels) {
+    shapes.push({
+      type: "line", name: "chance", xref: "paper", x0: 0, x1: 1, yref: "y2", y0: chance, y1: chance,
+      line: { color: COLORS.soft, width: 1.2, dash: "dash" },
+    });
+    annotations.push({
+      name: "chance", xref: "paper", x: 0.01, xanchor: "left", yref: "y2", y: chance, yanchor: "bottom",
+      text: `chance ${Number(chance.toPrecision(3))}${several ? ` (${names.join(", ")})` : ""}`,
+      showarrow: false, font: { size: 10, color: COLORS.soft },
+    });
+  }
+  Plotly.relayout(lossEl, { shapes, annotations });
+}
+
+const MARKERS = { size: 5 };
+
 function resetCurves() {
   metricNames = [];
   layerCurves = 0;
   draw(lossEl, [
-    { type: "scatter", mode: "lines", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 } },
+    { type: "scatter", mode: "lines+markers", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 }, marker: MARKERS },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
-    margin: { l: 48, r: 44, t: 36, b: 32 },
-    xaxis: axis("training step"), yaxis: axis("loss", { type: "log", exponentformat: "power" }),
-    yaxis2: axis("metric", { overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" }),
+    showlegend: true, legend: { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 10 } },
+    margin: { l: 56, r: 56, t: 8, b: 32 },
+    xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", exponentformat: "power" }),
+    yaxis2: axis("accuracy (0–1)", { overlaying: "y", side: "right", showgrid: false, range: [0, 1], fixedrange: true, dtick: 0.25 }),
   }));
   draw(gradEl, [
     { type: "scatter", mode: "lines", x: [], y: [], name: "‖∇θ L‖", line: { color: COLORS.W_xh, width: 2 } },
@@ -150,14 +193,19 @@ function addLayerNorms(records) {
 /** Appends metric records to the curves (extendTraces: no re-plot). */
 function addRecords(records) {
   const extra = [...new Set(records.flatMap((r) => Object.keys(r).filter((k) => !SKIP.has(k) && typeof r[k] === "number")))];
+  let added = false;
   for (const name of extra) {
     if (metricNames.includes(name)) continue;
+    added = true;
     metricNames.push(name);
+    const fraction = isFraction(name);
     Plotly.addTraces(lossEl, {
-      type: "scatter", mode: "lines", x: [], y: [], name, yaxis: "y2",
-      line: { color: COLORS.series[(metricNames.length + 1) % COLORS.series.length], width: 1.5 },
+      type: "scatter", mode: "lines+markers", x: [], y: [], name, yaxis: fraction ? "y2" : "y",
+      line: { color: COLORS.series[(metricNames.length + 1) % COLORS.series.length], width: 1.5, dash: fraction ? "solid" : "dot" },
+      marker: MARKERS,
     });
   }
+  if (added) chanceMarks();
   const curves = [["loss", 0], ...metricNames.map((name, k) => [name, k + 1])];
   const xs = [];
   const ys = [];
@@ -180,17 +228,27 @@ function addRecords(records) {
   nowEl.textContent = parts.join(" · ");
 }
 
+/** What the session is doing, in words (the reason is the server's). */
 function statusText(session) {
-  if (session.status === "running") return "Training…";
-  if (session.status === "paused") return `Paused at step ${session.step} of ${session.steps}.`;
-  return `Training ${session.status.replace("_", " ")}.`;
+  const of = `step ${session.step} of ${session.steps}`;
+  switch (session.status) {
+    case "starting": return "Starting…";
+    case "running": return session.step === 0 ? `Starting: ${of}…` : `Training: ${of}…`;
+    case "paused": return `Paused at ${of}.`;
+    case "early_stopped": return `Stopped early because ${session.reason ?? "its early-stop target was reached"}.`;
+    case "finished": return `Finished all ${session.steps} steps.`;
+    case "stopped": return `Stopped by request at ${of}.`;
+    case "failed": return `Failed: ${session.error ?? session.reason ?? "see the message above"}`;
+    case "interrupted": return `Interrupted at ${of}: ${session.reason ?? "its worker ended"}.`;
+    default: return `Training ${session.status.replace("_", " ")}.`;
+  }
 }
 
 function showSession(session) {
   const status = session?.status;
   const running = status === "running";
   const paused = status === "paused";
-  buttons.start.disabled = running || paused;
+  buttons.start.disabled = running || paused || status === "starting";
   buttons.pause.disabled = !running;
   buttons.resume.disabled = !paused;
   buttons.step.disabled = !paused;
@@ -198,6 +256,7 @@ function showSession(session) {
   statusEl.textContent = session ? statusText(session) : "";
   if (!session) return;
   if (session.id !== drawnSession) {
+    metricInfo = session.metrics ?? {};
     resetCurves();
     nowEl.textContent = "Training…";
     drawnSession = session.id;

@@ -1,0 +1,48 @@
+"""Truncated BPTT on the gradient-flow chart: the page asks the server's backward pass for the
+training's BPTT length k and marks every cut, so the drop there reads as a cut, not a vanishing."""
+
+from collections.abc import Callable
+
+import httpx2
+import numpy as np
+from playwright.sync_api import Page
+
+from tests.browser.helpers import shot
+
+
+def test_the_gradient_chart_marks_each_bptt_cut_of_the_training_truncation(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    k = 4
+    page = explorer(f"task=sine&p=length:14&truncate={k}")
+    page.wait_for_function("() => window.rnnExplorer.trace()?.hasBackward")
+    trace = page.evaluate(
+        "(() => { const t = window.rnnExplorer.trace();"
+        " return { id: t.modelId, T: t.T, inputs: t.inputs, targets: t.targets }; })()"
+    )
+    chart = page.evaluate(
+        """() => {
+          const el = document.getElementById('view-gradients');
+          const line = el.data.find((t) => t.name === '‖dL/dH_t‖');
+          return { y: Array.from(line.y), layout: JSON.parse(JSON.stringify(el.layout)) };
+        }"""
+    )
+    T = trace["T"]
+    cuts = [s for s in chart["layout"]["shapes"] if s.get("name") == "bptt-cut"]
+    assert [s["x0"] for s in cuts] == [t - 0.5 for t in range(k, T, k)]
+    labels = [a["text"] for a in chart["layout"]["annotations"] if a.get("name") == "bptt-cut"]
+    assert labels == [f"BPTT cut every {k} steps"] * len(cuts)
+
+    def dH_norm(truncate: int | None) -> list[float]:
+        body = {"inputs": trace["inputs"], "targets": trace["targets"], "truncate": truncate}
+        response = httpx2.post(f"{live_server}/api/v1/models/{trace['id']}/backward", json=body)
+        assert response.status_code == 200, response.text
+        return list(response.json()["trace"]["layers"][0]["dH_norm"])
+
+    # the curve is the server's truncated gradient, which differs from the full one
+    truncated = dH_norm(k)
+    # (a log axis leaves a zero as a gap: before the first cut a many-to-one loss sends nothing)
+    plotted = [0.0 if v is None else v for v in chart["y"]]
+    np.testing.assert_allclose(plotted, [max(v, 0.0) for v in truncated], rtol=1e-12)
+    assert not np.allclose(truncated, dH_norm(None))
+    shot(page, "bptt-cut", "#view-gradients")
