@@ -12,6 +12,7 @@
 
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
+import * as checkToggle from "./controls/check-toggle.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
@@ -43,6 +44,8 @@ function wire() {
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
+  checkToggle.init();
+  watch(["check"], checkToggle.update);
   render.init({
     pickStep: cursor.goTo,
     pickCell: (t, unit) => {

@@ -23,7 +23,7 @@ const $ = (id) => document.getElementById(id);
 const PANELS = {
   explore: {
     views: { unrolled, heatmap, outputs, gradients, equation, gates, weights, text, decision },
-    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText"],
+    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "check"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
   compare: { views: { compare }, keys: ["catalogue", "compare", "comparison", "t"] },

@@ -20,6 +20,8 @@ export const state = {
   playing: false,
   tab: "explore",
   weight: "W_hh",
+  // encodings: the equation card's recomputed checks are on show
+  check: false,
 
   // what the user chose (the link carries all of it, see url.js)
   task: "", // "" with a shapes-only preset: no task, the preset's example is the sample

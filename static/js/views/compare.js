@@ -123,7 +123,7 @@ export function update(state) {
     const trace = pair[side];
     draw(plots[side], [{
       type: "heatmap", z: transpose(trace.layers[0].H), x: range(trace.T), y: range(trace.H), zmin: -m, zmax: m, zmid: 0,
-      colorscale: DIVERGING, showscale: side === "b", colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+      colorscale: DIVERGING, showscale: side === "b", colorbar: { thickness: 8, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0 },
       hovertemplate: "H<sub>t=%{x}</sub>[%{y}] = %{z:.4f}<extra></extra>",
     }], baseLayout({
       margin: { l: 44, r: 12, t: 22, b: 32 },
@@ -137,7 +137,7 @@ export function update(state) {
     name: `${side.toUpperCase()}: ${label(pair[side])}`, line: { color: SIDE_COLOUR[side], width: 2 }, marker: { size: 3 },
   }));
   draw(plots.grad, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 11 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 52, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis("‖dL/dH_t‖ (log)", { type: "log", exponentformat: "power" }),
   }));

@@ -44,7 +44,7 @@ export function update(state, trace) {
       data.push({ type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } });
     }
     draw(el, data, baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
       margin: { l: 44, r: 12, t: 30, b: 32 },
       xaxis: axis("output at the last step"), yaxis: axis(""),
     }));
@@ -55,7 +55,8 @@ export function update(state, trace) {
   if (classification) {
     const data = [{
       type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
-      colorscale: SEQUENTIAL, colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+      colorscale: SEQUENTIAL,
+      colorbar: { thickness: 10, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0, title: { text: "p(class)", side: "right", font: { size: 12 } } },
       hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
     }];
     if (hasTargets) {
@@ -66,7 +67,7 @@ export function update(state, trace) {
     }
     draw(el, data, baseLayout({
       xaxis: axis("timestep t", { showgrid: false }),
-      yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
+      yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 12 } }),
     }));
     placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
     return;
@@ -85,7 +86,7 @@ export function update(state, trace) {
     });
   }
   draw(el, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
   }));

@@ -7,6 +7,7 @@
 // well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { stepLabel } from "../step-label.js";
 import { outputAt } from "../trace.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -78,7 +79,7 @@ function geometry(trace) {
   const height = el.clientHeight || 250;
   const slot = (width - LEFT - 8) / windowSize;
   const rows = trace.L + 2; // x, H per layer, O
-  const top = 40;
+  const top = 50; // under the caption and the colour bar
   const bottom = height - 48;
   const gap = (bottom - top) / (rows - 1);
   return {
@@ -108,6 +109,13 @@ function build(trace, backward, hasOutput, fromBefore) {
   title.textContent = "The network unrolled in time: inputs x_t, hidden states H_t and outputs O_t, with the same W_xh, W_hh and W_hq on every step";
   const defs = make("defs", {}, svg);
   for (const [name, colour] of [["xh", COLORS.W_xh], ["hh", COLORS.W_hh], ["hq", COLORS.W_hq]]) arrowMarker(defs, `arrow-${name}`, colour);
+  // the veil: the card's white with a grey hatch, opaque, so no node colour shows through
+  const hatch = make("pattern", { id: "veil-hatch", width: 8, height: 8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
+  make("rect", { width: 8, height: 8, fill: "#ffffff" }, hatch);
+  make("line", { x1: 0, y1: 0, x2: 0, y2: 8, stroke: "#dfe2e8", "stroke-width": 2 }, hatch);
+  const gradient = make("linearGradient", { id: "colour-bar-scale", x1: 0, x2: 1, y1: 0, y2: 0 }, defs);
+  const scale = backward ? VIRIDIS_STOPS : DIVERGING;
+  for (const [offset, colour] of scale) make("stop", { offset, "stop-color": colour }, gradient);
   // the cursor's band and the veil go under / over the marks
   const band = make("rect", { class: "unrolled-band", y: 20, height: g.height - 46, rx: 6 }, svg);
   const edges = make("g", { class: "edges" }, svg);
@@ -116,7 +124,7 @@ function build(trace, backward, hasOutput, fromBefore) {
   const rowName = (row, text, sub) => {
     const e = make("text", { x: 8, y: g.y(row) + 4, class: "row-name" }, labels);
     e.textContent = text;
-    if (sub) make("tspan", { "baseline-shift": "super", "font-size": 9 }, e).textContent = sub;
+    if (sub) make("tspan", { "baseline-shift": "super", "font-size": 12 }, e).textContent = sub;
   };
   rowName(0, "x_t");
   for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
@@ -164,8 +172,13 @@ function build(trace, backward, hasOutput, fromBefore) {
     s.value = make("text", { x: cx, y: g.height - 8, class: "tick-value", "text-anchor": "middle" }, svg);
     slots.push(s);
   }
-  const veil = make("rect", { class: "unrolled-veil", y: 0, height: g.height - 30 }, svg);
-  const caption = make("text", { x: LEFT, y: 14, class: "unrolled-caption" }, svg);
+  const veilTop = g.top - NODE - 6;
+  const veil = make("g", { class: "unrolled-veil" }, svg);
+  const veilRect = make("rect", { y: veilTop, height: g.height - 30 - veilTop, fill: "url(#veil-hatch)" }, veil);
+  const veilLabel = make("text", { y: (veilTop + g.height - 30) / 2, class: "veil-label", "text-anchor": "middle" }, veil);
+  veilLabel.textContent = "not computed yet";
+  const caption = make("text", { x: LEFT, y: 16, class: "unrolled-caption" }, svg);
+  const colourBar = buildColourBar(g, backward);
   svg.addEventListener("click", (event) => {
     const x = event.offsetX;
     const k = Math.floor((x - LEFT) / g.slot);
@@ -173,7 +186,34 @@ function build(trace, backward, hasOutput, fromBefore) {
   });
   el.replaceChildren(svg);
   delete el.dataset.plotted;
-  parts = { g, slots, band, veil, caption };
+  parts = { g, slots, band, veil, veilRect, veilLabel, caption, colourBar };
+}
+
+const BAR_WIDTH = 120;
+
+/** The colour bar of the hidden nodes, top right: its title, the scale and three ticks. */
+function buildColourBar(g, backward) {
+  const x = g.width - BAR_WIDTH - 34;
+  const group = make("g", { class: "colour-bar", "data-scale": backward ? "sequential" : "diverging" }, svg);
+  const title = make("text", { x: x - 8, y: 14, class: "colour-bar-title", "text-anchor": "end" }, group);
+  make("rect", { x, y: 4, width: BAR_WIDTH, height: 12, fill: "url(#colour-bar-scale)", stroke: "#3b4458", "stroke-width": 0.6 }, group);
+  const ticks = [0, 0.5, 1].map((u) => make("text", { x: x + u * BAR_WIDTH, y: 30, class: "colour-bar-tick", "text-anchor": "middle" }, group));
+  return { group, title, ticks };
+}
+
+/** Writes the colour bar's title and ticks for what the hidden nodes show now. */
+function labelColourBar(trace, state, backward, layerRanges) {
+  const { title, ticks } = parts.colourBar;
+  const layer = Math.min(state.layer, trace.L - 1);
+  if (backward) {
+    const [lo, hi] = layerRanges[layer];
+    title.textContent = "‖dL/dH_t‖ (log)";
+    [lo, (lo + hi) / 2, hi].forEach((v, k) => { ticks[k].textContent = Number(10 ** v).toExponential(0); });
+  } else {
+    const m = trace.hiddenMax[layer];
+    title.textContent = `H_t[unit ${state.unit}]`;
+    [-m, 0, m].forEach((v, k) => { ticks[k].textContent = fmt(v, 2); });
+  }
 }
 
 /** Colours, labels and hover titles of every slot for the window starting at `start`. */
@@ -232,13 +272,16 @@ function paint(trace, state, start, backward) {
     } else if (trace.D <= 2) value = x.map((v) => fmt(v, 2)).join(",");
     s.value.textContent = value;
   }
-  parts.caption.textContent = backward
-    ? "node colour: ‖dL/dH_t‖ (log scale, dark = small); the gradient flows right to left"
-    : `node colour: H_t[unit ${state.unit}] (blue −, orange +); the same three matrices at every step`;
+  labelColourBar(trace, state, backward, layerRanges);
+  parts.outputLegend = backward
+    ? "◆ O_t: ‖dL/dO_t‖ (log); ■ x_t: its value"
+    : `◆ O_t: ${classification ? "p of the likeliest class" : "its value"}; ■ x_t: ${trace.D === 1 ? "its value" : "‖x_t‖"}`;
+  parts.direction = backward ? "the gradient flows right to left" : "the same three matrices at every step";
 }
 
 function moveCursor(state, start) {
-  const { g, band, veil, slots } = parts;
+  const { g, band, veilRect, veilLabel, slots } = parts;
+  parts.caption.textContent = `${stepLabel(state.t, parts.T)} · ${parts.direction} · ${parts.outputLegend}`;
   const k = state.t - start;
   // the recurrent edge at work: H_{t−1} → H_t forward; dL/dH_{t+1} → dL/dH_t backward
   for (const edge of parts.active || []) edge.classList.remove("active");
@@ -248,8 +291,10 @@ function moveCursor(state, start) {
   band.setAttribute("x", g.x(k) - g.slot * 0.45);
   band.setAttribute("width", g.slot * 0.9);
   const [x0, x1] = state.phase === "forward" ? [g.x(k) + g.slot * 0.5, g.width] : [LEFT, g.x(k) - g.slot * 0.5];
-  veil.setAttribute("x", x0);
-  veil.setAttribute("width", Math.max(0, x1 - x0));
+  veilRect.setAttribute("x", x0);
+  veilRect.setAttribute("width", Math.max(0, x1 - x0));
+  veilLabel.setAttribute("x", (x0 + x1) / 2);
+  veilLabel.setAttribute("display", x1 - x0 > 110 ? "inline" : "none");
 }
 
 /** Per-trace scales, computed once per trace (the colour of a node must not depend on the window). */
@@ -279,7 +324,7 @@ function overview(trace, state, backward) {
   const layout = baseLayout({
     margin: { l: 46, r: 8, t: 2, b: 18 },
     xaxis: axis("", { range: [-0.5, trace.T - 0.5], fixedrange: true, showgrid: false }),
-    yaxis: axis("", { type: backward ? "log" : "linear", fixedrange: true, nticks: 3, showgrid: false }),
+    yaxis: axis("", { type: backward ? "log" : "linear", fixedrange: true, nticks: 3, showgrid: false, ...(backward ? { dtick: 2, exponentformat: "power" } : {}) }),
   });
   return { data, layout };
 }
@@ -348,6 +393,7 @@ export function update(state, trace) {
     paint(trace, state, start, backward);
     parts.painted = `${traceKey(trace)}|${state.unit}|${state.layer}`;
   }
+  parts.T = trace.T;
   moveCursor(state, start);
   const ovKey = `${traceKey(trace)}|${backward}|${state.unit}|${state.layer}`;
   if (ovKey !== overviewKey) {
