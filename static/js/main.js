@@ -48,6 +48,8 @@ function wire() {
   watch(["check"], checkToggle.update);
   render.init({
     pickStep: cursor.goTo,
+    // an arrow of a shared matrix pointed at: the weights card shows that matrix, outlined
+    lightWeight: (weight, layer) => set(weight ? { weight, layer, litWeight: weight } : { litWeight: "" }),
     pickCell: (t, unit) => {
       cursor.goTo(t);
       cursor.selectUnit(unit);

@@ -3,6 +3,7 @@ the pass, the heatmap's numbers are the API's, veils hide what is not computed y
 everywhere, the page's own checks behind a toggle, and no figure text under 12 px."""
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_every_explore_view_has_a_titled_colour_bar_or_legend_that_follows_the_p
     page.keyboard.press("b")
     expect(unrolled_title).to_have_text("‖dL/dH_t‖ (log)")
     expect(page.locator("#view-unrolled .colour-bar")).to_have_attribute("data-scale", "sequential")
-    expect(page.locator("#view-unrolled .unrolled-caption")).to_contain_text("‖dL/dO_t‖")
+    expect(page.locator("#view-unrolled .unrolled-legend")).to_contain_text("‖dL/dO_t‖")
     shot(page, f"encodings-unrolled-backward-{cell}", "#view-unrolled")
 
 
@@ -242,3 +243,33 @@ def test_the_pseudo_code_shows_every_line_whole(explorer: Callable[..., Page]) -
         "spans => spans.filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.textContent)",
     )
     assert clipped == []
+
+
+@pytest.mark.parametrize("weight", ["W_hh", "W_xh", "W_hq"])
+def test_pointing_at_one_copy_of_a_matrix_lights_every_copy_and_the_weights_card(
+    explorer: Callable[..., Page], weight: str
+) -> None:
+    page = explorer("task=sine&p.mode=sequence&p.length=30&t=10&weight=W_xh")
+    arrows = page.locator(f"#view-unrolled line.arrow[data-weight='{weight}']")
+    count = arrows.count()
+    assert count >= 5
+    # every copy is drawn alike: one colour, one width
+    looks = arrows.evaluate_all(
+        "lines => lines.map(l => {"
+        " const s = getComputedStyle(l); return s.stroke + s.strokeWidth; })"
+    )
+    assert len(set(looks)) == 1
+    page.locator(f"#view-unrolled .edge-label[data-weight='{weight}']").nth(2).hover()
+    expect(
+        page.locator(f"#view-unrolled line.arrow.shared-lit[data-weight='{weight}']")
+    ).to_have_count(count)
+    assert page.locator("#view-unrolled line.arrow.shared-lit").count() == count
+    page.wait_for_function(f"() => window.rnnExplorer.state.weight === '{weight}'")
+    expect(page.locator("#view-weights")).to_have_class(re.compile(r"\bshared-lit\b"))
+    expect(page.locator(".shared-note")).to_have_text(f"The one {weight} used at every step")
+    annotation = page.locator("#view-weights .annotation-text").first
+    expect(annotation).to_contain_text(weight)
+    shot(page, f"encodings-shared-{weight}")
+    page.mouse.move(2, 2)
+    expect(page.locator("#view-unrolled .shared-lit")).to_have_count(0)
+    expect(page.locator("#view-weights")).not_to_have_class(re.compile(r"\bshared-lit\b"))

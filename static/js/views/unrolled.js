@@ -20,6 +20,7 @@ const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89
 let el = null;
 let overviewEl = null;
 let onPick = () => {};
+let onWeight = () => {};
 let svg = null;
 let parts = null; // the SVG elements of the current structure
 let structureKey = "";
@@ -27,10 +28,12 @@ let overviewKey = "";
 let windowStart = -1;
 let windowSize = 0;
 
-export function init(element, overviewElement, pick) {
+/** pick(t): a click moves the cursor; lightWeight(name, layer): an arrow of a shared matrix is pointed at ("" when left). */
+export function init(element, overviewElement, pick, lightWeight = () => {}) {
   el = element;
   overviewEl = overviewElement;
   onPick = pick;
+  onWeight = lightWeight;
   showEmpty(el, "Build & run a model to see the network unrolled in time.");
 }
 
@@ -79,7 +82,7 @@ function geometry(trace) {
   const height = el.clientHeight || 250;
   const slot = (width - LEFT - 8) / windowSize;
   const rows = trace.L + 2; // x, H per layer, O
-  const top = 50; // under the caption and the colour bar
+  const top = 62; // under the caption, the legend and the colour bar
   const bottom = height - 48;
   const gap = (bottom - top) / (rows - 1);
   return {
@@ -130,8 +133,8 @@ function build(trace, backward, hasOutput, fromBefore) {
   for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
   rowName(trace.L + 1, "O_t");
   const arrowEnd = (name) => (backward ? { "marker-start": `url(#arrow-${name})` } : { "marker-end": `url(#arrow-${name})` });
-  const edgeLabel = (x, y, text, colour, anchor = "start") => {
-    const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor }, edges);
+  const edgeLabel = (x, y, text, colour, anchor, weight, layer) => {
+    const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor, "data-weight": weight, "data-layer": layer }, edges);
     e.textContent = text;
   };
   const slots = [];
@@ -140,20 +143,20 @@ function build(trace, backward, hasOutput, fromBefore) {
     const s = { hidden: [], recurrent: [] };
     for (let l = 0; l < trace.L; l++) {
       const below = g.y(l) - (l === 0 ? 10 : NODE);
-      make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
+      make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, class: "arrow", "data-weight": "W_xh", "data-layer": l, ...arrowEnd("xh") }, edges);
       // each layer has its own pair of matrices, shared over time: W_xh¹, W_hh¹, W_xh², …
       const layerMark = trace.L > 1 ? SUPERSCRIPTS[(l + 1) % 10] : "";
-      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh);
+      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh, "start", "W_xh", l);
       if (k > 0 || fromBefore) {
         const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
-        s.recurrent.push(make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, class: "recurrent", ...arrowEnd("hh") }, edges));
-        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle");
+        s.recurrent.push(make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, class: "arrow recurrent", "data-weight": "W_hh", "data-layer": l, ...arrowEnd("hh") }, edges));
+        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle", "W_hh", l);
       }
     }
     if (hasOutput[k]) {
       const from = g.y(trace.L) - NODE - 2;
-      make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, ...arrowEnd("hq") }, edges);
-      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq);
+      make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, class: "arrow", "data-weight": "W_hq", "data-layer": trace.L - 1, ...arrowEnd("hq") }, edges);
+      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq, "start", "W_hq", trace.L - 1);
     }
     // data-row names a node for a lesson's point: x, h1 … hL, o (paint adds its step, data-t)
     s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1, "data-row": "x" }, nodes);
@@ -177,8 +180,22 @@ function build(trace, backward, hasOutput, fromBefore) {
   const veilRect = make("rect", { y: veilTop, height: g.height - 30 - veilTop, fill: "url(#veil-hatch)" }, veil);
   const veilLabel = make("text", { y: (veilTop + g.height - 30) / 2, class: "veil-label", "text-anchor": "middle" }, veil);
   veilLabel.textContent = "not computed yet";
-  const caption = make("text", { x: LEFT, y: 16, class: "unrolled-caption" }, svg);
+  const caption = make("text", { x: LEFT, y: 14, class: "unrolled-caption" }, svg);
+  const legend = make("text", { x: LEFT, y: 30, class: "unrolled-legend" }, svg);
   const colourBar = buildColourBar(g, backward);
+  // one matrix, many copies: pointing at any arrow (or its name) lights every copy of it
+  const light = (target) => {
+    for (const e of edges.querySelectorAll(".shared-lit")) e.classList.remove("shared-lit");
+    const weight = target ? target.dataset.weight : "";
+    if (weight) for (const e of edges.querySelectorAll(`[data-weight="${weight}"][data-layer="${target.dataset.layer}"]`)) e.classList.add("shared-lit");
+    onWeight(weight, target ? Number(target.dataset.layer) : 0);
+  };
+  edges.addEventListener("mouseover", (event) => {
+    if (event.target.dataset.weight) light(event.target);
+  });
+  edges.addEventListener("mouseout", (event) => {
+    if (event.target.dataset.weight) light(null);
+  });
   svg.addEventListener("click", (event) => {
     const x = event.offsetX;
     const k = Math.floor((x - LEFT) / g.slot);
@@ -186,7 +203,7 @@ function build(trace, backward, hasOutput, fromBefore) {
   });
   el.replaceChildren(svg);
   delete el.dataset.plotted;
-  parts = { g, slots, band, veil, veilRect, veilLabel, caption, colourBar };
+  parts = { g, slots, band, veil, veilRect, veilLabel, caption, legend, colourBar };
 }
 
 const BAR_WIDTH = 120;
@@ -208,7 +225,7 @@ function labelColourBar(trace, state, backward, layerRanges) {
   if (backward) {
     const [lo, hi] = layerRanges[layer];
     title.textContent = "‖dL/dH_t‖ (log)";
-    [lo, (lo + hi) / 2, hi].forEach((v, k) => { ticks[k].textContent = Number(10 ** v).toExponential(0); });
+    [lo, (lo + hi) / 2, hi].forEach((v, k) => { ticks[k].textContent = Number(10 ** v).toExponential(1); });
   } else {
     const m = trace.hiddenMax[layer];
     title.textContent = `H_t[unit ${state.unit}]`;
@@ -273,15 +290,16 @@ function paint(trace, state, start, backward) {
     s.value.textContent = value;
   }
   labelColourBar(trace, state, backward, layerRanges);
-  parts.outputLegend = backward
-    ? "◆ O_t: ‖dL/dO_t‖ (log); ■ x_t: its value"
-    : `◆ O_t: ${classification ? "p of the likeliest class" : "its value"}; ■ x_t: ${trace.D === 1 ? "its value" : "‖x_t‖"}`;
+  const inputColour = trace.D === 1 ? "its value" : "‖x_t‖";
+  parts.legend.textContent = backward
+    ? `◆ O_t: ‖dL/dO_t‖ (log) · ■ x_t: ${inputColour}`
+    : `◆ O_t: ${classification ? "p of the likeliest class" : "its value"} · ■ x_t: ${inputColour}`;
   parts.direction = backward ? "the gradient flows right to left" : "the same three matrices at every step";
 }
 
 function moveCursor(state, start) {
   const { g, band, veilRect, veilLabel, slots } = parts;
-  parts.caption.textContent = `${stepLabel(state.t, parts.T)} · ${parts.direction} · ${parts.outputLegend}`;
+  parts.caption.textContent = `${stepLabel(state.t, parts.T)} · ${parts.direction}`;
   const k = state.t - start;
   // the recurrent edge at work: H_{t−1} → H_t forward; dL/dH_{t+1} → dL/dH_t backward
   for (const edge of parts.active || []) edge.classList.remove("active");

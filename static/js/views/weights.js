@@ -36,8 +36,22 @@ function pytorchName(which, layer) {
   return "head.weight";
 }
 
+/** The line under the card's title: one matrix for every step; outlined while its arrows are pointed at. */
+function sharedNote(state) {
+  let note = el.parentElement.querySelector(".shared-note");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "shared-note";
+    el.before(note);
+  }
+  note.textContent = `The one ${state.weight} used at every step`;
+  el.classList.toggle("shared-lit", state.litWeight === state.weight);
+  note.classList.toggle("shared-lit", state.litWeight === state.weight);
+}
+
 export function update(state, trace) {
   if (!trace) return;
+  sharedNote(state);
   const key = `${traceKey(trace)}|${state.weight}|${state.layer}`;
   if (key === drawnKey) return;
   drawnKey = key;
