@@ -273,3 +273,19 @@ def test_pointing_at_one_copy_of_a_matrix_lights_every_copy_and_the_weights_card
     page.mouse.move(2, 2)
     expect(page.locator("#view-unrolled .shared-lit")).to_have_count(0)
     expect(page.locator("#view-weights")).not_to_have_class(re.compile(r"\bshared-lit\b"))
+
+
+def test_bit_targets_are_drawn_as_points_and_sine_targets_as_a_line(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer("task=binary_addition&t=3")
+    traces = page.evaluate("document.getElementById('view-outputs').data")
+    targets = [d for d in traces if str(d["name"]).startswith("target")]
+    assert targets
+    bits = page.evaluate("window.rnnExplorer.trace().targets")
+    assert {v for row in bits for v in (row if isinstance(row, list) else [row])} <= {0, 1}
+    for target in targets:
+        assert target["mode"] == "markers" or target.get("line", {}).get("shape") == "hv"
+    page = explorer("task=sine&p.mode=sequence&p.length=30")
+    traces = page.evaluate("document.getElementById('view-outputs').data")
+    assert [d["mode"] for d in traces if d["name"] == "target"] == ["lines"]

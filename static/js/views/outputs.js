@@ -73,11 +73,14 @@ export function update(state, trace) {
     return;
   }
   const data = [];
+  // bits and other whole-number targets are drawn as points on their levels, not joined by lines
+  const discrete = hasTargets && trace.targets.flat(Infinity).every(Number.isInteger);
   for (let q = 0; q < Math.min(trace.Q, 4); q++) {
     if (hasTargets) {
       data.push({
-        type: "scatter", mode: "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
+        type: "scatter", mode: discrete ? "markers" : "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
         name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
+        marker: { symbol: "square-open", size: 8, color: COLORS.target, line: { width: 1.5 } },
       });
     }
     data.push({
