@@ -13,6 +13,7 @@
 import { loadCatalogue } from "./catalogue.js";
 import * as compareSession from "./compare-session.js";
 import * as connectivitySession from "./connectivity-session.js";
+import * as checkToggle from "./controls/check-toggle.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
@@ -48,8 +49,12 @@ function wire() {
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
   watch(["computing"], progress.update);
+  checkToggle.init();
+  watch(["check"], checkToggle.update);
   render.init({
     pickStep: cursor.goTo,
+    // an arrow of a shared matrix pointed at: the weights card shows that matrix, outlined
+    lightWeight: (weight, layer) => set(weight ? { weight, layer, litWeight: weight } : { litWeight: "" }),
     pickCell: (t, unit) => {
       cursor.goTo(t);
       cursor.selectUnit(unit);

@@ -24,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 const PANELS = {
   explore: {
     views: { unrolled, connectivity, heatmap, outputs, gradients, equation, gates, weights, text, decision },
-    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "typesetter", "connectivity"],
+    keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "typesetter", "connectivity", "check", "litWeight"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
   compare: { views: { compare }, keys: ["catalogue", "compare", "comparison", "t"] },
@@ -35,7 +35,7 @@ const PANELS = {
  * count), training: {change, start, control}, compare: {change, run}}.
  */
 export function init(intents) {
-  unrolled.init($("view-unrolled"), $("view-overview"), intents.pickStep);
+  unrolled.init($("view-unrolled"), $("view-overview"), intents.pickStep, intents.lightWeight);
   connectivity.init($("view-connectivity"), $("connectivity-reach"));
   heatmap.init($("view-heatmap"), intents.pickCell);
   outputs.init($("view-outputs"));

@@ -20,6 +20,9 @@ export const state = {
   playing: false,
   tab: "explore",
   weight: "W_hh",
+  // encodings: the equation card's recomputed checks are on show
+  check: false,
+  litWeight: "", // the shared matrix whose arrows are pointed at in the unrolled network
 
   // what the user chose (the link carries all of it, see url.js)
   task: "", // "" with a shapes-only preset: no task, the preset's example is the sample

@@ -51,6 +51,7 @@ export const URL_STATE = [
   { key: "speed", path: "speed", type: "choice", choices: () => SPEEDS, default: 10 },
   { key: "tab", path: "tab", type: "choice", choices: () => TABS, default: "explore" },
   { key: "weight", path: "weight", type: "choice", choices: () => WEIGHT_MATRICES, default: "W_hh" },
+  { key: "check", path: "check", type: "choice", choices: () => [false, true], default: false },
   // the lesson followed and its step (lesson-session.js applies a step's own link on top)
   { key: "lesson", path: "lesson", type: "choice", choices: ({ catalogue }) => catalogue.lessons.map((l) => l.name), default: "" },
   { key: "step", path: "lessonStep", type: "int", min: 0, max: (limits, { catalogue, read }) => Math.max(0, (catalogue.lessons.find((l) => l.name === read.lesson)?.steps.length ?? 1) - 1), clamp: true, default: 0 },

@@ -69,7 +69,7 @@ def test_arrow_keys_step_the_cursor_and_the_equation_shows_the_apis_numbers(
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowLeft")
-    expect(page.locator("#t-label")).to_contain_text("t = 2 /")
+    expect(page.locator("#t-label")).to_contain_text("t = 2 of 0…")
     model = page_model(page)
     forward = httpx2.post(
         f"{live_server}/api/v1/models/{model['id']}/forward", json={"inputs": page_inputs(page)}

@@ -3,6 +3,7 @@
 
 import { goTo, selectUnit, setPhase, step, togglePlay } from "../cursor.js";
 import { SPEEDS, WEIGHT_MATRICES, set } from "../state.js";
+import { stepLabel } from "../step-label.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -73,7 +74,7 @@ export function update(current) {
     scrub.max = String(Math.max(0, T - 1));
     scrub.value = String(current.t);
     scrub.setAttribute("aria-valuetext", `timestep ${current.t} of ${T}`);
-    $("t-label").textContent = `t = ${current.t} / ${Math.max(0, T - 1)}`;
+    $("t-label").textContent = stepLabel(current.t, T);
     lastT = current.t;
     lastLength = T;
   }

@@ -39,20 +39,20 @@ export function baseLayout(extra = {}) {
     margin: { l: 44, r: 12, t: 6, b: 32 },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 11, color: COLORS.ink },
+    font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: COLORS.ink },
     showlegend: false,
-    hoverlabel: { font: { size: 11 } },
+    hoverlabel: { font: { size: 12 } },
     ...extra,
   };
 }
 
 export function axis(title, extra = {}) {
   return {
-    title: title ? { text: title, font: { size: 11, color: COLORS.soft }, standoff: 4 } : undefined,
+    title: title ? { text: title, font: { size: 12, color: COLORS.soft }, standoff: 4 } : undefined,
     gridcolor: COLORS.grid,
     zeroline: false,
     linecolor: "#c9ced8",
-    tickfont: { size: 10, color: COLORS.soft },
+    tickfont: { size: 12, color: COLORS.soft },
     automargin: true,
     ...extra,
   };
@@ -81,6 +81,11 @@ export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: show
       div.className = `cursor-${part}`;
       box.append(div);
     }
+    // the veil hides the values of the steps not computed yet, and says so
+    const veilLabel = document.createElement("span");
+    veilLabel.className = "cursor-veil-label";
+    veilLabel.textContent = "not computed yet";
+    box.querySelector(".cursor-veil").append(veilLabel);
     el.append(box);
     el.on?.("plotly_afterplot", () => {
       if (el.cursorArgs) placeCursor(el, ...el.cursorArgs);

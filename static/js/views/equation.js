@@ -3,6 +3,7 @@
 // only; the structure is built once per trace and phase, stepping only rewrites the numbers.
 
 import { fmt, norm, traceKey } from "./common.js";
+import { stepLabel } from "../step-label.js";
 import { outputAt, preactivationTerms } from "../trace.js";
 import { typeset } from "../typeset.js";
 import { texLines } from "./equation-tex.js";
@@ -121,10 +122,10 @@ function build(trace, state, backward) {
   slots = {};
   const D = state.layer === 0 ? trace.D : trace.H;
   const heading = node("p", "check");
-  heading.append(backward ? "Backward through time, step " : "Forward, step ");
-  const tSlot = node("span", "num");
+  heading.append(backward ? "Backward through time, " : "Forward, ");
+  const tSlot = node("span", "num step-label");
   slots.t = tSlot;
-  heading.append(tSlot, ` of ${trace.T} · layer ${state.layer + 1} · rows are (batch=1, features)`);
+  heading.append(tSlot, ` · layer ${state.layer + 1} · rows are (batch=1, features)`);
   const lines = backward ? backwardLines(trace, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
   const symbolic = node("div", "eq-math");
   symbolic.setAttribute("aria-label", backward ? "The backward step's equations" : "The step's equations");
@@ -135,7 +136,8 @@ function build(trace, state, backward) {
   const whole = node("p", "check sequence-shapes");
   const input = state.layer === 0 ? "X" : `H⁽${state.layer}⁾ (the layer below)`;
   whole.textContent = `Whole sequence: ${input} (${trace.T}, ${D}) → H (${trace.T}, ${trace.H}) → O ${trace.sequence ? `(${trace.T}, ${trace.Q})` : `(${trace.Q},) at the last step only`}, with one W_xh (${D}, ${G * trace.H}), one W_hh (${trace.H}, ${G * trace.H}) and one W_hq (${trace.H}, ${trace.Q}) for ${trace.T === 1 ? "its one step" : `all ${trace.T} steps`}.`;
-  const check = node("p", "check");
+  // the page's own recomputation of the server's numbers: behind "Check the numbers"
+  const check = node("p", "check number-check");
   slots.check = check;
   const code = node("div", "code");
   code.setAttribute("aria-label", "Pseudo-code of the loop, the running lines highlighted");
@@ -259,7 +261,8 @@ export function update(state, trace) {
     builtKey = key;
   }
   typeset(el); // the symbolic lines, once KaTeX has loaded
-  put("t", String(state.t));
+  put("t", stepLabel(state.t, trace.T));
+  slots.check.hidden = !state.check;
   if (backward) fillBackward(trace, state);
   else fillForward(trace, state);
   const first = backward ? state.t === trace.T - 1 : state.t === 0;

@@ -51,7 +51,7 @@ function phiFigure(state, trace) {
     ],
     layout: baseLayout({
       xaxis: axis(`A_t[${j}] (pre-activation)`), yaxis: axis(`H_t[${j}] = ${trace.config.nonlinearity}(A)`),
-      annotations: [{ xref: "paper", yref: "paper", x: 0.02, y: 0.98, xanchor: "left", showarrow: false, font: { size: 10, color: COLORS.soft }, text: "flat ends of φ = saturated unit = vanishing gradient" }],
+      annotations: [{ xref: "paper", yref: "paper", x: 0.02, y: 0.98, xanchor: "left", showarrow: false, font: { size: 12, color: COLORS.soft }, text: "flat ends of φ = saturated unit = vanishing gradient" }],
     }),
   };
 }
@@ -69,7 +69,7 @@ function gatesFigure(state, trace) {
   return {
     data,
     layout: baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
       margin: { l: 44, r: 12, t: 44, b: 32 },
       xaxis: axis("timestep t", { range: windowRange(trace.T) }), yaxis: axis(`unit ${j}`),
     }),

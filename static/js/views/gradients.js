@@ -127,8 +127,9 @@ export function update(state, trace) {
   draw(el, data, baseLayout({
     margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t", { range: windowRange(trace.T) }),
-    yaxis: axis("norm (log)", { type: "log", exponentformat: "power" }),
-    ...(bars ? { yaxis2: axis("dW_hh part", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
+    // one tick per decade: Plotly's default labels the minor 2s and 5s as well
+    yaxis: axis("norm (log)", { type: "log", exponentformat: "power", dtick: 1 }),
+    ...(bars ? { yaxis2: axis("dW_hh part (log)", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
     bargap: 0.1,
     ...cutMarks(trace.T, trace.truncate),
   }));

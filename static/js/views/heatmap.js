@@ -40,10 +40,16 @@ export function update(state, trace) {
   const z = transpose(backward ? layer.dH : layer.H);
   const m = maxAbs(z);
   const name = backward ? "dL/dH" : "H";
+  // the card says what the cells show: the quantity switches with the pass
+  const heading = el.closest("article")?.querySelector("h2");
+  if (heading) heading.innerHTML = backward ? "Gradient dL/dH<sub>t</sub>" : "Hidden state H<sub>t</sub>";
   draw(el, [{
     type: "heatmap", z, x: range(trace.T), y: range(trace.H), zmin: -m, zmax: m, zmid: 0,
     colorscale: DIVERGING,
-    colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+    colorbar: {
+      thickness: 10, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0,
+      title: { text: backward ? "dL/dH<sub>t</sub>[unit]" : "H<sub>t</sub>[unit]", side: "right", font: { size: 12 } },
+    },
     hovertemplate: `${name}<sub>t=%{x}</sub>[unit %{y}] = %{z:.4f}<extra></extra>`,
   }], baseLayout({
     xaxis: axis("timestep t", { showgrid: false, range: windowRange(trace.T) }),

@@ -48,7 +48,7 @@ export function update(state, trace) {
       data.push({ type: "scatter", mode: "markers", x, y: targetRow, name: "target", marker: { symbol: "line-ew-open", size: 18, color: COLORS.ink, line: { width: 2 } } });
     }
     draw(el, data, baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
       margin: { l: 44, r: 12, t: 30, b: 32 },
       xaxis: axis("output at the last step"), yaxis: axis(""),
     }));
@@ -59,7 +59,8 @@ export function update(state, trace) {
   if (classification) {
     const data = [{
       type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
-      colorscale: SEQUENTIAL, colorbar: { thickness: 8, len: 0.9, tickfont: { size: 9 }, outlinewidth: 0 },
+      colorscale: SEQUENTIAL,
+      colorbar: { thickness: 10, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0, title: { text: "p(class)", side: "right", font: { size: 12 } } },
       hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
     }];
     if (hasTargets) {
@@ -70,17 +71,20 @@ export function update(state, trace) {
     }
     draw(el, data, baseLayout({
       xaxis: axis("timestep t", { showgrid: false, range: windowRange(trace.T) }),
-      yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 9 } }),
+      yaxis: axis("class", { showgrid: false, type: "category", tickfont: { size: 12 } }),
     }));
     placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
     return;
   }
   const data = [];
+  // bits and other whole-number targets are drawn as points on their levels, not joined by lines
+  const discrete = hasTargets && trace.targets.flat(Infinity).every(Number.isInteger);
   for (let q = 0; q < Math.min(trace.Q, 4); q++) {
     if (hasTargets) {
       data.push({
-        type: "scatter", mode: "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
+        type: "scatter", mode: discrete ? "markers" : "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
         name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
+        marker: { symbol: "square-open", size: 8, color: COLORS.target, line: { width: 1.5 } },
       });
     }
     data.push({
@@ -89,7 +93,7 @@ export function update(state, trace) {
     });
   }
   draw(el, data, baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t", { range: windowRange(trace.T) }), yaxis: axis(trace.config.head === "sigmoid" ? "probability" : "value"),
   }));

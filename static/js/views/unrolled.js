@@ -7,6 +7,7 @@
 // well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
 import { outputAt } from "../trace.js";
 
@@ -20,6 +21,7 @@ const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89
 let el = null;
 let overviewEl = null;
 let onPick = () => {};
+let onWeight = () => {};
 let svg = null;
 let parts = null; // the SVG elements of the current structure
 let structureKey = "";
@@ -27,10 +29,12 @@ let overviewKey = "";
 let windowStart = -1;
 let windowSize = 0;
 
-export function init(element, overviewElement, pick) {
+/** pick(t): a click moves the cursor; lightWeight(name, layer): an arrow of a shared matrix is pointed at ("" when left). */
+export function init(element, overviewElement, pick, lightWeight = () => {}) {
   el = element;
   overviewEl = overviewElement;
   onPick = pick;
+  onWeight = lightWeight;
   showEmpty(el, "Build & run a model to see the network unrolled in time.");
 }
 
@@ -79,7 +83,7 @@ function geometry(trace) {
   const height = el.clientHeight || 250;
   const slot = (width - LEFT - 8) / windowSize;
   const rows = trace.L + 2; // x, H per layer, O
-  const top = 40;
+  const top = 62; // under the caption, the legend and the colour bar
   const bottom = height - 48;
   const gap = (bottom - top) / (rows - 1);
   return {
@@ -109,6 +113,13 @@ function build(trace, backward, hasOutput, fromBefore) {
   title.textContent = "The network unrolled in time: inputs x_t, hidden states H_t and outputs O_t, with the same W_xh, W_hh and W_hq on every step";
   const defs = make("defs", {}, svg);
   for (const [name, colour] of [["xh", COLORS.W_xh], ["hh", COLORS.W_hh], ["hq", COLORS.W_hq]]) arrowMarker(defs, `arrow-${name}`, colour);
+  // the veil: the card's white with a grey hatch, opaque, so no node colour shows through
+  const hatch = make("pattern", { id: "veil-hatch", width: 8, height: 8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
+  make("rect", { width: 8, height: 8, fill: "#ffffff" }, hatch);
+  make("line", { x1: 0, y1: 0, x2: 0, y2: 8, stroke: "#dfe2e8", "stroke-width": 2 }, hatch);
+  const gradient = make("linearGradient", { id: "colour-bar-scale", x1: 0, x2: 1, y1: 0, y2: 0 }, defs);
+  const scale = backward ? VIRIDIS_STOPS : DIVERGING;
+  for (const [offset, colour] of scale) make("stop", { offset, "stop-color": colour }, gradient);
   // the cursor's band and the veil go under / over the marks
   const band = make("rect", { class: "unrolled-band", y: 20, height: g.height - 46, rx: 6 }, svg);
   const edges = make("g", { class: "edges" }, svg);
@@ -117,14 +128,14 @@ function build(trace, backward, hasOutput, fromBefore) {
   const rowName = (row, text, sub) => {
     const e = make("text", { x: 8, y: g.y(row) + 4, class: "row-name" }, labels);
     e.textContent = text;
-    if (sub) make("tspan", { "baseline-shift": "super", "font-size": 9 }, e).textContent = sub;
+    if (sub) make("tspan", { "baseline-shift": "super", "font-size": 12 }, e).textContent = sub;
   };
   rowName(0, "x_t");
   for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
   rowName(trace.L + 1, "O_t");
   const arrowEnd = (name) => (backward ? { "marker-start": `url(#arrow-${name})` } : { "marker-end": `url(#arrow-${name})` });
-  const edgeLabel = (x, y, text, colour, anchor = "start") => {
-    const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor }, edges);
+  const edgeLabel = (x, y, text, colour, anchor, weight, layer) => {
+    const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor, "data-weight": weight, "data-layer": layer }, edges);
     e.textContent = text;
   };
   const slots = [];
@@ -133,20 +144,20 @@ function build(trace, backward, hasOutput, fromBefore) {
     const s = { hidden: [], recurrent: [] };
     for (let l = 0; l < trace.L; l++) {
       const below = g.y(l) - (l === 0 ? 10 : NODE);
-      make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, ...arrowEnd("xh") }, edges);
+      make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, class: "arrow", "data-weight": "W_xh", "data-layer": l, ...arrowEnd("xh") }, edges);
       // each layer has its own pair of matrices, shared over time: W_xh¹, W_hh¹, W_xh², …
       const layerMark = trace.L > 1 ? SUPERSCRIPTS[(l + 1) % 10] : "";
-      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh);
+      edgeLabel(cx + 4, (below + g.y(l + 1)) / 2 + 3, `W_xh${layerMark}`, COLORS.text.W_xh, "start", "W_xh", l);
       if (k > 0 || fromBefore) {
         const x0 = k > 0 ? g.x(k - 1) + NODE + 2 : LEFT;
-        s.recurrent.push(make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, class: "recurrent", ...arrowEnd("hh") }, edges));
-        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle");
+        s.recurrent.push(make("line", { x1: x0, y1: g.y(l + 1), x2: cx - NODE - 2, y2: g.y(l + 1), stroke: COLORS.W_hh, "stroke-width": 2, class: "arrow recurrent", "data-weight": "W_hh", "data-layer": l, ...arrowEnd("hh") }, edges));
+        edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle", "W_hh", l);
       }
     }
     if (hasOutput[k]) {
       const from = g.y(trace.L) - NODE - 2;
-      make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, ...arrowEnd("hq") }, edges);
-      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq);
+      make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, class: "arrow", "data-weight": "W_hq", "data-layer": trace.L - 1, ...arrowEnd("hq") }, edges);
+      edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq, "start", "W_hq", trace.L - 1);
     }
     // data-row names a node for a lesson's point: x, h1 … hL, o (paint adds its step, data-t)
     s.x = make("rect", { x: cx - 10, y: g.y(0) - 10, width: 20, height: 20, rx: 3, class: "node", tabindex: -1, "data-row": "x" }, nodes);
@@ -165,8 +176,27 @@ function build(trace, backward, hasOutput, fromBefore) {
     s.value = make("text", { x: cx, y: g.height - 8, class: "tick-value", "text-anchor": "middle" }, svg);
     slots.push(s);
   }
-  const veil = make("rect", { class: "unrolled-veil", y: 0, height: g.height - 30 }, svg);
+  const veilTop = g.top - NODE - 6;
+  const veil = make("g", { class: "unrolled-veil" }, svg);
+  const veilRect = make("rect", { y: veilTop, height: g.height - 30 - veilTop, fill: "url(#veil-hatch)" }, veil);
+  const veilLabel = make("text", { y: (veilTop + g.height - 30) / 2, class: "veil-label", "text-anchor": "middle" }, veil);
+  veilLabel.textContent = "not computed yet";
   const caption = make("text", { x: LEFT, y: 14, class: "unrolled-caption" }, svg);
+  const legend = make("text", { x: LEFT, y: 30, class: "unrolled-legend" }, svg);
+  const colourBar = buildColourBar(g, backward);
+  // one matrix, many copies: pointing at any arrow (or its name) lights every copy of it
+  const light = (target) => {
+    for (const e of edges.querySelectorAll(".shared-lit")) e.classList.remove("shared-lit");
+    const weight = target ? target.dataset.weight : "";
+    if (weight) for (const e of edges.querySelectorAll(`[data-weight="${weight}"][data-layer="${target.dataset.layer}"]`)) e.classList.add("shared-lit");
+    onWeight(weight, target ? Number(target.dataset.layer) : 0);
+  };
+  edges.addEventListener("mouseover", (event) => {
+    if (event.target.dataset.weight) light(event.target);
+  });
+  edges.addEventListener("mouseout", (event) => {
+    if (event.target.dataset.weight) light(null);
+  });
   svg.addEventListener("click", (event) => {
     const x = event.offsetX;
     const k = Math.floor((x - LEFT) / g.slot);
@@ -174,7 +204,34 @@ function build(trace, backward, hasOutput, fromBefore) {
   });
   el.replaceChildren(svg);
   delete el.dataset.plotted;
-  parts = { g, slots, band, veil, caption };
+  parts = { g, slots, band, veil, veilRect, veilLabel, caption, legend, colourBar };
+}
+
+const BAR_WIDTH = 120;
+
+/** The colour bar of the hidden nodes, top right: its title, the scale and three ticks. */
+function buildColourBar(g, backward) {
+  const x = g.width - BAR_WIDTH - 34;
+  const group = make("g", { class: "colour-bar", "data-scale": backward ? "sequential" : "diverging" }, svg);
+  const title = make("text", { x: x - 8, y: 14, class: "colour-bar-title", "text-anchor": "end" }, group);
+  make("rect", { x, y: 4, width: BAR_WIDTH, height: 12, fill: "url(#colour-bar-scale)", stroke: "#3b4458", "stroke-width": 0.6 }, group);
+  const ticks = [0, 0.5, 1].map((u) => make("text", { x: x + u * BAR_WIDTH, y: 30, class: "colour-bar-tick", "text-anchor": "middle" }, group));
+  return { group, title, ticks };
+}
+
+/** Writes the colour bar's title and ticks for what the hidden nodes show now. */
+function labelColourBar(trace, state, backward, layerRanges) {
+  const { title, ticks } = parts.colourBar;
+  const layer = Math.min(state.layer, trace.L - 1);
+  if (backward) {
+    const [lo, hi] = layerRanges[layer];
+    title.textContent = "‖dL/dH_t‖ (log)";
+    [lo, (lo + hi) / 2, hi].forEach((v, k) => { ticks[k].textContent = Number(10 ** v).toExponential(1); });
+  } else {
+    const m = trace.hiddenMax[layer];
+    title.textContent = `H_t[unit ${state.unit}]`;
+    [-m, 0, m].forEach((v, k) => { ticks[k].textContent = fmt(v, 2); });
+  }
 }
 
 /** Colours, labels and hover titles of every slot for the window starting at `start`. */
@@ -233,13 +290,17 @@ function paint(trace, state, start, backward) {
     } else if (trace.D <= 2) value = x.map((v) => fmt(v, 2)).join(",");
     s.value.textContent = value;
   }
-  parts.caption.textContent = backward
-    ? "node colour: ‖dL/dH_t‖ (log scale, dark = small); the gradient flows right to left"
-    : `node colour: H_t[unit ${state.unit}] (blue −, orange +); the same three matrices at every step`;
+  labelColourBar(trace, state, backward, layerRanges);
+  const inputColour = trace.D === 1 ? "its value" : "‖x_t‖";
+  parts.legend.textContent = backward
+    ? `◆ O_t: ‖dL/dO_t‖ (log) · ■ x_t: ${inputColour}`
+    : `◆ O_t: ${classification ? "p of the likeliest class" : "its value"} · ■ x_t: ${inputColour}`;
+  parts.direction = backward ? "the gradient flows right to left" : "the same three matrices at every step";
 }
 
 function moveCursor(state, start) {
-  const { g, band, veil, slots } = parts;
+  const { g, band, veilRect, veilLabel, slots } = parts;
+  parts.caption.textContent = `${stepLabel(state.t, parts.T)} · ${parts.direction}`;
   const k = state.t - start;
   // the recurrent edge at work: H_{t−1} → H_t forward; dL/dH_{t+1} → dL/dH_t backward
   for (const edge of parts.active || []) edge.classList.remove("active");
@@ -249,8 +310,10 @@ function moveCursor(state, start) {
   band.setAttribute("x", g.x(k) - g.slot * 0.45);
   band.setAttribute("width", g.slot * 0.9);
   const [x0, x1] = state.phase === "forward" ? [g.x(k) + g.slot * 0.5, g.width] : [LEFT, g.x(k) - g.slot * 0.5];
-  veil.setAttribute("x", x0);
-  veil.setAttribute("width", Math.max(0, x1 - x0));
+  veilRect.setAttribute("x", x0);
+  veilRect.setAttribute("width", Math.max(0, x1 - x0));
+  veilLabel.setAttribute("x", (x0 + x1) / 2);
+  veilLabel.setAttribute("display", x1 - x0 > 110 ? "inline" : "none");
 }
 
 /** Per-trace scales, computed once per trace (the colour of a node must not depend on the window). */
@@ -306,7 +369,7 @@ function overview(trace, state, backward) {
   const layout = baseLayout({
     margin: { l: 46, r: 8, t: 2, b: 18 },
     xaxis: axis("", { range: [-0.5, trace.T - 0.5], fixedrange: true, showgrid: false }),
-    yaxis: axis("", { type: backward ? "log" : "linear", fixedrange: true, nticks: 3, showgrid: false }),
+    yaxis: axis("", { type: backward ? "log" : "linear", fixedrange: true, nticks: 3, showgrid: false, ...(backward ? { dtick: 2, exponentformat: "power" } : {}) }),
   });
   return { data, layout };
 }
@@ -376,6 +439,7 @@ export function update(state, trace) {
     paint(trace, state, start, backward);
     parts.painted = `${traceKey(trace)}|${state.unit}|${state.layer}`;
   }
+  parts.T = trace.T;
   moveCursor(state, start);
   const ovKey = `${traceKey(trace)}|${backward}|${state.unit}|${state.layer}`;
   if (ovKey !== overviewKey) {
