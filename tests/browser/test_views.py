@@ -51,7 +51,7 @@ def test_compare_runs_two_configurations_on_the_same_input(
     page.select_option("#cmp-b-nonlinearity", "relu")
     page.select_option("#cmp-b-init", "orthogonal")
     page.click("#compare-run")
-    expect(page.locator("#compare-gradients .main-svg").first).to_be_attached()
+    expect(page.locator("#compare-gradients .main-svg").first).to_be_attached(timeout=90_000)
     expect(page.locator("#view-compare .compare-loss")).to_contain_text("A: loss")
     names = page.evaluate("document.getElementById('compare-gradients').data.map(d => d.name)")
     assert any("sigmoid" in n and "uniform" in n for n in names)

@@ -65,6 +65,16 @@ function verdict(trace, L) {
   return ` · ${name} = ${fmt(ratio, 2)}: ${word} over ${trace.T} steps`;
 }
 
+/**
+ * One tick per decade where the values span more than one (Plotly's default labels the minor 2s
+ * and 5s as well); Plotly's own ticks within a decade, where a tick per decade would show none.
+ */
+function decadeTicks(values) {
+  const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log10);
+  if (!logs.length) return {};
+  return Math.max(...logs) - Math.min(...logs) >= 1.5 ? { dtick: 1 } : {};
+}
+
 function legend(radius, jacobian, bars) {
   const item = (className, text) => {
     const span = document.createElement("span");
@@ -124,12 +134,12 @@ export function update(state, trace) {
       line: { color: COLORS.ink, width: 1.5, dash: "dash" }, hovertemplate: "t=%{x}: ‖∂H<sub>T</sub>/∂H<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
     });
   }
+  const left = [...L.dH_norm, ...(L.jacobian_norms ?? [])];
   draw(el, data, baseLayout({
     margin: { l: 48, r: 52, t: 8, b: 32 },
     xaxis: axis("timestep t", { range: windowRange(trace.T) }),
-    // one tick per decade: Plotly's default labels the minor 2s and 5s as well
-    yaxis: axis("norm (log)", { type: "log", exponentformat: "power", dtick: 1 }),
-    ...(bars ? { yaxis2: axis("dW_hh part (log)", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", dtick: 1 }) } : {}),
+    yaxis: axis("norm (log)", { type: "log", exponentformat: "power", ...decadeTicks(left) }),
+    ...(bars ? { yaxis2: axis("dW_hh part (log)", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", ...decadeTicks(L.step_grad_norms.W_hh) }) } : {}),
     bargap: 0.1,
     ...cutMarks(trace.T, trace.truncate),
   }));
