@@ -1,0 +1,181 @@
+"""Inside the cell: the card's edge values, in the real page, against the API's answers for the
+same model and sequence and NumPy on the model's weights, for every cell and both passes."""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page
+from safetensors.numpy import load as load_safetensors
+
+from tests.browser.helpers import shot
+
+T_CURSOR = 3
+UNIT = 2
+
+
+def _sigmoid(a: float) -> float:
+    return float(1 / (1 + np.exp(-a)))
+
+
+def _edge_values(page: Page) -> dict[str, list[float]]:
+    """Every labelled quantity of the cell card and the values it shows (an edge may repeat)."""
+    pairs = page.eval_on_selector_all(
+        "#view-cell [data-quantity]",
+        "nodes => nodes.map(n => [n.dataset.quantity, n.dataset.value])",
+    )
+    values: dict[str, list[float]] = {}
+    for quantity, value in pairs:
+        assert value != "", f"the cell view shows no number for {quantity}"
+        values.setdefault(quantity, []).append(float(value))
+    return values
+
+
+def _assert_shows(shown: dict[str, list[float]], expected: dict[str, float], what: str) -> None:
+    assert set(shown) == set(expected), f"{what}: the card shows {sorted(shown)}"
+    for quantity, truth in expected.items():
+        for value in shown[quantity]:
+            assert value == pytest.approx(truth, rel=1e-9, abs=1e-12), f"{what} {quantity}"
+
+
+def _answers(page: Page, base_url: str) -> dict[str, Any]:
+    """The page's model and sequence, and the API's forward and backward answers for them."""
+    trace = page.evaluate(
+        "(() => { const t = window.rnnExplorer.trace();"
+        " return {id: t.modelId, inputs: t.inputs, targets: t.targets, sequence: t.sequence}; })()"
+    )
+    url = f"{base_url}/api/v1/models/{trace['id']}"
+    forward = page.request.post(f"{url}/forward", data={"inputs": trace["inputs"]}).json()
+    backward = page.request.post(
+        f"{url}/backward", data={"inputs": trace["inputs"], "targets": trace["targets"]}
+    ).json()
+    weights = load_safetensors(page.request.get(f"{url}/weights").body())
+    return {"page": trace, "forward": forward, "backward": backward, "weights": weights}
+
+
+def _expected_forward(cell: str, answers: dict[str, Any], t: int, j: int) -> dict[str, float]:
+    w = answers["weights"]
+    layer = answers["forward"]["trace"]["layers"][0]
+    H = len(layer["H"][0])
+    x = np.array(answers["page"]["inputs"][t])
+    h_prev = np.array(layer["H"][t - 1]) if t > 0 else np.zeros(H)
+    xw = x @ w["rnn.weight_ih_l0"].T  # (G·H,): X_t W_xh, W_xh = weight_ihᵀ
+    hw = h_prev @ w["rnn.weight_hh_l0"].T
+    b_ih, b_hh = w["rnn.bias_ih_l0"], w["rnn.bias_hh_l0"]
+    A, gates = layer["A"][t], layer["gates"]
+    expected = {"H_prev": float(h_prev[j]), "H": layer["H"][t][j]}
+    if cell == "rnn":
+        assert xw[j] + hw[j] + b_ih[j] + b_hh[j] == pytest.approx(A[j], abs=1e-12)
+        return {**expected, "xw": xw[j], "hw": hw[j], "b": b_ih[j] + b_hh[j], "A": A[j]}
+    names = "ifgo" if cell == "lstm" else "rz"
+    for k, name in enumerate(names):
+        row = k * H + j
+        value = gates[name][t][j]
+        activation = np.tanh(A[row]) if name == "g" else _sigmoid(A[row])
+        assert value == pytest.approx(activation, abs=1e-12), f"{name} = act(A_{name})"
+        expected |= {
+            f"xw_{name}": xw[row],
+            f"hw_{name}": hw[row],
+            f"b_{name}": b_ih[row] + b_hh[row],
+        }
+        expected |= {f"A_{name}": A[row], name: value}
+    if cell == "lstm":
+        c_prev = gates["C"][t - 1][j] if t > 0 else 0.0
+        c = gates["C"][t][j]
+        i, f, g = gates["i"][t][j], gates["f"][t][j], gates["g"][t][j]
+        assert f * c_prev + i * g == pytest.approx(c, abs=1e-12)
+        return expected | {
+            "C_prev": c_prev,
+            "fC": f * c_prev,
+            "ig": i * g,
+            "C": c,
+            "tanhC": np.tanh(c),
+        }
+    row = 2 * H + j
+    hn = hw[row] + b_hh[row]
+    r = gates["r"][t][j]
+    assert xw[row] + b_ih[row] + r * hn == pytest.approx(A[row], abs=1e-12)
+    return expected | {
+        "xw_n": xw[row],
+        "b_n": b_ih[row],
+        "hw_n": hw[row],
+        "b_hn": b_hh[row],
+        "hn": hn,
+        "rhn": r * hn,
+        "A_n": A[row],
+        "n": gates["n"][t][j],
+    }
+
+
+def _expected_backward(cell: str, answers: dict[str, Any], t: int, j: int) -> dict[str, float]:
+    w = answers["weights"]
+    forward = answers["forward"]["trace"]["layers"][0]
+    back = answers["backward"]["trace"]["layers"][0]
+    H = len(forward["H"][0])
+    dH, dA = back["dH"][t][j], np.array(back["dA"][t])
+    gates = forward["gates"]
+    if cell == "rnn":
+        dA_h = dA
+        expected = {"dH": dH, "dA": dA[j]}
+    elif cell == "lstm":
+        i, f, g, o = (gates[name][t][j] for name in "ifgo")
+        c, c_prev = gates["C"][t][j], gates["C"][t - 1][j] if t > 0 else 0.0
+        dC = back["dC"][t][j]
+        di, df, dg, do = dC * g, dC * c_prev, dC * i, dH * np.tanh(c)
+        # each gate's gradient times its slope is the API's dL/dA of that gate
+        for k, (grad, slope) in enumerate(
+            [(di, i * (1 - i)), (df, f * (1 - f)), (dg, 1 - g * g), (do, o * (1 - o))]
+        ):
+            assert grad * slope == pytest.approx(dA[k * H + j], rel=1e-9, abs=1e-13), "ifgo"[k]
+        if t > 0:  # dC_{t−1} = dC_t ⊙ f + the H path of step t−1
+            o_prev, c_before = gates["o"][t - 1][j], gates["C"][t - 1][j]
+            h_path = back["dH"][t - 1][j] * o_prev * (1 - np.tanh(c_before) ** 2)
+            assert dC * f + h_path == pytest.approx(back["dC"][t - 1][j], rel=1e-9, abs=1e-13)
+        dA_h = dA
+        expected = {"dH": dH, "dC": dC, "di": di, "df": df, "dg": dg, "do": do, "dC_prev": dC * f}
+        expected |= {"dC_via_H": dH * o * (1 - np.tanh(c) ** 2), "dtanhC": dH * o}
+        expected |= {f"dA_{name}": dA[k * H + j] for k, name in enumerate("ifgo")}
+    else:
+        r_all = np.array(gates["r"][t])
+        r, z, n = (gates[name][t][j] for name in "rzn")
+        h_prev = forward["H"][t - 1][j] if t > 0 else 0.0
+        hn = ((np.array(forward["H"][t - 1]) if t > 0 else np.zeros(H)) @ w["rnn.weight_hh_l0"].T)[
+            2 * H + j
+        ] + w["rnn.bias_hh_l0"][2 * H + j]
+        dn, dz, dr = dH * (1 - z), dH * (h_prev - n), dA[2 * H + j] * hn
+        for k, (grad, slope) in enumerate([(dr, r * (1 - r)), (dz, z * (1 - z)), (dn, 1 - n * n)]):
+            assert grad * slope == pytest.approx(dA[k * H + j], rel=1e-9, abs=1e-13), "rzn"[k]
+        dA_h = np.concatenate([dA[: 2 * H], dA[2 * H :] * r_all])
+        gates_part = float((dA_h @ w["rnn.weight_hh_l0"])[j])
+        expected = {"dH": dH, "dn": dn, "dz": dz, "dr": dr, "dhn": dA[2 * H + j] * r}
+        expected |= {f"dA_{name}": dA[k * H + j] for k, name in enumerate("rzn")}
+        expected |= {"dH_gates": gates_part, "dH_direct": dH * z}
+    # W_hh = weight_hhᵀ: this step's part of dL/dH_{t−1} is dA_h W_hhᵀ = dA_h @ weight_hh
+    dH_prev = float((dA_h @ w["rnn.weight_hh_l0"])[j]) + (
+        dH * gates["z"][t][j] if cell == "gru" else 0
+    )
+    if t > 0 and answers["page"]["sequence"]:
+        # the engine's dL/dH_{t−1} is this step's part plus the output's at t−1
+        dO = np.atleast_1d(answers["backward"]["trace"]["dO"][t - 1])
+        from_output = float((dO @ w["head.weight"])[j])
+        assert dH_prev + from_output == pytest.approx(back["dH"][t - 1][j], rel=1e-9, abs=1e-13)
+    return expected | {"dH_prev": dH_prev}
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_cell_view_shows_each_edge_value_of_the_step_forward_and_backward(
+    explorer: Callable[..., Page], live_server: str, cell: str
+) -> None:
+    page = explorer(f"task=sine&cell={cell}&hidden_size=4&seed=5&t={T_CURSOR}&unit={UNIT}")
+    assert page.evaluate("window.rnnExplorer.state.t") == T_CURSOR
+    answers = _answers(page, live_server)
+    shown = _edge_values(page)
+    _assert_shows(shown, _expected_forward(cell, answers, T_CURSOR, UNIT), f"{cell} forward")
+    shot(page, f"cell-{cell}-forward", "#view-cell")
+
+    page.keyboard.press("b")
+    page.wait_for_function("() => document.querySelector('#view-cell svg.backward') !== null")
+    shown = _edge_values(page)
+    _assert_shows(shown, _expected_backward(cell, answers, T_CURSOR, UNIT), f"{cell} backward")
+    shot(page, f"cell-{cell}-backward", "#view-cell")
