@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from safetensors.numpy import load as load_safetensors
 
 from tests.browser.helpers import shot
@@ -179,3 +179,48 @@ def test_cell_view_shows_each_edge_value_of_the_step_forward_and_backward(
     shown = _edge_values(page)
     _assert_shows(shown, _expected_backward(cell, answers, T_CURSOR, UNIT), f"{cell} backward")
     shot(page, f"cell-{cell}-backward", "#view-cell")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_equation_card_spells_out_the_gated_backward_step_and_names_the_layer_above(
+    explorer: Callable[..., Page], live_server: str, cell: str
+) -> None:
+    page = explorer(
+        f"task=sine&cell={cell}&hidden_size=4&num_layers=2&layer=0&t={T_CURSOR}&unit={UNIT}"
+        "&phase=backward"
+    )
+    answers = _answers(page, live_server)
+    equation = page.locator("#view-equation")
+    text = equation.inner_text()
+    assert "from the layer above" in text
+    assert "dL/dX_t of layer 2" in text
+    assert "W_hqᵀ" not in text and "W_hq.T" not in text
+    assert "gate_grads" not in text
+    forward = answers["forward"]["trace"]["layers"][0]
+    back = answers["backward"]["trace"]["layers"][0]
+    dH = back["dH"][T_CURSOR][UNIT]
+
+    def slot(name: str) -> float:
+        return float(equation.locator(f"[data-slot='{name}']").get_attribute("data-exact") or "nan")
+
+    gates = {name: value[T_CURSOR][UNIT] for name, value in forward["gates"].items()}
+    if cell == "lstm":
+        assert "df = dC * C[t-1];  di = dC * g;  dg = dC * i" in text
+        dC = back["dC"][T_CURSOR][UNIT]
+        assert slot("dc") == pytest.approx(dC, rel=1e-12)
+        assert slot("di") == pytest.approx(dC * gates["g"], rel=1e-12)
+        assert slot("dg") == pytest.approx(dC * gates["i"], rel=1e-12)
+        assert slot("do") == pytest.approx(dH * np.tanh(gates["C"]), rel=1e-12)
+    else:
+        assert "dH_next = dA_h @ W_hh.T + dH * z" in text
+        assert slot("dn") == pytest.approx(dH * (1 - gates["z"]), rel=1e-12)
+        h_prev = forward["H"][T_CURSOR - 1][UNIT]
+        assert slot("dz") == pytest.approx(dH * (h_prev - gates["n"]), rel=1e-12)
+    # the top layer's gradient at t comes from the output
+    page.select_option(
+        "#layer", index=1
+    )  # "2": by index, as a value "1" matches the label of layer 1
+    page.wait_for_function("() => window.rnnExplorer.state.layer === 1")
+    expect(equation).to_contain_text("W_hqᵀ")
+    expect(equation).to_contain_text("dO @ W_hq.T")  # many-to-one: the one output, at T-1
+    expect(equation).not_to_contain_text("from the layer above")
