@@ -224,3 +224,46 @@ def test_equation_card_spells_out_the_gated_backward_step_and_names_the_layer_ab
     expect(equation).to_contain_text("W_hqᵀ")
     expect(equation).to_contain_text("dO @ W_hq.T")  # many-to-one: the one output, at T-1
     expect(equation).not_to_contain_text("from the layer above")
+
+
+def _marks(page: Page, row: str) -> list[tuple[int, float, str]]:
+    """(t, value, title) of each unrolled mark of a row (c1: the LSTM's C_t, z1: the GRU's z)."""
+    return [
+        (int(t), float(value), title)
+        for t, value, title in page.eval_on_selector_all(
+            f"#view-unrolled [data-row='{row}']",
+            "nodes => nodes.map(n => [n.getAttribute('data-t'), n.getAttribute('data-value'),"
+            " n.querySelector('title').textContent])",
+        )
+    ]
+
+
+def test_unrolled_lstm_draws_the_cell_state_belt_with_the_apis_c_and_dc(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer(f"task=sine&cell=lstm&hidden_size=4&seed=5&t={T_CURSOR}&unit={UNIT}")
+    answers = _answers(page, live_server)
+    C = answers["forward"]["trace"]["layers"][0]["gates"]["C"]
+    dC = answers["backward"]["trace"]["layers"][0]["dC"]
+    marks = _marks(page, "c1")
+    assert len(marks) >= 5
+    for t, value, title in marks:
+        assert value == pytest.approx(C[t][UNIT], rel=1e-12), f"C_{t}"
+        assert f"C_{t} (layer 1) unit {UNIT}" in title and f"dL/dC_{t}" in title
+    page.keyboard.press("b")
+    page.wait_for_function("() => window.rnnExplorer.state.phase === 'backward'")
+    for t, value, _ in _marks(page, "c1"):
+        assert value == pytest.approx(dC[t][UNIT], rel=1e-12), f"dC_{t}"
+    shot(page, "unrolled-lstm-belt", "#view-unrolled")
+
+
+def test_unrolled_gru_marks_each_recurrent_edge_with_its_update_gate(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer(f"task=sine&cell=gru&hidden_size=4&seed=5&t={T_CURSOR}&unit={UNIT}")
+    z = _answers(page, live_server)["forward"]["trace"]["layers"][0]["gates"]["z"]
+    marks = _marks(page, "z1")
+    assert len(marks) >= 4
+    for t, value, title in marks:
+        assert value == pytest.approx(z[t][UNIT], rel=1e-12), f"z_{t}"
+        assert "(1−z)·n" in title and "z·H" in title

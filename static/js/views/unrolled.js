@@ -8,6 +8,7 @@
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
 import { outputAt } from "../trace.js";
+import { buildGated, paintGated } from "./unrolled-gates.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const STEP_PIXELS = 66; // horizontal room one unrolled step needs to stay readable
@@ -171,9 +172,10 @@ function build(trace, backward, hasOutput, fromBefore) {
     const k = Math.floor((x - LEFT) / g.slot);
     if (k >= 0 && k < windowSize) onPick(windowStart + k);
   });
+  const gated = buildGated({ make, g, edges, nodes, trace, windowSize, fromBefore, left: LEFT });
   el.replaceChildren(svg);
   delete el.dataset.plotted;
-  parts = { g, slots, band, veil, caption };
+  parts = { g, slots, band, veil, caption, gated };
 }
 
 /** Colours, labels and hover titles of every slot for the window starting at `start`. */
@@ -232,6 +234,7 @@ function paint(trace, state, start, backward) {
     } else if (trace.D <= 2) value = x.map((v) => fmt(v, 2)).join(",");
     s.value.textContent = value;
   }
+  paintGated(parts.gated, trace, state, start, backward);
   parts.caption.textContent = backward
     ? "node colour: ‖dL/dH_t‖ (log scale, dark = small); the gradient flows right to left"
     : `node colour: H_t[unit ${state.unit}] (blue −, orange +); the same three matrices at every step`;
