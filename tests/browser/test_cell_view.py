@@ -267,3 +267,34 @@ def test_unrolled_gru_marks_each_recurrent_edge_with_its_update_gate(
     for t, value, title in marks:
         assert value == pytest.approx(z[t][UNIT], rel=1e-12), f"z_{t}"
         assert "(1−z)·n" in title and "z·H" in title
+
+
+def test_gates_view_puts_each_kind_on_its_own_axis_and_shows_their_gradients_backward(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer(f"task=sine&cell=lstm&hidden_size=4&seed=5&t={T_CURSOR}&unit={UNIT}")
+    answers = _answers(page, live_server)
+    gates = answers["forward"]["trace"]["layers"][0]["gates"]
+    dC = answers["backward"]["trace"]["layers"][0]["dC"]
+    figure = "(() => { const e = document.getElementById('view-gates');"
+    figure += " return {data: e.data.map(d => [d.name, d.y, d.yaxis]), layout: e.layout}; })()"
+    shown = page.evaluate(figure)
+    layout = shown["layout"]
+    assert layout["yaxis"]["range"] == [0, 1] and layout["yaxis"]["title"]["text"] == "σ gates"
+    assert layout["yaxis2"]["range"] == [-1, 1] and layout["yaxis2"]["title"]["text"] == "g (tanh)"
+    assert layout["yaxis3"]["title"]["text"] == "C_t"
+    series = {name: (y, axis) for name, y, axis in shown["data"]}
+    assert series["input i"][1] == "y" and series["candidate g"][1] == "y2"
+    assert series["cell C"][1] == "y3"
+    np.testing.assert_allclose(series["input i"][0], np.array(gates["i"])[:, UNIT], rtol=1e-12)
+    page.keyboard.press("b")
+    page.wait_for_function(
+        "() => document.getElementById('view-gates').data[0].name.startsWith('dL/d')"
+    )
+    shown = page.evaluate(figure)
+    assert shown["layout"]["yaxis"]["title"]["text"] == "dL/d σ gates"
+    series = {name: y for name, y, _ in shown["data"]}
+    di = np.array(dC)[:, UNIT] * np.array(gates["g"])[:, UNIT]
+    np.testing.assert_allclose(series["dL/di"], di, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(series["dL/dC"], np.array(dC)[:, UNIT], rtol=1e-12)
+    shot(page, "gates-lstm-backward", "#view-gates")
