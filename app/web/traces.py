@@ -95,6 +95,7 @@ def backward_payload(run: Pass) -> dict[str, Any]:
                 if full is None
                 else {n: to_list(full[f"layer{k}.{n}"]) for n in names},
                 "jacobian_norms": None if jacobian_norms is None else to_list(jacobian_norms[k]),
+                "dC": _cell_state_grad(result, k),
             }
         )
     head_norms = {
@@ -114,6 +115,12 @@ def backward_payload(run: Pass) -> dict[str, Any]:
             "head": {"step_grad_norms": head_norms},
         },
     }
+
+
+def _cell_state_grad(result: BackwardResult, layer: int) -> Any:
+    """The LSTM's total dL/dC_t (T, H) of sequence 0 in one layer; None for the other cells."""
+    dC = result.layers[layer].dC  # (T, B, H)
+    return None if dC is None else to_list(dC[:, 0])
 
 
 def _output_index(trace: ForwardTrace, t: int) -> int | None:

@@ -4,6 +4,7 @@
 
 /* global Plotly */
 import { state, subscribe } from "./state.js";
+import * as cell from "./views/cell.js";
 import * as compare from "./views/compare.js";
 import * as connectivity from "./views/connectivity.js";
 import * as decision from "./views/decision.js";
@@ -23,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 // Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
 const PANELS = {
   explore: {
-    views: { unrolled, connectivity, heatmap, outputs, gradients, equation, gates, weights, text, decision },
+    views: { unrolled, connectivity, heatmap, outputs, gradients, equation, cell, gates, weights, text, decision },
     keys: ["t", "phase", "unit", "layer", "weight", "trace", "sampled", "decision", "task", "lessonStep", "lessonText", "typesetter", "connectivity", "check", "litWeight"],
   },
   train: { views: { training, taskResults }, keys: ["catalogue", "training", "session", "trace"] },
@@ -41,6 +42,7 @@ export function init(intents) {
   outputs.init($("view-outputs"));
   gradients.init($("view-gradients"), $("gradient-radius"));
   equation.init($("view-equation"));
+  cell.init($("view-cell"));
   gates.init($("view-gates"));
   weights.init($("view-weights"));
   text.init($("view-text"), { pickStep: intents.pickStep, sample: intents.sampleText });

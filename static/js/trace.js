@@ -26,6 +26,7 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
     dH_norm: back[k]?.dH_norm || null,
     step_grad_norms: back[k]?.step_grad_norms || null,
     jacobian_norms: back[k]?.jacobian_norms || null,
+    dC: back[k]?.dC || null, // LSTM: (T, H) total dL/dC_t
   }));
   const dO = backward?.trace.dO;
   return {

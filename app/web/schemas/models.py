@@ -112,6 +112,7 @@ class LayerBackward(BaseModel):
     step_grad_norms: dict[str, list[float]] = Field(description="W_xh, W_hh, b_h (b_hn): (T,)")
     step_grads: dict[str, NumberArray] | None = Field(None, description="with step_grads=full")
     jacobian_norms: list[float] | None = Field(None, description="(T,) ‖∂H_T/∂H_t‖, sequence 0")
+    dC: NumberArray | None = Field(None, description="(T, H) total dL/dC_t, sequence 0; LSTM only")
 
 
 class HeadBackward(BaseModel):

@@ -4,6 +4,7 @@
 
 import { fmt, norm, traceKey } from "./common.js";
 import { stepLabel } from "../step-label.js";
+import { cellStep } from "../cell-step.js";
 import { outputAt, preactivationTerms } from "../trace.js";
 import { typeset } from "../typeset.js";
 import { texLines } from "./equation-tex.js";
@@ -78,16 +79,34 @@ function forwardLines(trace, D, H, Q) {
   return lines;
 }
 
-function backwardLines(trace, D, H, Q) {
+function backwardLines(trace, layerIndex, D, H, Q) {
   const G = trace.gateNames.length || 1;
-  return [
-    line(["dL/dH_t = dL/dO_t ", hq("W_hqᵀ"), " + (from t+1) ", hh("dL/dA_{t+1} W_hhᵀ"), { br: true }, { shape: `  (1,${Q})·(${Q},${H}) + (1,${G * H})·(${G * H},${H}) → (1,${H})` }]),
+  const top = layerIndex === trace.L - 1;
+  // a layer below the top gets its gradient at t from the layer above: that layer's dL/dX_t
+  const here = top
+    ? ["dL/dO_t ", hq("W_hqᵀ"), " + (from t+1) "]
+    : [`(from the layer above) dL/dX_t of layer ${layerIndex + 2} + (from t+1) `];
+  const hereShape = top ? `(1,${Q})·(${Q},${H})` : `(1,${G * H})·(${G * H},${H})`;
+  const lines = [
+    line(["dL/dH_t = ", ...here, hh("dL/dA_{t+1} W_hhᵀ"), { br: true }, { shape: `  ${hereShape} + (1,${G * H})·(${G * H},${H}) → (1,${H})` }]),
     line(["‖dL/dH_t‖ = ", { slot: "dh_norm" }, "   unit ", { slot: "unit" }, ": ", { slot: "dh" }]),
     line(["unit: ", { slot: "here_name" }, " ", { slot: "dh_here" }, " + ", hh("(from t+1)"), " ", { slot: "dh_future" }, " = ", { slot: "dh2" }]),
-    line([trace.cell === "rnn" ? "dL/dA_t = dL/dH_t ⊙ φ′(A_t)" : "dL/dA_t (all gates) ", " → unit: ", { slot: "da" }]),
+  ];
+  if (trace.cell === "lstm") {
+    lines.push(line(["dC_t = dC_{t+1}⊙f_{t+1} + dH_t⊙o⊙(1−tanh²C_t) = ", { slot: "dc" }]));
+    lines.push(line(["di = dC⊙g = ", { slot: "di" }, "  df = dC⊙C_{t−1} = ", { slot: "df" }, { br: true }, "dg = dC⊙i = ", { slot: "dg" }, "  do = dH⊙tanh(C_t) = ", { slot: "do" }]));
+    lines.push(line(["dL/dA_t = [di·σ′(i), df·σ′(f), dg·(1−g²), do·σ′(o)], σ′ = s(1−s) → unit (i): ", { slot: "da" }]));
+  } else if (trace.cell === "gru") {
+    lines.push(line(["dn = dH⊙(1−z) = ", { slot: "dn" }, "  dz = dH⊙(H_{t−1}−n) = ", { slot: "dz" }, { br: true }, "dr = dA_n⊙(H_{t−1}W_hn + b_hn) = ", { slot: "dr" }]));
+    lines.push(line(["dL/dA_t = [dr·σ′(r), dz·σ′(z), dn·(1−n²)], σ′ = s(1−s) → unit (r): ", { slot: "da" }]));
+  } else {
+    lines.push(line(["dL/dA_t = dL/dH_t ⊙ φ′(A_t) → unit: ", { slot: "da" }]));
+  }
+  lines.push(
     line([hh("dW_hh"), " += H_{t−1}ᵀ dL/dA_t", { shape: `  (${H},1)·(1,${G * H}) → (${H},${G * H})` }, { br: true }, "‖step t's part‖ = ", { slot: "dwhh" }]),
     line([xh("dW_xh"), " += X_tᵀ dL/dA_t", { shape: `  (${D},1)·(1,${G * H})` }, "  ‖·‖ = ", { slot: "dwxh" }]),
-  ];
+  );
+  return lines;
 }
 
 const CODE = {
@@ -97,17 +116,45 @@ const CODE = {
   },
   lstm: {
     forward: ["H, C = zeros(1, H), zeros(1, H)", "for t in range(T):", "    i, f, g, o = split(X[t] @ W_xh + H @ W_hh + b_h)", "    i, f, g, o = σ(i), σ(f), tanh(g), σ(o)", "    C = f * C + i * g;  H = o * tanh(C)", "    O[t] = H @ W_hq + b_q"],
-    backward: ["dH_next, dC_next = zeros(1, H), zeros(1, H)", "for t in reversed(range(T)):", "    dH = dO[t] @ W_hq.T + dH_next", "    dA = gate_grads(dH, dC_next, i, f, g, o, C)", "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA", "    dH_next = dA @ W_hh.T"],
+    backward: [
+      "dH_next, dC_next = zeros(1, H), zeros(1, H)",
+      "for t in reversed(range(T)):",
+      "    dH = dO[t] @ W_hq.T + dH_next",
+      "    do = dH * tanh(C[t])",
+      "    dC = dC_next + dH * o * (1 - tanh(C[t])**2)",
+      "    df = dC * C[t-1];  di = dC * g;  dg = dC * i",
+      "    dC_next = dC * f                    # dC_{t-1}",
+      "    dA = [di*σ'(i), df*σ'(f), dg*(1 - g**2), do*σ'(o)]   # σ' = s(1-s)",
+      "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA",
+      "    dH_next = dA @ W_hh.T",
+    ],
   },
   gru: {
     forward: ["H = zeros(1, H)", "for t in range(T):", "    r, z = σ(X[t] @ W_xr,z + H @ W_hr,z + b_r,z)", "    n = tanh(X[t] @ W_xn + b_in + r * (H @ W_hn + b_hn))", "    H = (1 - z) * n + z * H", "    O[t] = H @ W_hq + b_q"],
-    backward: ["dH_next = zeros(1, H)", "for t in reversed(range(T)):", "    dH = dO[t] @ W_hq.T + dH_next", "    dA = gate_grads(dH, r, z, n)", "    dW_hh += H[t-1].T @ dA;  dW_xh += X[t].T @ dA", "    dH_next = dA @ W_hh.T + dH * z"],
+    backward: [
+      "dH_next = zeros(1, H)",
+      "for t in reversed(range(T)):",
+      "    dH = dO[t] @ W_hq.T + dH_next",
+      "    dn = dH * (1 - z);  dz = dH * (H[t-1] - n)",
+      "    dA_n = dn * (1 - n**2);  dA_z = dz * z*(1 - z)",
+      "    dr = dA_n * (H[t-1] @ W_hn + b_hn);  dA_r = dr * r*(1 - r)",
+      "    dA, dA_h = [dA_r, dA_z, dA_n], [dA_r, dA_z, dA_n * r]",
+      "    dW_hh += H[t-1].T @ dA_h;  dW_xh += X[t].T @ dA",
+      "    dH_next = dA_h @ W_hh.T + dH * z",
+    ],
   },
 };
 
-/** The loop of this cell and pass; a many-to-one model computes its one output outside it. */
-function codeFor(trace, backward) {
+/**
+ * The loop of this cell and pass; a many-to-one model computes its one output outside it. A
+ * layer below the top takes dL/dH_t at every step from the layer above, dL/dX_t of that layer.
+ */
+function codeFor(trace, backward, layerIndex) {
   const lines = [...CODE[trace.cell][backward ? "backward" : "forward"]];
+  if (backward && layerIndex < trace.L - 1) {
+    lines[2] = `    dH = dX_above[t] + dH_next     # dL/dX_t of layer ${layerIndex + 2}`;
+    return lines;
+  }
   if (trace.sequence) return lines;
   if (!backward) {
     lines[lines.length - 1] = "O = H @ W_hq + b_q        # once, after the loop";
@@ -126,7 +173,7 @@ function build(trace, state, backward) {
   const tSlot = node("span", "num step-label");
   slots.t = tSlot;
   heading.append(tSlot, ` · layer ${state.layer + 1} · rows are (batch=1, features)`);
-  const lines = backward ? backwardLines(trace, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
+  const lines = backward ? backwardLines(trace, state.layer, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
   const symbolic = node("div", "eq-math");
   symbolic.setAttribute("aria-label", backward ? "The backward step's equations" : "The step's equations");
   const { cell, config } = trace;
@@ -143,7 +190,7 @@ function build(trace, state, backward) {
   code.setAttribute("aria-label", "Pseudo-code of the loop, the running lines highlighted");
   code.setAttribute("role", "region");
   code.tabIndex = 0; // it scrolls sideways on narrow screens: reachable by keyboard
-  codeLines = codeFor(trace, backward).map((text) => {
+  codeLines = codeFor(trace, backward, state.layer).map((text) => {
     const span = node("span", "", text);
     code.append(span);
     return span;
@@ -218,6 +265,10 @@ function fillBackward(trace, state) {
   put("dwhh", layer.step_grad_norms?.W_hh?.[t] ?? "…");
   put("dwxh", layer.step_grad_norms?.W_xh?.[t] ?? "…");
   put("dh2", layer.dH[t][j]);
+  if (trace.cell !== "rnn") {
+    const grads = cellStep(trace, state.layer, t, j).backward;
+    for (const name of ["dc", "di", "df", "dg", "do", "dn", "dz", "dr"]) put(name, grads[name === "dc" ? "dC" : name] ?? "…", 4);
+  }
   const here = gradientFromThisStep(trace, state.layer, t, j);
   put("here_name", state.layer === trace.L - 1 ? "(from O_t)" : "(from the layer above)");
   put("dh_here", here ?? "…");
@@ -267,7 +318,7 @@ export function update(state, trace) {
   else fillForward(trace, state);
   const first = backward ? state.t === trace.T - 1 : state.t === 0;
   const last = trace.T - 1 === state.t;
-  const lines = codeFor(trace, backward);
+  const lines = codeFor(trace, backward, state.layer);
   codeLines.forEach((span, k) => {
     // many-to-one: the output line runs once, after the loop (forward) or before it (backward)
     const once = !trace.sequence && ((!backward && k === lines.length - 1) || (backward && k === 0));

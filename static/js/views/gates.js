@@ -1,8 +1,10 @@
-// LSTM / GRU gates and the LSTM cell state of the selected unit over time. For the vanilla RNN:
-// the nonlinearity φ with this step's (A_t, H_t) of the unit on it, which shows saturation.
+// LSTM / GRU gates and the LSTM cell state of the selected unit over time, each kind on its own
+// axis (σ gates on [0, 1], the candidate on [−1, 1], C unbounded), and on the backward pass their
+// gradients. For the vanilla RNN: the nonlinearity φ with this step's (A_t, H_t) of the unit on it.
 
 import { COLORS, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, traceKey } from "./common.js";
 import { followWindow, windowRange } from "../time-window.js";
+import { cellStep } from "../cell-step.js";
 
 let el = null;
 let drawnKey = "";
@@ -56,34 +58,47 @@ function phiFigure(state, trace) {
   };
 }
 
-function gatesFigure(state, trace) {
+/** Which panel each series goes on: σ gates on [0, 1], the candidate on [−1, 1], C on its own. */
+const PANEL = { i: "y", f: "y", o: "y", r: "y", z: "y", g: "y2", n: "y2", C: "y3" };
+
+function gatesFigure(state, trace, backward) {
   const layer = trace.layers[state.layer];
   const j = Math.min(state.unit, trace.H - 1);
   const names = Object.keys(layer.gates); // the gates, and the LSTM's cell state C
   const steps = range(trace.T);
+  const grads = backward ? steps.map((t) => cellStep(trace, state.layer, t, j).backward) : null;
+  const series = (name) => (backward ? grads.map((d) => d[name === "C" ? "dC" : `d${name}`] ?? null) : layer.gates[name].map((row) => row[j]));
+  const label = (name) => (backward ? `dL/d${name}` : GATE_LABEL[name]);
   const data = names.map((name, k) => ({
-    type: "scatter", mode: "lines", x: steps, y: layer.gates[name].map((row) => row[j]), name: GATE_LABEL[name],
+    type: "scatter", mode: "lines", x: steps, y: series(name), name: label(name), yaxis: PANEL[name],
     line: { color: COLORS.series[k % COLORS.series.length], width: name === "C" ? 2.5 : 1.6, dash: name === "C" ? "dot" : "solid" },
-    hovertemplate: `${GATE_LABEL[name]} at t=%{x}: %{y:.3f}<extra></extra>`,
+    hovertemplate: `${label(name)} at t=%{x}: %{y:.3g}<extra></extra>`,
   }));
-  return {
-    data,
-    layout: baseLayout({
-      showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
-      margin: { l: 44, r: 12, t: 44, b: 32 },
-      xaxis: axis("timestep t", { range: windowRange(trace.T) }), yaxis: axis(`unit ${j}`),
-    }),
+  const candidate = trace.cell === "lstm" ? "g" : "n";
+  const withC = names.includes("C");
+  // top to bottom: the σ gates, the candidate, and for the LSTM the cell state
+  const domains = withC ? [[0.6, 1], [0.32, 0.54], [0, 0.26]] : [[0.45, 1], [0, 0.39]];
+  const panel = (title, domain, fixed) => axis(title, { domain, ...(fixed && !backward ? { range: fixed } : {}) });
+  const layout = {
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
+    margin: { l: 54, r: 12, t: 36, b: 32 },
+    xaxis: axis("timestep t", { anchor: withC ? "y3" : "y2", range: windowRange(trace.T) }),
+    yaxis: panel(backward ? "dL/d σ gates" : "σ gates", domains[0], [0, 1]),
+    yaxis2: panel(backward ? `dL/d${candidate}` : `${candidate} (tanh)`, domains[1], [-1, 1]),
   };
+  if (withC) layout.yaxis3 = panel(backward ? "dL/dC_t" : "C_t", domains[2], undefined);
+  return { data, layout: baseLayout(layout) };
 }
 
 export function update(state, trace) {
   if (!trace) return;
   const gated = trace.gateNames.length > 0;
-  const key = `${traceKey(trace)}|${state.layer}|${state.unit}`;
+  const backward = gated && state.phase === "backward" && trace.hasBackward;
+  const key = `${traceKey(trace)}|${state.layer}|${state.unit}|${backward}`;
   if (key === drawnKey) {
     if (gated) {
       followWindow(el, trace.T);
-      placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
+      placeCursor(el, state.t, trace.T, backward ? "backward" : "forward", { veil: true });
     } else {
       const layer = trace.layers[state.layer];
       const j = Math.min(state.unit, trace.H - 1);
@@ -96,10 +111,10 @@ export function update(state, trace) {
     showEmpty(el, "No such layer.");
     return;
   }
-  const { data, layout } = gated ? gatesFigure(state, trace) : phiFigure(state, trace);
+  const { data, layout } = gated ? gatesFigure(state, trace, backward) : phiFigure(state, trace);
   draw(el, data, layout);
   el.querySelector(":scope > .step-marker")?.toggleAttribute("hidden", gated);
-  if (gated) placeCursor(el, state.t, trace.T, "forward", { veil: state.phase === "forward" });
+  if (gated) placeCursor(el, state.t, trace.T, backward ? "backward" : "forward", { veil: true });
   else {
     hideCursor(el);
     const layer = trace.layers[state.layer];

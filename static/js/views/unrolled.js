@@ -10,6 +10,7 @@ import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, show
 import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
 import { outputAt } from "../trace.js";
+import { buildGated, paintGated } from "./unrolled-gates.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const STEP_PIXELS = 66; // horizontal room one unrolled step needs to stay readable
@@ -202,9 +203,10 @@ function build(trace, backward, hasOutput, fromBefore) {
     const k = Math.floor((x - LEFT) / g.slot);
     if (k >= 0 && k < windowSize) onPick(windowStart + k);
   });
+  const gated = buildGated({ make, g, edges, nodes, trace, windowSize, fromBefore, left: LEFT });
   el.replaceChildren(svg);
   delete el.dataset.plotted;
-  parts = { g, slots, band, veil, veilRect, veilLabel, caption, legend, colourBar };
+  parts = { g, slots, band, veil, veilRect, veilLabel, caption, legend, colourBar, gated };
 }
 
 const BAR_WIDTH = 120;
@@ -290,6 +292,7 @@ function paint(trace, state, start, backward) {
     } else if (trace.D <= 2) value = x.map((v) => fmt(v, 2)).join(",");
     s.value.textContent = value;
   }
+  paintGated(parts.gated, trace, state, start, backward);
   labelColourBar(trace, state, backward, layerRanges);
   const inputColour = trace.D === 1 ? "its value" : "‖x_t‖";
   parts.legend.textContent = backward
