@@ -14,7 +14,15 @@ from playwright.sync_api import Page
 from tests.browser.helpers import shot
 
 # The cards that draw a figure for every cell on this task (the text view is for characters only).
-DRAWN = ["#view-unrolled", "#view-heatmap", "#view-outputs", "#view-gradients", "#view-weights"]
+DRAWN = [
+    "#view-unrolled",
+    "#view-connectivity",
+    "#view-heatmap",
+    "#view-outputs",
+    "#view-gradients",
+    "#view-cell",
+    "#view-weights",
+]
 
 
 @pytest.mark.parametrize("phase", ["forward", "backward"])
@@ -25,6 +33,8 @@ def test_every_view_draws_for_each_cell_and_pass(
     page = explorer(f"task=binary_addition&cell={cell}&t=3&phase={phase}")
     page.set_viewport_size({"width": 1440, "height": 900})
     page.wait_for_timeout(300)
+    # the connectivity strip draws once its own answer is in
+    page.wait_for_function("() => document.querySelector('#view-connectivity .main-svg')")
     checked = "() => document.querySelector(\"input[name='phase']:checked\").value"
     assert page.evaluate(checked) == phase
     drawn = {

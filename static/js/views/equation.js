@@ -175,6 +175,7 @@ function build(trace, state, backward) {
   heading.append(tSlot, ` · layer ${state.layer + 1} · rows are (batch=1, features)`);
   const lines = backward ? backwardLines(trace, state.layer, D, trace.H, trace.Q) : forwardLines(trace, D, trace.H, trace.Q);
   const symbolic = node("div", "eq-math");
+  symbolic.setAttribute("role", "group");
   symbolic.setAttribute("aria-label", backward ? "The backward step's equations" : "The step's equations");
   const { cell, config } = trace;
   const tex = texLines({ cell, nonlinearity: config.nonlinearity, head: config.head, sequence: trace.sequence, layer: state.layer, top: state.layer === trace.L - 1, backward });
