@@ -226,39 +226,17 @@ def bytes_report(measured: dict[str, Any]) -> list[str]:
 
 
 def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-"))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(data_dir=data_dir)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     query = f"task=sine&p.length={length}&p.mode=sequence&cell={cell}&hidden_size={hidden}"
-    try:
-        with sync_playwright() as playwright:
-            executable = _chromium()
-            browser = playwright.chromium.launch(args=FLAGS, executable_path=executable)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"http://127.0.0.1:{port}/?{query}")
-            page.wait_for_selector("body[data-ready='true']", timeout=60_000)
-            shape = page.evaluate(
-                "(() => { const t = window.rnnExplorer.trace(); return [t.T, t.H]; })()"
-            )
-            result = measure(page, steps, seconds)
-            result["T"], result["H"] = shape
-            result["browser"] = browser.version
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with _Server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(args=FLAGS, executable_path=_chromium())
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{url}/?{query}")
+        page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+        shape = page.evaluate("() => [window.rnnExplorer.trace().T, window.rnnExplorer.trace().H]")
+        result = measure(page, steps, seconds)
+        result["T"], result["H"] = shape
+        result["browser"] = browser.version
+        browser.close()
     result["cell"] = cell
     return result
 

@@ -28,6 +28,19 @@ function terms(trace, layer, t, block, j) {
   return parts && { xw: parts.xw, hw: parts.hw, b_ih: parts.bias_ih, b_hh: parts.bias_hh };
 }
 
+/** Into v, for each gate `name` (block k of A): its terms xw_, hw_, b_, its A_ and its value. */
+function gateTerms(v, trace, layer, t, j, names) {
+  const L = trace.layers[layer];
+  names.forEach((name, k) => {
+    const p = terms(trace, layer, t, k, j);
+    v[`xw_${name}`] = p?.xw ?? null;
+    v[`hw_${name}`] = p?.hw ?? null;
+    v[`b_${name}`] = p ? p.b_ih + p.b_hh : null;
+    v[`A_${name}`] = L.A[t][k * trace.H + j];
+    v[name] = L.gates[name][t][j];
+  });
+}
+
 function forwardRnn(trace, layer, t, j) {
   const L = trace.layers[layer];
   const p = terms(trace, layer, t, 0, j);
@@ -46,14 +59,7 @@ function forwardLstm(trace, layer, t, j) {
   const g = L.gates;
   const C_prev = t > 0 ? g.C[t - 1][j] : 0;
   const v = { H_prev: t > 0 ? L.H[t - 1][j] : 0, C_prev };
-  ["i", "f", "g", "o"].forEach((name, k) => {
-    const p = terms(trace, layer, t, k, j);
-    v[`xw_${name}`] = p?.xw ?? null;
-    v[`hw_${name}`] = p?.hw ?? null;
-    v[`b_${name}`] = p ? p.b_ih + p.b_hh : null;
-    v[`A_${name}`] = L.A[t][k * trace.H + j];
-    v[name] = g[name][t][j];
-  });
+  gateTerms(v, trace, layer, t, j, ["i", "f", "g", "o"]);
   v.fC = v.f * C_prev;
   v.ig = v.i * v.g;
   v.C = g.C[t][j];
@@ -66,14 +72,7 @@ function forwardGru(trace, layer, t, j) {
   const L = trace.layers[layer];
   const g = L.gates;
   const v = { H_prev: t > 0 ? L.H[t - 1][j] : 0 };
-  ["r", "z"].forEach((name, k) => {
-    const p = terms(trace, layer, t, k, j);
-    v[`xw_${name}`] = p?.xw ?? null;
-    v[`hw_${name}`] = p?.hw ?? null;
-    v[`b_${name}`] = p ? p.b_ih + p.b_hh : null;
-    v[`A_${name}`] = L.A[t][k * trace.H + j];
-    v[name] = g[name][t][j];
-  });
+  gateTerms(v, trace, layer, t, j, ["r", "z"]);
   const p = terms(trace, layer, t, 2, j);
   v.xw_n = p?.xw ?? null;
   v.b_n = p?.b_ih ?? null; // b_in; b_hn stays inside the reset product

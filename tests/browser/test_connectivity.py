@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import shot
+from tests.differences import connectivity_by_differences
 
 
 def post(page: Page, path: str, body: dict) -> dict:
@@ -26,26 +27,14 @@ def strip_for(page: Page, t: int) -> list[float]:
 
 
 def finite_difference_norms(page: Page, model_id: str, inputs: np.ndarray, t: int, last: bool):
-    eps = 1e-6
-    T, D = inputs.shape
-    norms = np.zeros(T)
-    for s in range(T):
-        squared = 0.0
-        for d in range(D):
-            bump = np.zeros_like(inputs)
-            bump[s, d] = eps
-            up, down = (
-                np.asarray(
-                    post(page, f"/api/v1/models/{model_id}/forward", {"inputs": x.tolist()})[
-                        "outputs"
-                    ]
-                )
-                for x in (inputs + bump, inputs - bump)
-            )
-            column = (up - down) / (2 * eps)
-            squared += float(np.sum((column if last else column[t]) ** 2))
-        norms[s] = np.sqrt(squared)
-    return norms
+    """(T,) ‖∂Y_t/∂X_s‖_F by central differences of the API's /forward, as the page calls it."""
+
+    def output_at_t(x: np.ndarray) -> np.ndarray:
+        answer = post(page, f"/api/v1/models/{model_id}/forward", {"inputs": x.tolist()})
+        outputs = np.asarray(answer["outputs"])
+        return outputs if last else outputs[t]
+
+    return connectivity_by_differences(output_at_t, inputs)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from app.rnn.config import ModelConfig
 from app.rnn.connectivity import input_connectivity, output_steps, reach
 from app.rnn.errors import ShapeError
 from app.rnn.network import Network
+from tests.differences import connectivity_by_differences
 
 from .torch_reference import as_tensor, network_from_state, random_state, torch_head, torch_network
 
@@ -31,21 +32,13 @@ def config_of(cell: str, loss: str, head: str, mode: str = "sequence") -> ModelC
 def finite_difference_norms(
     net: Network, X: np.ndarray, t: int, H0: np.ndarray | None, C0: np.ndarray | None
 ) -> np.ndarray:
-    """(T,) ‖∂Y_t/∂X_s‖_F from central differences of forward's Y, one input element at a time."""
-    T, D = X.shape
-    eps = 1e-6
-    J = np.zeros((T, D, net.config.output_size))
+    """(T,) ‖∂Y_t/∂X_s‖_F from central differences of forward's Y."""
 
     def output_at_t(inputs: np.ndarray) -> np.ndarray:
         Y = net.forward(inputs, H0, C0).Y[0]
         return Y[t] if net.config.output_mode == "sequence" else Y
 
-    for s in range(T):
-        for d in range(D):
-            bump = np.zeros_like(X)
-            bump[s, d] = eps
-            J[s, d] = (output_at_t(X + bump) - output_at_t(X - bump)) / (2 * eps)
-    return np.sqrt((J * J).sum(axis=(1, 2)))
+    return connectivity_by_differences(output_at_t, X)
 
 
 def assert_norms_close(ours: np.ndarray, ref: np.ndarray, what: str, tol: float) -> None:

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from tests.differences import connectivity_by_differences
+
 
 def forward_outputs(client, model_id: str, inputs: np.ndarray, h0=None, c0=None) -> np.ndarray:
     body: dict = {"inputs": inputs.tolist()}
@@ -17,21 +19,12 @@ def forward_outputs(client, model_id: str, inputs: np.ndarray, h0=None, c0=None)
 
 def forward_difference_norms(client, model_id, inputs, t, mode="sequence", h0=None, c0=None):
     """(T,) ‖∂Y_t/∂X_s‖_F by central differences of /forward, one input element at a time."""
-    eps = 1e-6
-    T, D = inputs.shape
-    norms = np.zeros(T)
-    for s in range(T):
-        squared = 0.0
-        for d in range(D):
-            bump = np.zeros_like(inputs)
-            bump[s, d] = eps
-            up = forward_outputs(client, model_id, inputs + bump, h0, c0)
-            down = forward_outputs(client, model_id, inputs - bump, h0, c0)
-            column = (up - down) / (2 * eps)
-            column = column[t] if mode == "sequence" else column
-            squared += float(column @ column)
-        norms[s] = np.sqrt(squared)
-    return norms
+
+    def output_at_t(x: np.ndarray) -> np.ndarray:
+        outputs = forward_outputs(client, model_id, x, h0, c0)
+        return outputs[t] if mode == "sequence" else outputs
+
+    return connectivity_by_differences(output_at_t, inputs)
 
 
 @pytest.mark.parametrize(
