@@ -273,6 +273,18 @@ def test_pointing_at_one_copy_of_a_matrix_lights_every_copy_and_the_weights_card
     page.mouse.move(2, 2)
     expect(page.locator("#view-unrolled .shared-lit")).to_have_count(0)
     expect(page.locator("#view-weights")).not_to_have_class(re.compile(r"\bshared-lit\b"))
+    # from the keyboard: the matrix's one focusable name lights the same copies
+    names = page.locator(f"#view-unrolled .edge-label[data-weight='{weight}'][tabindex='0']")
+    expect(names).to_have_count(1)
+    names.focus()
+    expect(
+        page.locator(f"#view-unrolled line.arrow.shared-lit[data-weight='{weight}']")
+    ).to_have_count(count)
+    expect(page.locator("#view-weights")).to_have_class(re.compile(r"\bshared-lit\b"))
+    page.keyboard.press("Shift+Tab")
+    expect(
+        page.locator(f"#view-unrolled line.arrow.shared-lit[data-weight='{weight}']")
+    ).to_have_count(0)
 
 
 def test_bit_targets_are_drawn_as_points_and_sine_targets_as_a_line(

@@ -73,7 +73,7 @@ export function update(current) {
     const scrub = $("scrub");
     scrub.max = String(Math.max(0, T - 1));
     scrub.value = String(current.t);
-    scrub.setAttribute("aria-valuetext", `timestep ${current.t} of ${T}`);
+    scrub.setAttribute("aria-valuetext", stepLabel(current.t, T));
     $("t-label").textContent = stepLabel(current.t, T);
     lastT = current.t;
     lastLength = T;

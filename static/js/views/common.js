@@ -16,16 +16,7 @@ export const COLORS = {
   series: ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"],
 };
 
-// Signed values: blue (negative) – white – orange (positive), distinguishable in every common
-// colour-vision deficiency; magnitudes and probabilities: viridis / cividis.
-export const DIVERGING = [
-  [0, "#2b5c8a"],
-  [0.25, "#8db3d6"],
-  [0.5, "#f7f7f7"],
-  [0.75, "#f3b36b"],
-  [1, "#b35806"],
-];
-export const SEQUENTIAL = "Viridis";
+export { DIVERGING, SEQUENTIAL } from "./colour.js";
 
 export const PLOT_CONFIG = {
   displaylogo: false,

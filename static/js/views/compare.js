@@ -235,7 +235,7 @@ export function update(state) {
     const trace = pair[side];
     draw(plots[side], [{
       type: "heatmap", z: transpose(trace.layers[0].H), x: range(trace.T), y: range(trace.H), zmin: -m, zmax: m, zmid: 0,
-      colorscale: DIVERGING, showscale: side === "b", colorbar: { thickness: 8, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0 },
+      colorscale: DIVERGING, showscale: side === "b", colorbar: { thickness: 8, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0, title: { text: "H<sub>t</sub>[unit], A and B", side: "right", font: { size: 12 } } },
       hovertemplate: "H<sub>t=%{x}</sub>[%{y}] = %{z:.4f}<extra></extra>",
     }], baseLayout({
       margin: { l: 44, r: 12, t: 22, b: 32 },

@@ -2,7 +2,8 @@
 // top-k next-character predictions of the current step, and a sampled continuation (asked of
 // the page with the temperature and length chosen here; the text comes back in the state).
 
-import { traceKey } from "./common.js";
+import { fmt, traceKey } from "./common.js";
+import { diverging } from "./colour.js";
 
 let el = null;
 let intents = {};
@@ -54,28 +55,19 @@ function showText(visible) {
   for (const name of ["heading", "chars", "topk", "controls", "sampled"]) parts[name].hidden = !visible;
 }
 
-// blue–white–orange, as the heatmaps; v in [−1, 1]
-function colour(v) {
-  const a = Math.max(-1, Math.min(1, v));
-  const [r, g, b] = a < 0 ? [43, 92, 138] : [179, 88, 6];
-  const w = Math.abs(a);
-  const mix = (c) => Math.round(247 + (c - 247) * w);
-  return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
-}
-
 function characters(trace) {
   const vocab = trace.meta.vocab;
   return trace.inputs.map((row) => vocab[row.indexOf(Math.max(...row))]);
 }
 
 function build(trace, state) {
-  parts.heading.textContent = `Coloured by unit ${state.unit} of layer ${state.layer + 1} (blue −, orange +). Click a character to go to its step.`;
   const layer = trace.layers[state.layer];
   let m = 1e-9;
   for (const row of layer.H) m = Math.max(m, Math.abs(row[state.unit]));
+  parts.heading.textContent = `Coloured by H_t[unit ${state.unit}] of layer ${state.layer + 1}: blue −${fmt(m, 2)} … white 0 … orange +${fmt(m, 2)}. Click a character to go to its step.`;
   spans = characters(trace).map((c, t) => {
     const span = node("span", { "data-t": String(t) }, c);
-    span.style.backgroundColor = colour(layer.H[t][state.unit] / m);
+    span.style.backgroundColor = diverging(layer.H[t][state.unit], m);
     span.title = `t=${t} ${show(c)}: H[${state.unit}] = ${layer.H[t][state.unit].toFixed(3)}`;
     return span;
   });

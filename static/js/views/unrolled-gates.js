@@ -3,8 +3,8 @@
 // mixing mark on each recurrent edge, H_t = (1 − z)⊙n_t + z⊙H_{t−1}, with the live z in its
 // title. unrolled.js calls build once per structure and paint on every step.
 
-import { DIVERGING, fmt } from "./common.js";
-
+import { fmt } from "./common.js";
+import { diverging } from "./colour.js";
 
 /**
  * Adds the gated marks to a built window. ctx: {make, g (the geometry: x(k), y(row), slot),
@@ -73,19 +73,6 @@ function buildMixes({ make, g, edges, trace, windowSize, fromBefore, left }) {
     rows.push(marks);
   }
   return { kind: "gru", rows };
-}
-
-function diverging(v, m) {
-  const u = Math.max(0, Math.min(1, 0.5 + v / (2 * (m || 1))));
-  let k = 1;
-  while (k < DIVERGING.length - 1 && u > DIVERGING[k][0]) k++;
-  const [p0, c0] = DIVERGING[k - 1];
-  const [p1, c1] = DIVERGING[k];
-  const w = (u - p0) / (p1 - p0 || 1);
-  const rgb = (hex) => [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
-  const a = rgb(c0);
-  const b = rgb(c1);
-  return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * w)).join(",")})`;
 }
 
 /** Colours and titles for the window starting at `start`: C_t[unit] forward, dC_t[unit] backward. */

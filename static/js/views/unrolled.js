@@ -6,7 +6,8 @@
 // (even one that slides the window) only recolours ~4·size nodes and rewrites their labels,
 // well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
-import { COLORS, DIVERGING, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { COLORS, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { DIVERGING, SEQUENTIAL, diverging, sequential } from "./colour.js";
 import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
 import { outputAt } from "../trace.js";
@@ -17,7 +18,6 @@ const STEP_PIXELS = 66; // horizontal room one unrolled step needs to stay reada
 const LEFT = 46; // room for the row names
 const NODE = 13; // node radius in pixels
 const SUPERSCRIPTS = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"];
-const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
 
 let el = null;
 let overviewEl = null;
@@ -38,33 +38,6 @@ export function init(element, overviewElement, pick, lightWeight = () => {}) {
   onWeight = lightWeight;
   showEmpty(el, "Build & run a model to see the network unrolled in time.");
 }
-
-/* ---------- colours ---------- */
-
-function hexToRgb(hex) {
-  const n = Number.parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
-
-function interpolate(stops, u) {
-  const v = Math.max(0, Math.min(1, Number.isFinite(u) ? u : 0.5));
-  for (let k = 1; k < stops.length; k++) {
-    if (v <= stops[k][0]) {
-      const [p0, c0] = stops[k - 1];
-      const [p1, c1] = stops[k];
-      const w = (v - p0) / (p1 - p0 || 1);
-      const a = hexToRgb(c0);
-      const b = hexToRgb(c1);
-      return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * w)).join(",")})`;
-    }
-  }
-  return stops[stops.length - 1][1];
-}
-
-const VIRIDIS_STOPS = VIRIDIS.map((c, k) => [k / (VIRIDIS.length - 1), c]);
-/** Signed values on blue–white–orange, magnitudes (logs) and probabilities on viridis. */
-const diverging = (v, m) => interpolate(DIVERGING, 0.5 + v / (2 * m));
-const sequential = (v, lo, hi) => interpolate(VIRIDIS_STOPS, (v - lo) / (hi - lo || 1));
 
 /* ---------- layout ---------- */
 
@@ -119,7 +92,7 @@ function build(trace, backward, hasOutput, fromBefore) {
   make("rect", { width: 8, height: 8, fill: "#ffffff" }, hatch);
   make("line", { x1: 0, y1: 0, x2: 0, y2: 8, stroke: "#dfe2e8", "stroke-width": 2 }, hatch);
   const gradient = make("linearGradient", { id: "colour-bar-scale", x1: 0, x2: 1, y1: 0, y2: 0 }, defs);
-  const scale = backward ? VIRIDIS_STOPS : DIVERGING;
+  const scale = backward ? SEQUENTIAL : DIVERGING;
   for (const [offset, colour] of scale) make("stop", { offset, "stop-color": colour }, gradient);
   // the cursor's band and the veil go under / over the marks
   const band = make("rect", { class: "unrolled-band", y: 20, height: g.height - 46, rx: 6 }, svg);
@@ -135,9 +108,17 @@ function build(trace, backward, hasOutput, fromBefore) {
   for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
   rowName(trace.L + 1, "O_t");
   const arrowEnd = (name) => (backward ? { "marker-start": `url(#arrow-${name})` } : { "marker-end": `url(#arrow-${name})` });
+  // each matrix's first name takes keyboard focus (one tab stop per matrix), lighting as pointing does
+  const focusable = new Set();
   const edgeLabel = (x, y, text, colour, anchor, weight, layer) => {
     const e = make("text", { x, y, fill: colour, class: "edge-label", "text-anchor": anchor, "data-weight": weight, "data-layer": layer }, edges);
     e.textContent = text;
+    if (!focusable.has(`${weight}${layer}`)) {
+      focusable.add(`${weight}${layer}`);
+      e.setAttribute("tabindex", "0");
+      e.setAttribute("role", "button");
+      e.setAttribute("aria-label", `${text}: the one matrix used at every step`);
+    }
   };
   const slots = [];
   for (let k = 0; k < windowSize; k++) {
@@ -196,6 +177,12 @@ function build(trace, backward, hasOutput, fromBefore) {
     if (event.target.dataset.weight) light(event.target);
   });
   edges.addEventListener("mouseout", (event) => {
+    if (event.target.dataset.weight) light(null);
+  });
+  edges.addEventListener("focusin", (event) => {
+    if (event.target.dataset.weight) light(event.target);
+  });
+  edges.addEventListener("focusout", (event) => {
     if (event.target.dataset.weight) light(null);
   });
   svg.addEventListener("click", (event) => {
@@ -261,7 +248,7 @@ function paint(trace, state, start, backward) {
     const x = trace.inputs[t];
     for (const node of [s.x, ...s.hidden, s.o]) node?.setAttribute("data-t", String(t));
     const xv = trace.D === 1 ? x[0] : norm(x);
-    s.x.setAttribute("fill", trace.D === 1 ? diverging(xv, inputMax) : interpolate([[0, "#ffffff"], [1, "#3b4458"]], xv / inputMax));
+    s.x.setAttribute("fill", trace.D === 1 ? diverging(xv, inputMax) : sequential(xv, 0, inputMax));
     s.x.firstChild.textContent = `x_${t} = [${x.slice(0, 6).map((v) => fmt(v, 2)).join(", ")}${trace.D > 6 ? ", …" : ""}]`;
     trace.layers.forEach((L, l) => {
       const node = s.hidden[l];
@@ -294,10 +281,12 @@ function paint(trace, state, start, backward) {
   }
   paintGated(parts.gated, trace, state, start, backward);
   labelColourBar(trace, state, backward, layerRanges);
-  const inputColour = trace.D === 1 ? "its value" : "‖x_t‖";
-  parts.legend.textContent = backward
-    ? `◆ O_t: ‖dL/dO_t‖ (log) · ■ x_t: ${inputColour}`
-    : `◆ O_t: ${classification ? "p of the likeliest class" : "its value"} · ■ x_t: ${inputColour}`;
+  // each node kind on one of the two scales, said with its range (the colour bar is H_t's)
+  const signed = (m) => `blue −${fmt(m, 2)} … orange +${fmt(m, 2)}`;
+  const inputColour = trace.D === 1 ? `its value, ${signed(inputMax)}` : `‖x_t‖, dark 0 … yellow ${fmt(inputMax, 2)}`;
+  let outputColour = classification ? "p of the likeliest class, dark 0 … yellow 1" : `its value, ${signed(outMax)}`;
+  if (backward) outputColour = "‖dL/dO_t‖ (log), dark … yellow";
+  parts.legend.textContent = `◆ O_t: ${outputColour} · ■ x_t: ${inputColour}`;
   parts.direction = backward ? "the gradient flows right to left" : "the same three matrices at every step";
 }
 
