@@ -26,7 +26,8 @@ def page_scales(page: Page) -> dict[str, Stops]:
     """DIVERGING and SEQUENTIAL as the page's colour module exports them."""
     scales = page.evaluate(
         """async () => {
-          const url = [...document.scripts].map((s) => s.src).find((src) => src.endsWith("/js/main.js"));
+          const url = [...document.scripts].map((s) => s.src)
+            .find((src) => src.endsWith("/js/main.js"));
           const colour = await import(new URL("views/colour.js", url).href);
           return {diverging: colour.DIVERGING, sequential: colour.SEQUENTIAL};
         }"""
@@ -87,7 +88,8 @@ def check_heatmaps(page: Page, scales: dict[str, Stops]) -> list[str]:
 def api_pass(page: Page, live_server: str, which: str) -> dict[str, Any]:
     model_id = page.evaluate("window.rnnExplorer.model().id")
     body = page.evaluate(
-        "() => { const t = window.rnnExplorer.trace(); return {inputs: t.inputs, targets: t.targets}; }"
+        "() => { const t = window.rnnExplorer.trace();"
+        " return {inputs: t.inputs, targets: t.targets}; }"
     )
     if which == "forward":
         body.pop("targets")
@@ -153,7 +155,8 @@ def test_probabilities_and_the_character_text_use_the_same_two_scales(
     heading = page.locator("#view-text .check").first
     expect(heading).to_contain_text("blue −")
     colours = page.evaluate(
-        "() => [...document.querySelectorAll('#view-text span[data-t]')].map((s) => s.style.backgroundColor)"
+        "() => [...document.querySelectorAll('#view-text span[data-t]')]"
+        ".map((s) => s.style.backgroundColor)"
     )
     assert colours
     on_scale = [colour_at(scales["diverging"], u) for u in np.linspace(0, 1, 401)]
