@@ -36,6 +36,7 @@ function sideName(side) {
 }
 
 export async function run() {
+  if (state.comparison?.pending) return; // one comparison at a time: the button is disabled meanwhile
   if (!state.sample) throw new api.ApiError("Pick a task first: both configurations train on its data and run on its current sample.");
   if (state.sample.targets === null || !state.task) throw new api.ApiError(`The preset ${state.preset} has no task and no targets: the comparison needs a loss. Pick a task or one of its presets.`);
   const { sample } = state;

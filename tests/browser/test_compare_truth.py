@@ -5,9 +5,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.helpers import shot
+from tests.waiting import wait_until
 
 # A: tanh with orthogonal W_hh keeps the gradient; B: sigmoid with N(0, 0.01²) weights shrinks
 # it about a hundredfold a step, so over 200 steps ‖dL/dH_t‖ underflows to 0 (below 1e-308).
@@ -102,3 +103,26 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
     assert "B's gradient at t = 0 underflows to 0" in verdict
     assert "after 20 steps" in verdict
     shot(page, "compare-truth", "#panel-compare")
+
+
+def test_the_compare_button_is_disabled_while_both_train_and_a_second_click_starts_nothing(
+    explorer: Callable[..., Page],
+) -> None:
+    page = explorer(QUERY)
+    held: list[Route] = []
+    page.route("**/api/v1/models/*/train", lambda route: held.append(route))
+    button = page.locator("#compare-run")
+    expect(button).to_be_enabled()
+    button.click()
+    page.wait_for_function("() => document.getElementById('compare-run').disabled", timeout=30_000)
+    expect(button).to_be_disabled()
+    button.click(force=True)  # a click on the disabled button does nothing
+    # the page's requests reach the handler while Playwright works: let it work a little each time
+    wait_until(lambda: page.wait_for_timeout(50) or len(held) == 2, message="both sessions asked")
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => document.getElementById('compare-verdict').textContent.length > 0", timeout=120_000
+    )
+    expect(button).to_be_enabled()
+    assert len(held) == 2

@@ -22,6 +22,7 @@ let verdictEl = null;
 let drawnPair = null;
 let builtChoices = null;
 let intents = {};
+let runButton = null; // disabled while A and B train
 
 /** intents: {change(side, config)} when a menu changes, run() for the button. */
 export function init(element, callbacks) {
@@ -68,6 +69,7 @@ export function init(element, callbacks) {
     configs.append(box);
   }
   const button = document.createElement("button");
+  runButton = button;
   button.type = "button";
   button.className = "primary";
   button.id = "compare-run";
@@ -214,6 +216,7 @@ export function update(state) {
   }
   if (state.catalogue) showConfigs(state.compare, state.catalogue.choices);
   const pair = state.comparison;
+  if (runButton) runButton.disabled = Boolean(pair?.pending);
   if (!pair) {
     summaryEl.textContent = "Pick two configurations: both train on the task's data with the Train tab's settings, then run on its current sample.";
     return;
