@@ -44,7 +44,10 @@ function sessionFrom(info, records = []) {
 
 /** The training form changed: its settings into the store (the link follows). */
 export function changeSettings(settings) {
+  const before = state.training.truncate ?? null;
   set({ training: { ...state.training, ...settings } });
+  // the backward pass on show is the one training would take: a new k asks for it again
+  if ((state.training.truncate ?? null) !== before && state.trace?.hasBackward) scheduleRefresh();
 }
 
 export async function start() {

@@ -21,7 +21,7 @@ function positive(values) {
 }
 
 /** A dashed vertical mark between t − 1 and t wherever truncated BPTT (every k steps) stops the
- * gradient, each labelled, so the drop there is not read as a vanishing gradient. */
+ * gradient, the first labelled, so the drop there is not read as a vanishing gradient. */
 function cutMarks(T, k) {
   const shapes = [];
   const annotations = [];
@@ -30,9 +30,12 @@ function cutMarks(T, k) {
       type: "line", name: "bptt-cut", xref: "x", x0: t - 0.5, x1: t - 0.5, yref: "paper", y0: 0, y1: 1,
       line: { color: COLORS.cursor, width: 1.5, dash: "dashdot" },
     });
+  }
+  // one label, at the first cut: the marks are alike, and k steps apart leave no room for more
+  if (shapes.length) {
     annotations.push({
-      name: "bptt-cut", xref: "x", x: t - 0.5, xanchor: "right", yref: "paper", y: 1, yanchor: "top",
-      text: `BPTT cut every ${k} steps`, textangle: -90, showarrow: false, font: { size: 9, color: COLORS.soft },
+      name: "bptt-cut", xref: "x", x: k - 0.5, xanchor: "right", yref: "paper", y: 1, yanchor: "top",
+      text: `BPTT cut every ${k} steps`, textangle: -90, showarrow: false, font: { size: 12, color: COLORS.soft },
     });
   }
   return { shapes, annotations };
