@@ -39,7 +39,7 @@ from app.web.schemas.stream import (
     StopCommand,
     TrainCommand,
 )
-from app.web.sessions import start_session
+from app.web.sessions import session_info, start_session
 from app.web.traces import backward_frames, forward_frames, summary_frame
 
 __all__ = ["Sampler", "StreamConnection", "StreamStats"]
@@ -305,8 +305,19 @@ class StreamConnection:
                 break
             if len(records) < FOLLOW_BATCH:
                 await asyncio.sleep(FOLLOW_POLL_SECONDS)
+        # the end says why, in the words the session's REST answer uses
+        ended = session_info(
+            await run_in_threadpool(self.training.status, session_id), self.training
+        )
         await self._send(
-            {"type": "end", "v": STREAM_PROTOCOL_VERSION, "session": session_id, "status": status}
+            {
+                "type": "end",
+                "v": STREAM_PROTOCOL_VERSION,
+                "session": session_id,
+                "status": ended.status,
+                "reason": ended.reason,
+                "error": ended.error,
+            }
         )
 
     def _status(self, session_id: str) -> str:

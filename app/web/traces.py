@@ -170,6 +170,10 @@ def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dic
                 for k in range(len(result.layers))
             ],
         }
+        if trace.config.cell == "lstm":
+            frame["dC"] = [
+                layer.dC[t, 0].tolist() for layer in result.layers if layer.dC is not None
+            ]
         index = _output_index(trace, t)
         if index is not None and norms:
             frame["head_step_grad_norms"] = {n: float(norms[n][index]) for n in ("W_hq", "b_q")}

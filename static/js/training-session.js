@@ -86,7 +86,8 @@ function follow(id) {
       scheduleRefresh();
     },
     end: (frame) => {
-      if (state.session?.id === id) set({ session: { ...state.session, status: frame.status } });
+      const now = state.session;
+      if (now?.id === id) set({ session: { ...now, status: frame.status, reason: frame.reason ?? now.reason, error: frame.error ?? now.error } });
       socket.close();
       scheduleRefresh();
     },

@@ -298,3 +298,29 @@ def test_gates_view_puts_each_kind_on_its_own_axis_and_shows_their_gradients_bac
     np.testing.assert_allclose(series["dL/di"], di, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(series["dL/dC"], np.array(dC)[:, UNIT], rtol=1e-12)
     shot(page, "gates-lstm-backward", "#view-gates")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gates_panels_have_room_and_the_veil_covers_every_one_of_them(
+    explorer: Callable[..., Page], cell: str
+) -> None:
+    page = explorer(f"task=sine&cell={cell}&hidden_size=4&t=2")
+    boxes = page.evaluate(
+        """() => {
+          const el = document.getElementById('view-gates');
+          const layout = el._fullLayout;
+          const panels = Object.keys(layout).filter((k) => /^yaxis\\d*$/.test(k))
+            .map((k) => ({ top: layout[k]._offset, height: layout[k]._length }));
+          const veil = el.querySelector('.cursor-veil').getBoundingClientRect();
+          const plot = el.getBoundingClientRect();
+          return { panels, veil: { top: veil.top - plot.top, bottom: veil.bottom - plot.top } };
+        }"""
+    )
+    panels = boxes["panels"]
+    assert len(panels) == (3 if cell == "lstm" else 2)
+    for panel in panels:
+        assert panel["height"] >= 70, panels
+    # no value of a step not computed yet shows in any panel
+    assert boxes["veil"]["top"] <= min(p["top"] for p in panels) + 0.5
+    assert boxes["veil"]["bottom"] >= max(p["top"] + p["height"] for p in panels) - 0.5
+    shot(page, f"gates-{cell}-forward", "#view-gates")

@@ -61,6 +61,8 @@ def test_run_frames_equal_the_rest_trace_forward_ascending_backward_descending(
             assert frame["step_grad_norms"][k] == {
                 name: values[t] for name, values in layer["step_grad_norms"].items()
             }
+            # the LSTM's dL/dC_t travels with each backward frame, equal to REST's
+            assert frame["dC"][k] == layer["dC"][t]
         head = rest["trace"]["head"]["step_grad_norms"]
         assert frame["head_step_grad_norms"] == {"W_hq": head["W_hq"][t], "b_q": head["b_q"][t]}
     assert summary == {

@@ -110,6 +110,9 @@ class BackwardFrame(_Frame):
     dH_norm: list[float] = Field(description="per layer, over the batch, as in REST")
     step_grad_norms: list[dict[str, float]]
     head_step_grad_norms: dict[str, float] | None = None
+    dC: list[list[float]] | None = Field(
+        None, description="LSTM only: (H) per layer, the total dL/dC_t as in REST's trace"
+    )
 
 
 class SummaryFrame(_Frame):
@@ -140,6 +143,8 @@ class EndFrame(_Frame):
     type: Literal["end"] = "end"
     session: str | None = None
     status: str
+    reason: str | None = Field(None, description="a followed session: why it ended, in words")
+    error: str | None = Field(None, description="a followed session that failed: the error")
 
 
 class ErrorFrame(_Frame):

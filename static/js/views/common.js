@@ -85,8 +85,12 @@ export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: show
   const left = xa._offset;
   const right = xa._offset + xa._length;
   const x = (v) => Math.max(left, Math.min(right, xa._offset + xa.l2p(v)));
-  box.style.top = `${ya._offset}px`;
-  box.style.height = `${ya._length}px`;
+  // over every panel stacked on the x axis (the gates view has up to three y axes)
+  const panels = Object.keys(layout).filter((k) => /^yaxis\d*$/.test(k) && typeof layout[k]?._offset === "number").map((k) => layout[k]);
+  const top = Math.min(...panels.map((a) => a._offset));
+  const bottom = Math.max(...panels.map((a) => a._offset + a._length));
+  box.style.top = `${top}px`;
+  box.style.height = `${bottom - top}px`;
   const [line, bandEl, veilEl] = [box.querySelector(".cursor-line"), box.querySelector(".cursor-band"), box.querySelector(".cursor-veil")];
   line.hidden = !showLine;
   line.style.transform = `translateX(${x(t) - 1}px)`;
@@ -103,6 +107,8 @@ export function placeCursor(el, t, T, phase, { veil = true, band = 0, line: show
   if (!veilEl.hidden) {
     veilEl.style.transform = `translateX(${v0}px)`;
     veilEl.style.width = `${v1 - v0}px`;
+    // the words only where they fit whole; the hatch alone says it on a narrow veil
+    veilEl.firstElementChild.hidden = v1 - v0 < 120;
   }
 }
 

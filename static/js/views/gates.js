@@ -2,6 +2,8 @@
 // axis (σ gates on [0, 1], the candidate on [−1, 1], C unbounded), and on the backward pass their
 // gradients. For the vanilla RNN: the nonlinearity φ with this step's (A_t, H_t) of the unit on it.
 
+/* global Plotly */
+
 import { COLORS, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, traceKey } from "./common.js";
 import { followWindow, windowRange } from "../time-window.js";
 import { cellStep } from "../cell-step.js";
@@ -77,7 +79,7 @@ function gatesFigure(state, trace, backward) {
   const candidate = trace.cell === "lstm" ? "g" : "n";
   const withC = names.includes("C");
   // top to bottom: the σ gates, the candidate, and for the LSTM the cell state
-  const domains = withC ? [[0.6, 1], [0.32, 0.54], [0, 0.26]] : [[0.45, 1], [0, 0.39]];
+  const domains = withC ? [[0.7, 1], [0.36, 0.63], [0, 0.29]] : [[0.5, 1], [0, 0.42]];
   const panel = (title, domain, fixed) => axis(title, { domain, ...(fixed && !backward ? { range: fixed } : {}) });
   const layout = {
     showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
@@ -112,7 +114,11 @@ export function update(state, trace) {
     return;
   }
   const { data, layout } = gated ? gatesFigure(state, trace, backward) : phiFigure(state, trace);
-  draw(el, data, layout);
+  // the gated cells' stacked panels need room: about 100 px each beside the legend
+  const height = !gated ? "" : trace.cell === "lstm" ? "400px" : "320px";
+  const resized = el.style.height !== height;
+  el.style.height = height;
+  draw(el, data, layout).then(() => resized && Plotly.Plots.resize(el));
   el.querySelector(":scope > .step-marker")?.toggleAttribute("hidden", gated);
   if (gated) placeCursor(el, state.t, trace.T, backward ? "backward" : "forward", { veil: true });
   else {

@@ -112,4 +112,21 @@ def test_following_a_session_streams_the_reason_it_ended(client) -> None:
             frames.append(frame)
     assert frame["status"] == "early_stopped"
     assert frames[-1]["reason"] == done["reason"]
+    # the end frame says it too, and a stopped session's end names the step it stopped at
+    assert frame["reason"] == done["reason"] and frame["error"] is None
     assert done["reason"].startswith("validation relative_mse reached")
+
+
+def test_the_end_of_a_followed_stopped_session_says_where_it_stopped(client) -> None:
+    model_id = sine_model(client)
+    session = client.post(
+        f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 5000, "start_paused": True}
+    ).json()["id"]
+    stopped = client.post(f"/api/v1/training/{session}/stop").json()
+    with client.websocket_connect(f"/api/v1/models/{model_id}/stream") as ws:
+        ws.send_json({"type": "follow", "session": session})
+        while (frame := ws.receive_json())["type"] != "end":
+            pass
+    info = client.get(f"/api/v1/training/{session}").json()
+    assert frame["status"] == "stopped" == info["status"]
+    assert frame["reason"] == info["reason"] == f"stopped by request at step {stopped['step']}"
