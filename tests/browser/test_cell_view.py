@@ -324,3 +324,24 @@ def test_gates_panels_have_room_and_the_veil_covers_every_one_of_them(
     assert boxes["veil"]["top"] <= min(p["top"] for p in panels) + 0.5
     assert boxes["veil"]["bottom"] >= max(p["top"] + p["height"] for p in panels) - 0.5
     shot(page, f"gates-{cell}-forward", "#view-gates")
+
+
+def test_pointing_at_a_cell_edge_lights_it_with_its_nodes_and_names_every_digit(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer(f"task=sine&cell=lstm&hidden_size=4&seed=5&t={T_CURSOR}&unit={UNIT}")
+    answers = _answers(page, live_server)
+    forget = answers["forward"]["trace"]["layers"][0]["gates"]["f"][T_CURSOR][UNIT]
+    label = page.locator("#view-cell .cell-label:has(text[data-quantity='f'])")
+    label.hover()
+    edge = label.get_attribute("data-edge")
+    expect(page.locator(f"#view-cell .cell-edge.lit[data-edge='{edge}']")).to_have_count(1)
+    ends = [label.get_attribute("data-from"), label.get_attribute("data-to")]
+    for node in ends:
+        expect(page.locator(f"#view-cell .cell-node.lit[data-node='{node}']")).to_have_count(1)
+    assert page.locator("#view-cell .cell-node.lit").count() == 2
+    # the hover text holds the full value, the API's
+    title = str(label.locator("title").text_content())
+    assert title.endswith(f"= {forget!r}") or float(title.rsplit("= ", 1)[1]) == forget
+    page.mouse.move(2, 2)
+    expect(page.locator("#view-cell .lit")).to_have_count(0)

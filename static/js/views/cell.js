@@ -223,7 +223,7 @@ function build(trace, layer, backward) {
   const nodeLayer = make("g", { class: "cell-nodes" }, svg);
   const labelLayer = make("g", { class: "cell-labels" }, svg);
   labels = [];
-  for (const e of graph.edges) {
+  graph.edges.forEach((e, k) => {
     const from = byId[e.from];
     const to = byId[e.to];
     const via = e.via || [];
@@ -231,15 +231,30 @@ function build(trace, layer, backward) {
     const end = border(to, via[via.length - 1] || [from.x, from.y]);
     const points = [start, ...via, end];
     const arrow = backward ? { "marker-start": "url(#cell-arrow)" } : { "marker-end": "url(#cell-arrow)" };
-    make("polyline", { points: points.map((p) => p.join(",")).join(" "), class: "cell-edge", ...arrow }, edgeLayer);
+    const path = points.map((p) => p.join(",")).join(" ");
+    const link = { "data-edge": k, "data-from": e.from, "data-to": e.to };
+    make("polyline", { points: path, class: "cell-edge", ...link, ...arrow }, edgeLayer);
+    // a wide transparent twin: the thin edge is easy to point at
+    make("polyline", { points: path, class: "cell-edge-hit", ...link }, edgeLayer);
     const q = backward ? e.dq : e.q;
-    if (!q) continue;
+    if (!q) return;
     const [x, y, anchor] = Array.isArray(e.at) ? e.at : [...pointAlong(points, e.at), "middle"];
-    const group = make("g", { class: "cell-label" }, labelLayer);
-    make("title", {}, group).textContent = meaning(q);
+    const group = make("g", { class: "cell-label", ...link }, labelLayer);
+    const title = make("title", {}, group);
+    title.textContent = meaning(q);
     const text = make("text", { x, y: Array.isArray(e.at) ? y : y - 4, "text-anchor": anchor, "data-quantity": q }, group);
-    labels.push({ text, q });
-  }
+    labels.push({ text, q, title });
+  });
+  // pointing at an edge or its value lights the edge, its value and the two nodes it joins
+  const light = (target) => {
+    for (const lit of svg.querySelectorAll(".lit")) lit.classList.remove("lit");
+    const edge = target?.closest?.("[data-edge]");
+    if (!edge) return;
+    for (const part of svg.querySelectorAll(`[data-edge="${edge.dataset.edge}"]`)) part.classList.add("lit");
+    for (const id of [edge.dataset.from, edge.dataset.to]) svg.querySelector(`[data-node="${id}"]`)?.classList.add("lit");
+  };
+  svg.addEventListener("mouseover", (event) => light(event.target));
+  svg.addEventListener("mouseleave", () => light(null));
   for (const n of graph.nodes) {
     const group = make("g", { class: `cell-node ${n.kind}`, "data-node": n.id }, nodeLayer);
     if (n.title) make("title", {}, group).textContent = n.title;
@@ -280,10 +295,11 @@ function fill(trace, state, backward) {
   const j = Math.min(state.unit, trace.H - 1);
   const step = cellStep(trace, state.layer, state.t, j);
   const values = backward ? step.backward : step.forward;
-  for (const { text, q } of labels) {
+  for (const { text, q, title } of labels) {
     const value = values?.[q] ?? null;
     text.textContent = label(q, value);
     text.dataset.value = value === null ? "" : String(value);
+    title.textContent = value === null ? meaning(q) : `${meaning(q)} = ${value}`; // every digit on hover
   }
   const where = `Unit ${j} of layer ${state.layer + 1}, step t = ${state.t}`;
   if (!backward) {
