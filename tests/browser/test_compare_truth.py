@@ -102,6 +102,25 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
         assert "both forget the start of the sequence, B far more" in verdict, verdict
     assert "B's gradient at t = 0 underflows to 0" in verdict
     assert "after 20 steps" in verdict
+    # both hidden-state maps veil the steps after t, opaquely, at the same place
+    page.evaluate("window.rnnExplorer.set({t: 50})")
+    for side in "ab":
+        veil = page.locator(f"#compare-{side} .cursor-veil")
+        expect(veil).to_be_visible()
+        assert veil.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+        # from t + ½ to the end of the axis, in that plot's own pixels
+        span = page.evaluate(
+            """(side) => {
+              const el = document.getElementById(`compare-${side}`);
+              const xa = el._fullLayout.xaxis;
+              const v = el.querySelector('.cursor-veil').getBoundingClientRect();
+              const plot = el.getBoundingClientRect();
+              return [v.left - plot.left, v.right - plot.left,
+                      xa._offset + xa.l2p(50.5), xa._offset + xa._length];
+            }""",
+            side,
+        )
+        assert abs(span[0] - span[2]) < 1 and abs(span[1] - span[3]) < 1, (side, span)
     shot(page, "compare-truth", "#panel-compare")
 
 
