@@ -11,6 +11,7 @@ sessions are checkpointed and marked "interrupted".
 
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,14 @@ class SessionRunners:
     def is_running(self, session_id: str) -> bool:
         with self._lock:
             return session_id in self._runners
+
+    def nudge(self, session_id: str) -> None:
+        """A control was just written for a session this worker trains: its next poll (before
+        its next update) reads the store instead of waiting out CONTROL_POLL_SECONDS."""
+        with self._lock:
+            runner = self._runners.get(session_id)
+        if runner is not None:
+            runner.polled_at = -math.inf
 
     def launch(self, runner: Runner) -> None:
         runner.session.on_progress = lambda record: self._on_progress(runner, record)

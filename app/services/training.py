@@ -205,6 +205,7 @@ class TrainingService:
         else:
             control = {"pause": "pause", "resume": "run", "step": "step", "stop": "stop"}[action]
             self.store.set_control(session_id, control)
+            self.runners.nudge(session_id)
         return self._await_ack(session_id, action, record.step)
 
     def _await_ack(self, session_id: str, action: Action, step_before: int) -> SessionRecord:

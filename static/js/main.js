@@ -49,6 +49,9 @@ function wire() {
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
   watch(["status", "error", "model", "busy"], status.update);
   watch(["computing"], progress.update);
+  // while a session trains: the trace waits for the Explore tab and for the cursor to rest
+  watch(["t"], trainingSession.cursorMoved);
+  watch(["tab"], (current) => trainingSession.tabShown(current.tab));
   checkToggle.init();
   watch(["check"], checkToggle.update);
   render.init({

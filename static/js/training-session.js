@@ -10,8 +10,12 @@ import { set, state } from "./state.js";
 // About this many points on the loss curve (at least 30 for any number of steps): a session
 // reports every max(1, ⌊steps / 50⌋) steps, whatever the task's default.
 const REPORTS_PER_SESSION = 50;
-// While the weights change, the trace on show is refreshed at most this often (ms).
-const REFRESH_INTERVAL = 500;
+// While the weights change, the trace on show is refreshed at most this often (ms), only while
+// the Explore tab (whose views draw it) is on show, and not within this long of a cursor move.
+const REFRESH_INTERVAL = 1000;
+const QUIET_AFTER_STEP = 1000;
+// Metric frames that arrive within this long of each other are drawn together (ms).
+const DRAW_EVERY = 200;
 // Between reports the status line's step is read from the server this often (ms).
 const STEP_POLL_INTERVAL = 1000;
 
@@ -20,6 +24,10 @@ let stepTimer = 0;
 let refreshTimer = 0;
 let refreshing = false;
 let refreshAgain = false;
+let pending = []; // metric frames not drawn yet
+let flushTimer = 0;
+let stale = false; // the weights changed while the Explore tab was hidden
+let movedAt = -Infinity; // when the cursor last moved (performance.now())
 
 /** The TrainRequest of the page's choices: the task, its parameters and the training settings. */
 function trainingRequest() {
@@ -75,17 +83,15 @@ function record(frame) {
 
 function follow(id) {
   stream?.close();
+  pending = [];
   const socket = api.openStream(state.model.id, {
     metrics: (frame) => {
-      const session = state.session;
-      if (session?.id !== id) return;
-      // a frame reports a step already done: it moves the step on, never the status
-      const reason = frame.reason ?? session.reason;
-      const error = frame.error ?? session.error;
-      set({ session: { ...session, step: Math.max(session.step, frame.step), reason, error, records: [...session.records, record(frame)] } });
-      scheduleRefresh();
+      if (state.session?.id !== id) return;
+      pending.push(frame);
+      if (!flushTimer) flushTimer = setTimeout(() => flushFrames(id), DRAW_EVERY);
     },
     end: (frame) => {
+      flushFrames(id);
       const now = state.session;
       if (now?.id === id) set({ session: { ...now, status: frame.status, reason: frame.reason ?? now.reason, error: frame.error ?? now.error } });
       socket.close();
@@ -98,6 +104,24 @@ function follow(id) {
   socket.send({ type: "follow", session: id });
   stream = socket;
   pollStep(id);
+}
+
+/** The metric frames received since the last drawing, into the store at once: one drawing of
+ * the curves for however many frames came meanwhile. */
+function flushFrames(id) {
+  clearTimeout(flushTimer);
+  flushTimer = 0;
+  const frames = pending;
+  pending = [];
+  const session = state.session;
+  if (session?.id !== id || frames.length === 0) return;
+  // a frame reports a step already done: it moves the step on, never the status
+  const last = frames[frames.length - 1];
+  const reason = last.reason ?? session.reason;
+  const error = last.error ?? session.error;
+  const step = Math.max(session.step, ...frames.map((f) => f.step));
+  set({ session: { ...session, step, reason, error, records: [...session.records, ...frames.map(record)] } });
+  scheduleRefresh();
 }
 
 /** While the session runs, its step between reports (the status line says where it is). */
@@ -128,8 +152,22 @@ export async function control(action) {
   scheduleRefresh();
 }
 
+/** The cursor moved: a refresh waits until the user has stopped stepping. */
+export function cursorMoved() {
+  movedAt = performance.now();
+}
+
+/** The tab on show changed: weights that changed while Explore was hidden are fetched now. */
+export function tabShown(tab) {
+  if (tab === "explore" && stale) scheduleRefresh();
+}
+
 /** Refreshes the trace soon; a request while one refresh runs makes another after it (the last weights). */
 function scheduleRefresh() {
+  if (state.tab !== "explore") {
+    stale = true; // no view on show draws the trace: fetch it when Explore is shown again
+    return;
+  }
   if (refreshing) {
     refreshAgain = true;
     return;
@@ -137,6 +175,15 @@ function scheduleRefresh() {
   if (refreshTimer) return;
   refreshTimer = setTimeout(async () => {
     refreshTimer = 0;
+    if (state.playing || performance.now() - movedAt < QUIET_AFTER_STEP) {
+      scheduleRefresh(); // never while the user steps or plays
+      return;
+    }
+    if (state.tab !== "explore") {
+      stale = true;
+      return;
+    }
+    stale = false;
     refreshing = true;
     try {
       await refresh();

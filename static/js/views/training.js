@@ -172,10 +172,11 @@ function resetCurves() {
 }
 
 /** ‖dW_xh‖ of each layer over training: how much gradient reaches the first layer (the spiral
- * tutorial's sigmoid against ReLU), one dashed curve per layer, added when the records have it. */
-function addLayerNorms(records) {
+ * tutorial's sigmoid against ReLU), one dashed curve per layer, added when the records have it;
+ * the points to extend them with. */
+function layerNorms(records) {
   const withLayers = records.filter((r) => Array.isArray(r.layer_grad_norms));
-  if (withLayers.length === 0) return;
+  if (withLayers.length === 0) return { x: [], y: [], indices: [] };
   const L = withLayers[0].layer_grad_norms.length;
   for (; layerCurves < L; layerCurves++) {
     Plotly.addTraces(gradEl, {
@@ -184,10 +185,11 @@ function addLayerNorms(records) {
     });
   }
   const layers = range(L);
-  Plotly.extendTraces(gradEl, {
+  return {
     x: layers.map(() => withLayers.map((r) => r.step)),
     y: layers.map((k) => withLayers.map((r) => r.layer_grad_norms[k])),
-  }, layers.map((k) => k + 2));
+    indices: layers.map((k) => k + 2),
+  };
 }
 
 /** Appends metric records to the curves (extendTraces: no re-plot). */
@@ -218,9 +220,12 @@ function addRecords(records) {
     indices.push(index);
   }
   if (indices.length) Plotly.extendTraces(lossEl, { x: xs, y: ys }, indices);
+  // one extendTraces (one redraw) for the gradient norm and every layer's curve
   const norms = records.filter((r) => typeof r.grad_norm === "number");
-  if (norms.length) Plotly.extendTraces(gradEl, { x: [norms.map((r) => r.step)], y: [norms.map((r) => r.grad_norm)] }, [0]);
-  addLayerNorms(records);
+  const layers = layerNorms(records);
+  const grad = norms.length ? { x: [norms.map((r) => r.step)], y: [norms.map((r) => r.grad_norm)], indices: [0] } : { x: [], y: [], indices: [] };
+  const gradIndices = [...grad.indices, ...layers.indices];
+  if (gradIndices.length) Plotly.extendTraces(gradEl, { x: [...grad.x, ...layers.x], y: [...grad.y, ...layers.y] }, gradIndices);
   const latest = records[records.length - 1];
   if (Array.isArray(latest.dH_norm)) Plotly.restyle(gradEl, { x: [range(latest.dH_norm.length)], y: [latest.dH_norm] }, [1]);
   const parts = [`step ${latest.step}`, `loss ${fmt(latest.loss, 4)}`];
