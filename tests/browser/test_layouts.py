@@ -107,6 +107,17 @@ def test_no_sideways_scrolling_and_the_transport_bar_stays_in_sight(
     page.locator("#play").click()
     page.wait_for_function("() => window.rnnExplorer.state.playing === false")
 
+    # the Train and Compare tabs fit the screen too
+    page.evaluate("() => window.scrollTo(0, 0)")
+    for tab, drawn in (("train", "#view-training .js-plotly-plot"), ("compare", "#view-compare *")):
+        page.locator(f"#tab-{tab}").click()
+        page.wait_for_selector(f"#panel-{tab}:not([hidden]) {drawn}")
+        # (a chart drawn while its tab was hidden takes Plotly's 700 px until it is resized to
+        # its card, a moment later: the layout fits once it has)
+        page.wait_for_function(
+            "() => document.documentElement.scrollWidth <= innerWidth", timeout=5_000
+        )
+
 
 def test_at_1440x900_the_diagram_the_equation_and_another_view_are_above_the_fold(
     page: Page, live_server: str
