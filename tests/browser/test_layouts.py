@@ -159,6 +159,12 @@ def test_a_projector_screen_gets_large_type_and_one_view_a_row(
     assert len(set(lefts)) == 1, lefts
     assert page.evaluate("() => document.documentElement.scrollWidth") <= size[0]
 
+    # a gated cell's bigger drawings too (the LSTM's cell card and gates)
+    open_at(page, live_server, size, "cell=lstm")
+    assert is_projector(page)
+    small = small_figure_text(page)
+    assert not small, f"LSTM figure text under 16 px: {small[:8]}"
+
     # the link can turn it off on the same screen
     open_at(page, live_server, size, "projector=0")
     assert not is_projector(page)
