@@ -17,6 +17,7 @@ import * as checkToggle from "./controls/check-toggle.js";
 import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
+import * as projector from "./controls/projector.js";
 import * as transport from "./controls/transport.js";
 import * as cursor from "./cursor.js";
 import { download } from "./exports.js";
@@ -47,6 +48,9 @@ function wire() {
     download: guard(download),
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
+  // before the first chart is drawn: a projector-sized screen draws its charts in large type
+  projector.init(form.foldSidebar);
+  watch(["projector"], projector.update);
   watch(["status", "error", "model", "busy"], status.update);
   watch(["computing"], progress.update);
   // while a session trains: the trace waits for the Explore tab and for the cursor to rest

@@ -23,6 +23,7 @@ export const state = {
   // encodings: the equation card's recomputed checks are on show
   check: false,
   litWeight: "", // the shared matrix whose arrows are pointed at in the unrolled network
+  projector: "", // large type, one view a row: "" as the viewport's size decides, "1" on, "0" off
 
   // what the user chose (the link carries all of it, see url.js)
   task: "", // "" with a shapes-only preset: no task, the preset's example is the sample

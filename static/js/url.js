@@ -51,6 +51,7 @@ export const URL_STATE = [
   { key: "speed", path: "speed", type: "choice", choices: () => SPEEDS, default: 10 },
   { key: "tab", path: "tab", type: "choice", choices: () => TABS, default: "explore" },
   { key: "weight", path: "weight", type: "choice", choices: () => WEIGHT_MATRICES, default: "W_hh" },
+  { key: "projector", path: "projector", type: "choice", choices: () => ["", "1", "0"], default: "" },
   { key: "check", path: "check", type: "choice", choices: () => [false, true], default: false },
   // the lesson followed and its step (lesson-session.js applies a step's own link on top)
   { key: "lesson", path: "lesson", type: "choice", choices: ({ catalogue }) => catalogue.lessons.map((l) => l.name), default: "" },

@@ -48,7 +48,8 @@ export function init(callbacks) {
   if (window.matchMedia("(max-width: 1100px)").matches) foldSidebar(true);
 }
 
-function foldSidebar(folded) {
+/** Folds the sidebar's form away (on a tablet or a projector the form sits above the views). */
+export function foldSidebar(folded) {
   $("sidebar-toggle").setAttribute("aria-expanded", folded ? "false" : "true");
   document.querySelector(".sidebar").classList.toggle("collapsed", folded);
 }

@@ -18,12 +18,56 @@ export const COLORS = {
 
 export { DIVERGING, SEQUENTIAL } from "./colour.js";
 
+// Every chart's config, in this one place: the mode bar offers what a learner uses (a PNG of the
+// chart, and reset after a drag-zoom) and nothing that uploads to a cloud. On a touch or narrow
+// screen explorer.css hides it (it would sit over the chart).
 export const PLOT_CONFIG = {
   displaylogo: false,
   responsive: true,
-  modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+  modeBarButtons: [["toImage", "resetScale2d"]],
   toImageButtonOptions: { format: "png", scale: 2 },
 };
+
+// Projector mode (controls/projector.js): every text of a chart at least this size, in px.
+const LARGE_TYPE = 16;
+const FONT_KEYS = new Set(["font", "tickfont", "titlefont", "textfont", "insidetextfont", "outsidetextfont"]);
+const normalSize = new WeakMap(); // a font object → its size as the view gave it
+let largeType = false;
+
+/**
+ * Sets, in place, every font size in a layout or its traces for projector mode (`large`: at
+ * least LARGE_TYPE px, a third larger) or back to the view's own sizes.
+ */
+function fitFonts(node, large) {
+  if (Array.isArray(node)) {
+    // traces, annotations, shapes: objects; an array of numbers (the data) has no fonts
+    if (node.length && typeof node[0] === "object" && !Array.isArray(node[0])) for (const item of node) fitFonts(item, large);
+    return;
+  }
+  if (!node || typeof node !== "object" || ArrayBuffer.isView(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    if (!value || typeof value !== "object") continue;
+    if (FONT_KEYS.has(key) && !Array.isArray(value)) {
+      if (!normalSize.has(value)) normalSize.set(value, value.size);
+      const size = normalSize.get(value) ?? 12;
+      if (large) value.size = Math.max(LARGE_TYPE, Math.round((size * 4) / 3));
+      else if (normalSize.get(value) === undefined) delete value.size;
+      else value.size = size;
+    }
+    fitFonts(value, large);
+  }
+}
+
+/** Projector mode on or off: every chart on the page re-laid with its type size. */
+export function refitCharts(large) {
+  largeType = large;
+  for (const el of document.querySelectorAll(".js-plotly-plot")) {
+    if (!el.layout) continue;
+    fitFonts(el.layout, large);
+    fitFonts(el.data, large);
+    Plotly.react(el, el.data, el.layout, PLOT_CONFIG).then(oneTabStop);
+  }
+}
 
 export function baseLayout(extra = {}) {
   return {
@@ -138,7 +182,24 @@ export function draw(el, data, layout) {
     el.replaceChildren();
     el.dataset.plotted = "1";
   }
-  return Plotly.react(el, data, layout, PLOT_CONFIG);
+  if (largeType) {
+    // only in projector mode: otherwise the view's layout goes to Plotly untouched
+    if (!layout.font) layout.font = {};
+    fitFonts(layout, true);
+    fitFonts(data, true);
+  }
+  return Plotly.react(el, data, layout, PLOT_CONFIG).then(oneTabStop);
+}
+
+/**
+ * A chart is one tab stop: its PNG button. Reset undoes a drag-zoom, which only a pointer
+ * makes, so it stays a click target but leaves the tab order. Returns the chart.
+ */
+function oneTabStop(el) {
+  for (const button of el.querySelectorAll(".modebar-btn")) {
+    if (button.dataset.val === "reset" || button.dataset.attr === "zoom") button.tabIndex = -1;
+  }
+  return el;
 }
 
 export function transpose(rows) {
