@@ -55,8 +55,8 @@ def forward_payload(run: Pass) -> dict[str, Any]:
         "trace": {
             "layers": layers,
             "final_state": {
-                "h": to_list(h if batched else h[:, 0]),
-                "c": None if c is None else to_list(c if batched else c[:, 0]),
+                "h": as_sent(h if batched else h[:, 0], "final_state.h"),
+                "c": None if c is None else as_sent(c if batched else c[:, 0], "final_state.c"),
             },
             "spectral_radius": run.spectral_radius,
         },
@@ -87,7 +87,7 @@ def backward_payload(run: Pass) -> dict[str, Any]:
             {
                 "dH": answer(result.dH(k)),
                 "dA": answer(result.dA(k)),
-                "dH_norm": to_list(result.grad_norm_per_step[k]),
+                "dH_norm": as_sent(result.grad_norm_per_step[k], "dH_norm"),
                 "step_grad_norms": {n: to_list(norms[f"layer{k}.{n}"]) for n in names}
                 if norms
                 else {},
@@ -120,7 +120,7 @@ def backward_payload(run: Pass) -> dict[str, Any]:
 def _cell_state_grad(result: BackwardResult, layer: int) -> Any:
     """The LSTM's total dL/dC_t (T, H) of sequence 0 in one layer; None for the other cells."""
     dC = result.layers[layer].dC  # (T, B, H)
-    return None if dC is None else to_list(dC[:, 0])
+    return None if dC is None else as_sent(dC[:, 0], "dC")
 
 
 def _output_index(trace: ForwardTrace, t: int) -> int | None:

@@ -1,6 +1,8 @@
 // The only module that talks to the server: REST with fetch, the stream over a WebSocket.
 // Every failure becomes an ApiError whose message is fit to show the user as is.
 
+import { decodeTrace, TRACE_MEDIA_TYPE } from "./binary-trace.js";
+
 const BASE = "/api/v1";
 
 export class ApiError extends Error {
@@ -27,9 +29,11 @@ export function describeDetail(detail) {
 
 async function request(method, path, { json, body, expect = "json" } = {}) {
   const init = { method, headers: {} };
+  if (expect === "trace") init.headers.Accept = `${TRACE_MEDIA_TYPE}, application/json;q=0.5`;
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(json);
+    // rows of a decoded binary trace (typed arrays) go back to the server as lists
+    init.body = JSON.stringify(json, (_key, value) => (ArrayBuffer.isView(value) ? Array.from(value) : value));
   } else if (body !== undefined) {
     init.body = body;
   }
@@ -54,6 +58,10 @@ async function request(method, path, { json, body, expect = "json" } = {}) {
     throw new ApiError(message, response.status);
   }
   if (expect === "buffer") return response.arrayBuffer();
+  if (expect === "trace") {
+    const type = response.headers.get("Content-Type") || "";
+    return type.startsWith(TRACE_MEDIA_TYPE) ? decodeTrace(await response.arrayBuffer()) : response.json();
+  }
   if (expect === "blob") return response.blob();
   return response.json();
 }
@@ -91,8 +99,11 @@ export function forgetModel(id) {
   fetch(`${BASE}/models/${encodeURIComponent(id)}`, { method: "DELETE", keepalive: true }).catch(() => {});
 }
 export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });
-export const forward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body });
-export const backward = (id, body) => request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body });
+/** Forward / backward answers, fetched as binary traces: innermost rows are typed arrays. */
+export const forward = (id, body) =>
+  request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body, expect: "trace" });
+export const backward = (id, body) =>
+  request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body, expect: "trace" });
 /** ‖∂Y_t/∂X_s‖_F for every input step s: body {inputs, t, h0?, c0?} → {t, norms, output_steps, reach_90}. */
 export const connectivity = (id, body) =>
   request("POST", `/models/${encodeURIComponent(id)}/connectivity`, { json: body });

@@ -129,7 +129,7 @@ function backwardGru(trace, layer, t, j, f) {
   d.dhn = d.dA_n * f.r;
   // the recurrent product's gradient: [dA_r, dA_z, dA_n ⊙ r] over all units
   const r = L.gates.r[t];
-  const dA_h = L.dA[t].map((value, k) => (k >= 2 * H ? value * r[k - 2 * H] : value));
+  const dA_h = Array.from(L.dA[t], (value, k) => (k >= 2 * H ? value * r[k - 2 * H] : value));
   d.dH_gates = throughRecurrentWeights(trace, layer, dA_h, j);
   d.dH_prev = d.dH_gates === null ? null : d.dH_gates + d.dH_direct;
   return d;

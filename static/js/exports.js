@@ -17,6 +17,9 @@ function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+// a binary trace's rows are typed arrays: written as lists, as the API's JSON answer has them
+const typedAsLists = (_key, value) => (ArrayBuffer.isView(value) ? Array.from(value) : value);
+
 function traceJSON(trace) {
   const layers = trace.layers.map((layer) => ({
     H: layer.H, A: layer.A, gates: layer.gates, dH: layer.dH, dA: layer.dA, dH_norm: layer.dH_norm,
@@ -51,6 +54,6 @@ export async function download(kind) {
   const base = `rnn-${trace.task || state.preset.replace(/[^A-Za-z0-9]+/g, "_")}-${trace.cell}`;
   if (kind === "unrolled") saveBlob(await toPNG(), `${base}-unrolled-t${state.t}.png`);
   else if (kind === "weights") saveBlob(await api.weightsBlob(trace.modelId), `${base}.safetensors`);
-  else if (kind === "json") saveBlob(new Blob([JSON.stringify(traceJSON(trace))], { type: "application/json" }), `${base}-trace.json`);
+  else if (kind === "json") saveBlob(new Blob([JSON.stringify(traceJSON(trace), typedAsLists)], { type: "application/json" }), `${base}-trace.json`);
   else saveBlob(new Blob([traceCSV(trace)], { type: "text/csv" }), `${base}-hidden.csv`);
 }

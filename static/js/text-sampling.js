@@ -9,7 +9,7 @@ const LONGEST_CONTINUATION = 200;
 
 /** An index drawn from softmax(logits / temperature). */
 function softmaxSample(logits, temperature) {
-  const scaled = logits.map((v) => v / temperature);
+  const scaled = Array.from(logits, (v) => v / temperature);
   const top = Math.max(...scaled);
   const weights = scaled.map((v) => Math.exp(v - top));
   const total = weights.reduce((s, v) => s + v, 0);

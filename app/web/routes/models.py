@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +12,7 @@ from app.rnn import weights as weights_io
 from app.services.errors import InputError
 from app.store import ModelRecord
 from app.web.arrays import to_array
+from app.web.binary import TRACE_MEDIA_TYPE, TraceResponse, wants_binary
 from app.web.body import json_body, json_body_doc, parse_json
 from app.web.deps import ModelsDep
 from app.web.errors import validation_message
@@ -32,6 +33,21 @@ from app.web.traces import backward_payload, forward_payload
 router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
 
 CreateModelBody = Annotated[CreateModelRequest, json_body(CreateModelRequest)]
+# the binary trace format (app.web.binary), for a client whose Accept names it
+_BINARY_TRACE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {TRACE_MEDIA_TYPE: {}}, "description": "the answer as a binary trace"}
+}
+
+
+def _answer(
+    request: Request, payload: dict[str, Any], dtype: str
+) -> FastJSONResponse | TraceResponse:
+    """The trace as binary when the client's Accept asks for it, else as JSON."""
+    if wants_binary(request):
+        return TraceResponse(payload, dtype)
+    return FastJSONResponse(payload)
+
+
 ForwardBody = Annotated[ForwardRequest, json_body(ForwardRequest)]
 BackwardBody = Annotated[BackwardRequest, json_body(BackwardRequest)]
 ConnectivityBody = Annotated[ConnectivityRequest, json_body(ConnectivityRequest)]
@@ -133,22 +149,28 @@ def get_weights(model_id: str, models: ModelsDep) -> Response:
 @router.post(
     "/{model_id}/forward",
     response_model=ForwardResponse,
+    responses=_BINARY_TRACE,
     openapi_extra=json_body_doc(ForwardRequest),
 )
-def forward(model_id: str, models: ModelsDep, body: ForwardBody) -> FastJSONResponse:
+def forward(
+    model_id: str, models: ModelsDep, body: ForwardBody, request: Request
+) -> FastJSONResponse | TraceResponse:
     """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
     run = models.forward(model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"))
     # written straight from the arrays (app.web.responses); the schema is response_model's
-    return FastJSONResponse(forward_payload(run))
+    return _answer(request, forward_payload(run), run.trace.config.dtype)
 
 
 @router.post(
     "/{model_id}/backward",
     response_model=BackwardResponse,
+    responses=_BINARY_TRACE,
     openapi_extra=json_body_doc(BackwardRequest),
 )
-def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> FastJSONResponse:
+def backward(
+    model_id: str, models: ModelsDep, body: BackwardBody, request: Request
+) -> FastJSONResponse | TraceResponse:
     """Loss, gradients in PyTorch's names and layouts, and the per-timestep gradient trace."""
     run = models.backward(
         model_id,
@@ -160,7 +182,7 @@ def backward(model_id: str, models: ModelsDep, body: BackwardBody) -> FastJSONRe
         body.step_grads,
         body.jacobian,
     )
-    return FastJSONResponse(backward_payload(run))
+    return _answer(request, backward_payload(run), run.trace.config.dtype)
 
 
 @router.post(

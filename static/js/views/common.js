@@ -231,6 +231,9 @@ export function fmt(value, digits = 3) {
   return value.toFixed(digits);
 }
 
+/** A row of a trace (a typed array from a binary answer, an Array from JSON) or a number → a row. */
+export const asRow = (value) => (Array.isArray(value) || ArrayBuffer.isView(value) ? value : [value]);
+
 export function norm(vector) {
   let s = 0;
   for (const v of vector) s += v * v;

@@ -187,7 +187,7 @@ function drawGradients(pair) {
   sides.forEach((side, k) => {
     const trace = pair[side];
     data.push({
-      type: "scatter", mode: "lines+markers", x: range(trace.T), y: norms[k].map((v) => (underflowed(v) ? null : v)),
+      type: "scatter", mode: "lines+markers", x: range(trace.T), y: Array.from(norms[k], (v) => (underflowed(v) ? null : v)),
       name: `${side.toUpperCase()}: ${label(trace)}`, line: { color: SIDE_COLOUR[side], width: 2 }, marker: { size: 3 },
     });
     const zeros = range(trace.T).filter((t) => underflowed(norms[k][t]));

@@ -2,7 +2,7 @@
 // and the pseudo-code loop beside it with the running lines highlighted. Plain DOM, textContent
 // only; the structure is built once per trace and phase, stepping only rewrites the numbers.
 
-import { fmt, norm, traceKey } from "./common.js";
+import { asRow, fmt, norm, traceKey } from "./common.js";
 import { stepLabel } from "../step-label.js";
 import { cellStep } from "../cell-step.js";
 import { outputAt, preactivationTerms } from "../trace.js";
@@ -298,7 +298,7 @@ function gradientFromThisStep(trace, layerIndex, t, j) {
   if (!head || !trace.dO) return null;
   const row = trace.sequence ? trace.dO[t] : t === trace.T - 1 ? trace.dO[0] : null;
   if (!row) return 0;
-  const dO = Array.isArray(row) ? row : [row];
+  const dO = asRow(row);
   let sum = 0;
   for (let q = 0; q < dO.length; q++) sum += dO[q] * head.data[q * head.shape[1] + j];
   return sum;

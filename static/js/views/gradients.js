@@ -17,7 +17,7 @@ export function init(element, radiusElement) {
 
 function positive(values) {
   // a log axis cannot show zeros; they are left as gaps
-  return values.map((v) => (v > 0 ? v : null));
+  return Array.from(values, (v) => (v > 0 ? v : null));
 }
 
 /** A dashed vertical mark between t − 1 and t wherever truncated BPTT (every k steps) stops the

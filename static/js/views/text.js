@@ -80,7 +80,7 @@ function showTopK(trace, t) {
   label.style.background = "none";
   const items = [label];
   if (probs) {
-    const order = probs.map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    const order = Array.from(probs, (p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, 5);
     for (const [p, k] of order) items.push(node("span", {}, `${show(trace.meta.vocab[k])} ${(p * 100).toFixed(1)}%`));
   }
   parts.topk.replaceChildren(...items);

@@ -6,7 +6,7 @@
 // (even one that slides the window) only recolours ~4·size nodes and rewrites their labels,
 // well under a millisecond, where a Plotly figure of the same marks needs 50–100 ms to restyle.
 
-import { COLORS, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
+import { COLORS, asRow, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpty, traceKey } from "./common.js";
 import { DIVERGING, SEQUENTIAL, diverging, sequential } from "./colour.js";
 import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
@@ -266,9 +266,9 @@ function paint(trace, state, start, backward) {
       if (backward && trace.dO) {
         const row = trace.sequence ? trace.dO[t] : trace.dO[0];
         const [lo, hi] = trace.dONormRange;
-        s.o.setAttribute("fill", sequential(Math.log10(Math.max(norm(Array.isArray(row) ? row : [row]), 1e-12)), lo, hi));
+        s.o.setAttribute("fill", sequential(Math.log10(Math.max(norm(asRow(row)), 1e-12)), lo, hi));
       } else s.o.setAttribute("fill", classification ? sequential(Math.max(...out), 0, 1) : diverging(out[0], outMax));
-      s.o.firstChild.textContent = `O_${t} = [${out.slice(0, 5).map((v) => fmt(v)).join(", ")}${trace.Q > 5 ? ", …" : ""}]`;
+      s.o.firstChild.textContent = `O_${t} = [${Array.from(out.slice(0, 5), (v) => fmt(v)).join(", ")}${trace.Q > 5 ? ", …" : ""}]`;
     }
     s.tick.textContent = `t=${t}`;
     const vocab = trace.meta.vocab;
@@ -319,7 +319,7 @@ function prepare(trace) {
   trace.inputMax = trace.inputs.reduce((m, row) => Math.max(m, trace.D === 1 ? Math.abs(row[0]) : norm(row)), 1e-9);
   trace.outputMax = trace.outputs.reduce((m, row) => Math.max(m, Math.abs(row[0])), 1e-9);
   if (trace.dO) {
-    const logs = trace.dO.map((row) => Math.log10(Math.max(norm(Array.isArray(row) ? row : [row]), 1e-12)));
+    const logs = trace.dO.map((row) => Math.log10(Math.max(norm(asRow(row)), 1e-12)));
     trace.dONormRange = [Math.min(...logs), Math.max(...logs)];
   }
 }
