@@ -82,9 +82,11 @@ function arrowMarker(defs, id, colour) {
 /** Builds the SVG for a window of `windowSize` slots (the structure; colours come later). */
 function build(trace, backward, hasOutput, fromBefore) {
   const g = geometry(trace);
-  svg = make("svg", { width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, role: "img", class: "unrolled-svg" });
+  svg = make("svg", { width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, role: "group", class: "unrolled-svg" });
+  // a group, not an image: the matrices' names inside take focus
   const title = make("title", {}, svg);
   title.textContent = "The network unrolled in time: inputs x_t, hidden states H_t and outputs O_t, with the same W_xh, W_hh and W_hq on every step";
+  svg.setAttribute("aria-label", title.textContent);
   const defs = make("defs", {}, svg);
   for (const [name, colour] of [["xh", COLORS.W_xh], ["hh", COLORS.W_hh], ["hq", COLORS.W_hq]]) arrowMarker(defs, `arrow-${name}`, colour);
   // the veil: the card's white with a grey hatch, opaque, so no node colour shows through
