@@ -1,13 +1,14 @@
 """The model configuration: one frozen pydantic model, the API's model config itself.
 
-pydantic checks every field (types strictly: `true` is not 1, "3" is not 3; numbers finite) and
-the cross-field rules below; an invalid config raises pydantic's ValidationError, which names the
-field. The same class validates a request body, a stored config and a weights file's metadata.
+pydantic checks every field (types strictly: `true` is not 1, "3" is not 3, though 3.0 is 3;
+numbers finite) and the cross-field rules below; an invalid config raises pydantic's
+ValidationError, which names the field. The same class validates a request body, a stored
+config and a weights file's metadata.
 """
 
-from typing import Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Cell = Literal["rnn", "lstm", "gru"]
 Nonlinearity = Literal["tanh", "sigmoid", "relu", "identity"]
@@ -28,6 +29,19 @@ OUTPUT_MODES: tuple[str, ...] = get_args(OutputMode)
 INITS: tuple[str, ...] = get_args(Init)
 DTYPES: tuple[str, ...] = get_args(DType)
 
+
+def _whole(value: Any) -> Any:
+    """A JSON number with no fractional part as the integer it is (JSON Schema's "integer"
+    includes 16.0); anything else goes on to strict validation unchanged."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+# An integer field read from JSON: 16 and 16.0 are the same integer, 16.5 and "16" are not.
+Whole = Annotated[int, BeforeValidator(_whole)]
+WholeOrNone = Annotated[int | None, BeforeValidator(_whole)]
+
 # Gates per cell: how many (H, H) blocks the stacked weight matrices hold (PyTorch's G).
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -40,6 +54,32 @@ CELL_FIELDS: dict[str, tuple[str, ...]] = {"nonlinearity": ("rnn",), "forget_bia
 _LOSS_NEEDS_HEAD = {"cross_entropy": "softmax", "bce": "sigmoid"}
 
 
+def _cross_field_rules(schema: dict[str, Any]) -> None:
+    """The validator's rules between fields, said in the JSON Schema as well (if/then), so a
+    schema-valid config is one the model accepts: a field of some cells only keeps its default
+    in the others, and a loss computed from logits has its head."""
+    rules: list[dict[str, Any]] = []
+    for name, cells in CELL_FIELDS.items():
+        default = ModelConfig.model_fields[name].default
+        rules.append(
+            {
+                "if": {
+                    "required": ["cell"],
+                    "properties": {"cell": {"not": {"enum": list(cells)}}},
+                },
+                "then": {"properties": {name: {"const": default}}},
+            }
+        )
+    for loss, head in _LOSS_NEEDS_HEAD.items():
+        rules.append(
+            {
+                "if": {"required": ["loss"], "properties": {"loss": {"const": loss}}},
+                "then": {"required": ["head"], "properties": {"head": {"const": head}}},
+            }
+        )
+    schema["allOf"] = rules
+
+
 class ModelConfig(BaseModel):
     """What a network is: cell, sizes, head, loss, how it is initialised and in which precision.
 
@@ -50,13 +90,19 @@ class ModelConfig(BaseModel):
     settings.
     """
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(
+        frozen=True,
+        strict=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra=_cross_field_rules,
+    )
 
-    input_size: int = Field(ge=1, description="D, inputs per step")
-    hidden_size: int = Field(ge=1, description="H, hidden units per layer")
-    output_size: int = Field(ge=1, description="Q, outputs per step")
+    input_size: Whole = Field(ge=1, description="D, inputs per step")
+    hidden_size: Whole = Field(ge=1, description="H, hidden units per layer")
+    output_size: Whole = Field(ge=1, description="Q, outputs per step")
     cell: Cell = "rnn"
-    num_layers: int = Field(1, ge=1, description="L, stacked recurrent layers")
+    num_layers: Whole = Field(1, ge=1, description="L, stacked recurrent layers")
     nonlinearity: Nonlinearity = Field("tanh", description="φ of the vanilla rnn")
     head: Head = "identity"
     loss: Loss = "mse"
@@ -65,7 +111,7 @@ class ModelConfig(BaseModel):
     )
     init: Init = "pytorch"
     init_std: float = Field(0.01, gt=0, description="σ of the normal initialiser")
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    seed: Whole = Field(0, ge=0, le=2**63 - 1)
     dtype: DType = "float64"
     forget_bias: float = Field(
         0.0,

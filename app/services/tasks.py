@@ -6,7 +6,7 @@ task itself is given the same bounds (`Limits.task_limits`).
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from app.rnn.arrays import Array
 from app.services.errors import InputError, NotFoundError
 from app.services.limits import Limits
 from app.tasks import PRESETS, TASKS, Preset, Sample, Task
+from app.tasks.base import TaskError
 
 __all__ = ["DrawnSample", "TaskService", "finite"]
 
@@ -83,8 +84,20 @@ class TaskService:
         return dict(finite(self.preset(name).describe()))
 
     def preset_example(self, name: str, seed: int) -> Array:
-        """Inputs (B, T, D) of a shapes-only preset's tutorial, for a forward pass."""
-        return self.preset(name).example_inputs(seed)
+        """Inputs (B, T, D) for a forward pass of the preset's model: a shapes-only preset's
+        standard-normal inputs of its tutorial's shape, a training preset's one example of its
+        task (with its parameters), drawn by `seed`."""
+        preset = self.preset(name)
+        if preset.task is None:
+            return preset.example_inputs(seed)
+        return self.sample(preset.task, seed, 1, dict(preset.task_params)).sample.inputs
+
+    def usable(self) -> tuple[list[str], list[str]]:
+        """The tasks and presets whose default example fits this service's limits (a service
+        with small limits cannot sample every task): the names its OpenAPI document offers."""
+        tasks = [name for name in TASKS if _fits(self.sample, name, 0, None, {})]
+        presets = [name for name in PRESETS if _fits(self.preset_example, name, 0)]
+        return tasks, presets
 
     def check_params(self, task: Task, params: Mapping[str, Any], field: str) -> None:
         """Bound the text parameters by `max_text_length` before the task reads them."""
@@ -126,6 +139,15 @@ class TaskService:
         """(inputs (T, D), targets) of one example, for the stream's `sample`."""
         drawn = self.sample(name, seed, None, params).sample
         return drawn.inputs[0], np.asarray(drawn.targets)[0]
+
+
+def _fits(draw: Callable[..., object], *args: Any) -> bool:
+    """Whether drawing an example succeeds within the limits."""
+    try:
+        draw(*args)
+    except (InputError, TaskError):  # a LimitError is an InputError
+        return False
+    return True
 
 
 def _convert(key: str, kind: str, text: str) -> Any:

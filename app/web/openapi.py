@@ -11,6 +11,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
+from app.services.limits import Limits
+from app.services.tasks import TaskService
+from app.settings import Settings
 from app.web.body import BODY_MODELS
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.schemas.stream import (
@@ -61,6 +64,60 @@ def component_schemas() -> dict[str, Any]:
     return schemas
 
 
+def _name_the_choices(document: dict[str, Any], tasks: TaskService) -> None:
+    """The `{name}` of the task and preset routes as the enumeration of the names this
+    service can serve (those whose default example fits its limits), so that a schema-valid
+    name is one it accepts."""
+    usable_tasks, usable_presets = tasks.usable()
+    for path, operations in document.get("paths", {}).items():
+        if path.startswith("/api/v1/tasks/{name}"):
+            names = usable_tasks
+        elif path.startswith("/api/v1/presets/{name}"):
+            names = usable_presets
+        else:
+            continue
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] == "name":
+                    parameter["schema"] = {"type": "string", "enum": names, "title": "Name"}
+
+
+# (component schema, field) → the setting that bounds it from above, as the services check it.
+_SETTING_BOUNDS: dict[tuple[str, str], str] = {
+    ("ModelConfig", "input_size"): "max_input_size",
+    ("ModelConfig", "hidden_size"): "max_hidden_size",
+    ("ModelConfig", "output_size"): "max_output_size",
+    ("ModelConfig", "num_layers"): "max_layers",
+    ("SampleRequest", "batch_size"): "max_batch",
+    ("TrainRequest", "batch_size"): "max_batch",
+    ("TrainRequest", "steps"): "max_training_steps",
+    ("TrainCommand", "batch_size"): "max_batch",
+    ("TrainCommand", "steps"): "max_training_steps",
+}
+
+
+def _set_maximum(schema: dict[str, Any], maximum: int) -> None:
+    """The integer (or the integer branch of an optional integer) gets `maximum`."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "integer":
+            branch["maximum"] = maximum
+
+
+def _bound_by_settings(document: dict[str, Any], settings: Settings) -> None:
+    """The live settings' bounds as the schema's maxima: a size within the schema is a size
+    this service accepts (the settings are read once, as the app starts)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for (name, field), setting in _SETTING_BOUNDS.items():
+        prop = schemas.get(name, {}).get("properties", {}).get(field)
+        if prop is not None:
+            _set_maximum(prop, int(getattr(settings, setting)))
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] == "batch_size":
+                    _set_maximum(parameter["schema"], settings.max_batch)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -73,6 +130,8 @@ def install_openapi(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 component_schemas()
             )
+            _name_the_choices(document, TaskService(Limits(app.state.settings)))
+            _bound_by_settings(document, app.state.settings)
             document["x-websocket"] = {
                 "/api/v1/models/{model_id}/stream": {
                     "protocol_version": STREAM_PROTOCOL_VERSION,

@@ -2,10 +2,14 @@
 
 Every operation gets a bounded number of generated requests (a fixed seed, so a failure
 reproduces), in all four phases: the schema's examples, boundary coverage, random fuzzing and
-stateful sequences (create a model, then call its routes with the id). Every check runs but one:
-`positive_data_acceptance` expects every schema-valid body to be accepted, and no JSON Schema can
-say "inputs must have the model's D columns" — a shape that depends on a stored model is checked by
-the server and answered with a 422 naming the field, which is the behaviour we want.
+stateful sequences (create a model, then call its routes with the id). Every check runs on every
+operation, with one exception: `positive_data_acceptance` (every schema-valid request is
+accepted) is left out for the operations whose accepted bodies depend on what is stored or
+uploaded, which no JSON Schema can say — `inputs` must have the stored model's D columns and
+`targets` its output's shape (forward, backward, connectivity, train), and an imported file must
+be a safetensors file whose tensors fit the config (import). The server answers those with a 422
+naming the field, which is the behaviour we want. One more is left out until its schema says
+it: a task sample's `params` (see NOT_SAID_BY_A_SCHEMA).
 """
 
 import os
@@ -36,18 +40,40 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
+# The operations whose accepted bodies depend on a stored model or an uploaded file; and one
+# the schema does not say yet: POST /tasks/{name}/sample's `params` are the named task's own,
+# which one request schema for every task cannot state (GET takes no free parameters).
+NOT_SAID_BY_A_SCHEMA = [
+    "forward_api_v1_models__model_id__forward_post",
+    "backward_api_v1_models__model_id__backward_post",
+    "connectivity_api_v1_models__model_id__connectivity_post",
+    "start_training_api_v1_models__model_id__train_post",
+    "import_model_api_v1_models_import_post",
+    "sample_task_with_params_api_v1_tasks__name__sample_post",
+]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        ["--checks", "all", "--exclude-checks", "positive_data_acceptance"],
+        [
+            "--checks",
+            "positive_data_acceptance",
+            *(f"--exclude-operation-id={name}" for name in NOT_SAID_BY_A_SCHEMA),
+        ],
+    ],
+    ids=["every-check-but-acceptance", "acceptance-where-a-schema-can-say-it"],
+)
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    server: LiveServer, tmp_path: Path
+    server: LiveServer, tmp_path: Path, selection: list[str]
 ) -> None:
     report = tmp_path / "schemathesis.xml"
     command = [
         str(Path(sys.executable).parent / "st"),
         "run",
         f"{server.base_url}/openapi.json",
-        "--checks",
-        "all",
-        "--exclude-checks",
-        "positive_data_acceptance",
+        *selection,
         "--seed",
         str(SEED),
         "--max-examples",

@@ -77,6 +77,8 @@ def _config_form(text: str | None) -> ModelConfig | None:
         document = parse_json(text)
     except ValueError as error:
         raise InputError("config", f"config is not valid JSON: {error}") from None
+    if document is None:  # JSON null: as if absent, the file's metadata says
+        return None
     if isinstance(document, dict) and isinstance(document.get("config"), dict):
         document = document["config"]
     try:

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rnn.config import ModelConfig
+from app.rnn.config import ModelConfig, Whole, WholeOrNone
 from app.rnn.network import StepGrads
 from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
 
@@ -57,7 +57,7 @@ class BackwardRequest(ForwardRequest):
         description="(T_out, Q) / (B, T_out, Q); class indices (T_out,) / (B, T_out) for "
         "cross-entropy; T_out = T in 'sequence' mode, absent in 'last' mode"
     )
-    truncate: int | None = Field(None, ge=1, description="truncated BPTT every k steps")
+    truncate: WholeOrNone = Field(None, ge=1, description="truncated BPTT every k steps")
     step_grads: StepGrads = Field(
         "norms", description="each step's contribution to the weight gradients"
     )
@@ -72,7 +72,7 @@ class ConnectivityRequest(ForwardRequest):
         json_schema_extra={"examples": [{"inputs": [[0.0], [0.5], [1.0]], "t": 2}]},
     )
 
-    t: int = Field(ge=0, le=10**6, description="the output step: 0…T−1, or T−1 in 'last' mode")
+    t: Whole = Field(ge=0, le=10**6, description="the output step: 0…T−1, or T−1 in 'last' mode")
 
 
 class ConnectivityResponse(BaseModel):

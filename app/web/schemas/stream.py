@@ -4,13 +4,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.rnn.config import Whole, WholeOrNone
 from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
 from app.web.schemas.training import TrainRequest
 
 
 class SampleSpec(RequestBody):
     task: str
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    seed: Whole = Field(0, ge=0, le=2**63 - 1)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -23,7 +24,7 @@ class RunCommand(RequestBody):
     h0: NumberArray | None = None
     c0: NumberArray | None = None
     sample: SampleSpec | None = Field(None, description="replaces inputs/targets")
-    truncate: int | None = Field(None, ge=1)
+    truncate: WholeOrNone = Field(None, ge=1)
     rate: float = Field(
         0.0, ge=0, allow_inf_nan=False, description="frames per second; 0 = as fast as read"
     )
@@ -58,7 +59,7 @@ class FollowCommand(RequestBody):
 
     type: Literal["follow"]
     session: str
-    after_step: int = Field(-1, ge=-1, le=2**53, description="replay history after this step")
+    after_step: Whole = Field(-1, ge=-1, le=2**53, description="replay history after this step")
 
 
 class TrainCommand(TrainRequest):

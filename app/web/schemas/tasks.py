@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.rnn.config import Whole, WholeOrNone
 from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
 
 
@@ -28,8 +29,8 @@ class SampleRequest(RequestBody):
         json_schema_extra={"examples": [{"seed": 1, "params": {"length": 20}}]},
     )
 
-    seed: int = Field(0, ge=0, le=2**63 - 1)
-    batch_size: int | None = Field(
+    seed: Whole = Field(0, ge=0, le=2**63 - 1)
+    batch_size: WholeOrNone = Field(
         None, ge=1, description="absent: one sequence without a batch axis"
     )
     params: dict[str, Any] = Field(default_factory=dict, description="the task's parameters")

@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.rnn.config import WholeOrNone
 from app.rnn.optim import OptimizerName
 from app.services.training import SessionStatus
 from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
@@ -40,12 +41,12 @@ class TrainRequest(RequestBody):
     data: TrainingData | None = Field(None, description="the user's own arrays instead of a task")
     optimizer: OptimizerName | None = None
     lr: float | None = Field(None, gt=0, allow_inf_nan=False)
-    batch_size: int | None = Field(None, ge=1)
+    batch_size: WholeOrNone = Field(None, ge=1)
     clip: float | None = Field(None, gt=0, allow_inf_nan=False, description="max global norm")
-    truncate: int | None = Field(None, ge=1, description="truncated BPTT length k")
-    steps: int | None = Field(None, ge=1)
-    report_every: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    truncate: WholeOrNone = Field(None, ge=1, description="truncated BPTT length k")
+    steps: WholeOrNone = Field(None, ge=1)
+    report_every: WholeOrNone = Field(None, ge=1)
+    seed: WholeOrNone = Field(None, ge=0, le=2**63 - 1)
     early_stop: EarlyStopBody | None = None
     validation_fraction: float | None = Field(None, ge=0, allow_inf_nan=False)
     start_paused: bool = Field(False, description="wait for step or resume before training")

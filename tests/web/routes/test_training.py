@@ -231,8 +231,16 @@ def test_presets_and_shape_examples(client) -> None:
     body = client.post(f"/api/v1/models/{model_id}/forward", json=inputs).json()
     assert np.shape(body["outputs"])[-1] == example["config"]["output_size"]
     assert client.get("/api/v1/presets/nope").status_code == 404
-    trains = client.get("/api/v1/presets/Binary%20addition/example")
-    assert trains.status_code == 422
+    # a training preset's example is one example of its task, with the preset's parameters,
+    # and the preset's model runs it
+    preset = client.get("/api/v1/presets/Binary%20addition").json()
+    trains = client.get("/api/v1/presets/Binary%20addition/example?seed=3").json()
+    query = {"seed": 3, "batch_size": 1, **preset["task_params"]}
+    sample = client.get(f"/api/v1/tasks/{preset['task']}/sample", params=query).json()
+    assert trains["inputs"] == sample["inputs"] and trains["config"] == preset["model"]
+    model_id = client.post("/api/v1/models", json={"config": trains["config"]}).json()["id"]
+    answer = client.post(f"/api/v1/models/{model_id}/forward", json={"inputs": trains["inputs"]})
+    assert answer.status_code == 200, answer.text
 
 
 def test_train_over_the_stream_sends_session_metrics_and_end(client) -> None:
@@ -244,7 +252,14 @@ def test_train_over_the_stream_sends_session_metrics_and_end(client) -> None:
         frames = []
         while (frame := ws.receive_json())["type"] != "end":
             frames.append(frame)
-        assert frame == {"type": "end", "v": 1, "session": session["session"], "status": "finished"}
+        assert frame == {
+            "type": "end",
+            "v": 1,
+            "session": session["session"],
+            "status": "finished",
+            "reason": "finished all 20 steps",
+            "error": None,
+        }
     assert [f["step"] for f in frames] == [5, 10, 15, 20]
     assert all(f["type"] == "metrics" and f["session"] == session["session"] for f in frames)
     history = client.get(f"/api/v1/training/{session['session']}/history").json()["records"]
