@@ -74,8 +74,9 @@ def test_hostile_model_names_are_shown_as_text(
 ) -> None:
     page = explorer("task=binary_addition")
     config = page.evaluate("window.rnnExplorer.model().config")
-    created = SERVER.post(
-        f"{live_server}/api/v1/models", json={"config": config, "name": HOSTILE}
+    # made with the page's own cookie (its owner), so that the page may open it
+    created = page.request.post(
+        f"{live_server}/api/v1/models", data={"config": config, "name": HOSTILE}
     ).json()
     page = explorer(f"task=binary_addition&model={created['id']}")
     expect(page.locator("#model-summary")).to_contain_text(HOSTILE)
