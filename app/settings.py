@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Field(default_factory=default_data_dir)
 
+    # Owners (docs/api.md, "Owners, tokens and share links").
+    secret_key: str | None = Field(
+        None,
+        min_length=16,
+        description="signs owner cookies and share links; unset: a random key kept in "
+        "data_dir/secret.key (every worker on one data directory shares it)",
+    )
+    instructor_token: str | None = Field(
+        None,
+        min_length=16,
+        description="`Authorization: Bearer <it>` sees and manages every model and session",
+    )
+
     # Model sizes (a created or imported model's config).
     max_input_size: int = Field(256, ge=1, description="D: inputs per step")
     max_hidden_size: int = Field(512, ge=1, description="H: hidden units per layer")

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import httpx2
 import uvicorn
 from fastapi import FastAPI
 
@@ -23,6 +24,16 @@ from app.settings import Settings
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# One visitor's cookie jar for the raw HTTP clients of the servers the tests start: every request
+# made through it acts as the same owner (app.web.owners), as a browser's do. A server with
+# another secret key answers its cookie with a fresh one, which replaces it.
+OWNER = httpx2.Client(timeout=60)
+
+
+def owner_headers() -> dict[str, str]:
+    """The visitor's cookie as a header, for a WebSocket client (which has no cookie jar)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in OWNER.cookies.items())}
 
 
 def free_port() -> int:

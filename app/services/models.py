@@ -93,12 +93,15 @@ class ModelService:
                 409,
             )
 
-    def create(self, config: ModelConfig, name: str) -> ModelRecord:
+    def create(self, config: ModelConfig, name: str, owner_id: str = "") -> ModelRecord:
+        """A model with fresh weights, belonging to `owner_id` ("" is the instructor's only)."""
         self.limits.config(config)
         self._check_room()
-        return self._store_new(config, Network(config).params, name)
+        return self._store_new(config, Network(config).params, name, owner_id)
 
-    def import_model(self, data: bytes, config: ModelConfig | None, name: str) -> ModelRecord:
+    def import_model(
+        self, data: bytes, config: ModelConfig | None, name: str, owner_id: str = ""
+    ) -> ModelRecord:
         """A safetensors file in PyTorch's names + a config (else the file's metadata)."""
         self.limits.upload(len(data))
         if config is not None:
@@ -106,12 +109,19 @@ class ModelService:
         config, params = weights_io.load(data, config)
         self.limits.config(config)
         self._check_room()
-        return self._store_new(config, params, name)
+        return self._store_new(config, params, name, owner_id)
 
-    def _store_new(self, config: ModelConfig, params: dict[str, Array], name: str) -> ModelRecord:
+    def _store_new(
+        self, config: ModelConfig, params: dict[str, Array], name: str, owner_id: str
+    ) -> ModelRecord:
         now = time.time()
         record = ModelRecord(
-            id=new_id(), name=name, config=config.to_dict(), created_at=now, updated_at=now
+            id=new_id(),
+            name=name,
+            config=config.to_dict(),
+            created_at=now,
+            updated_at=now,
+            owner_id=owner_id,
         )
         self.store.create_model(record, weights_io.save(config, params))
         return record

@@ -111,6 +111,7 @@ class TrainingService:
             owner=self.owner,
             created_at=now,
             updated_at=now,
+            owner_id=record.owner_id,  # a session belongs to its model's owner
         )
         active = self.store.create_session_if_room(
             session_record, self.settings.max_sessions, now - self.settings.stale_seconds

@@ -39,6 +39,9 @@ class ModelRecord:
     created_at: float
     updated_at: float
     weights_version: int = 1
+    # who may see and manage it: an owner id; "" (rows older than owners) is nobody but the
+    # instructor's
+    owner_id: str = ""
 
 
 @dataclass
@@ -62,6 +65,7 @@ class SessionRecord:
     updated_at: float = 0.0
     latest: dict[str, Any] | None = None
     error: str | None = None
+    owner_id: str = ""  # the model's owner (`owner` above is the worker running the session)
 
 
 def new_id() -> str:
@@ -89,6 +93,8 @@ class Store(Protocol):
     def write_blob(self, key: str, data: bytes) -> None: ...
     def read_blob(self, key: str) -> bytes | None: ...
 
+    def create_token(self, token_hash: str, owner_id: str) -> None: ...
+    def token_owner(self, token_hash: str) -> str | None: ...
     def get_session(self, session_id: str) -> SessionRecord: ...
     def list_sessions(self, model_id: str | None = None) -> list[SessionRecord]: ...
     def update_session(self, session_id: str, **changes: Any) -> None: ...

@@ -18,9 +18,10 @@ from app.store.files import atomic_write
 from app.store.records import ACTIVE, ModelRecord, NotFoundError, SessionRecord, snapshot_key
 from app.store.rows import (
     JSON_COLUMNS,
+    MODEL_COLUMNS,
     SCHEMA,
-    SCHEMA_VERSION,
     SESSION_COLUMNS,
+    migrate,
     model_of,
     session_of,
     session_row,
@@ -51,10 +52,7 @@ class SQLiteStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            migrate(db)
 
     def close(self) -> None:
         with self._lock:
@@ -85,8 +83,8 @@ class SQLiteStore:
         atomic_write(self._weights_path(record.id), weights)
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO models(id, name, config, created_at, updated_at, weights_version) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO models(id, name, config, created_at, updated_at, weights_version, "
+                "owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.name,
@@ -94,13 +92,13 @@ class SQLiteStore:
                     record.created_at,
                     record.updated_at,
                     record.weights_version,
+                    record.owner_id,
                 ),
             )
 
     def get_model(self, model_id: str) -> ModelRecord:
         rows = self._query(
-            "SELECT id, name, config, created_at, updated_at, weights_version FROM models "
-            "WHERE id = ?",
+            f"SELECT {MODEL_COLUMNS} FROM models WHERE id = ?",
             (model_id,),
         )
         if not rows:
@@ -108,10 +106,7 @@ class SQLiteStore:
         return model_of(rows[0])
 
     def list_models(self) -> list[ModelRecord]:
-        rows = self._query(
-            "SELECT id, name, config, created_at, updated_at, weights_version FROM models "
-            "ORDER BY created_at, id"
-        )
+        rows = self._query(f"SELECT {MODEL_COLUMNS} FROM models ORDER BY created_at, id")
         return [model_of(row) for row in rows]
 
     def count_models(self) -> int:
@@ -154,6 +149,19 @@ class SQLiteStore:
             raise NotFoundError(f"no model with id {model_id!r}")
         return int(row[0])
 
+    # API tokens (only their hashes are kept) ------------------------------------------------
+
+    def create_token(self, token_hash: str, owner_id: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO tokens(token_hash, owner_id, created_at) VALUES (?, ?, ?)",
+                (token_hash, owner_id, time.time()),
+            )
+
+    def token_owner(self, token_hash: str) -> str | None:
+        rows = self._query("SELECT owner_id FROM tokens WHERE token_hash = ?", (token_hash,))
+        return str(rows[0][0]) if rows else None
+
     # Blobs (optimiser state and session snapshots, safetensors bytes) ------------------------
 
     def _blob_path(self, key: str) -> Path:
@@ -189,7 +197,7 @@ class SQLiteStore:
         return [session_of(row) for row in rows]
 
     def update_session(self, session_id: str, **changes: Any) -> None:
-        allowed = set(SESSION_COLUMNS.split(", ")) - {"id", "model_id", "created_at"}
+        allowed = set(SESSION_COLUMNS.split(", ")) - {"id", "model_id", "created_at", "owner_id"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown session field(s): {sorted(unknown)}")
@@ -230,7 +238,7 @@ class SQLiteStore:
             if active < max_active:
                 db.execute(
                     f"INSERT INTO sessions({SESSION_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     session_row(record),
                 )
             return active

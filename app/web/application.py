@@ -23,9 +23,20 @@ from app.web.middleware import (
     install_method_not_allowed,
 )
 from app.web.openapi import install_openapi
+from app.web.owners import OwnerMiddleware
 from app.web.pages import STATIC_DIR
 from app.web.pages import router as pages_router
-from app.web.routes import choices, health, lessons, models, presets, stream, tasks, training
+from app.web.routes import (
+    choices,
+    health,
+    lessons,
+    models,
+    owners,
+    presets,
+    stream,
+    tasks,
+    training,
+)
 from app.web.stream import StreamStats
 
 __all__ = ["create_app"]
@@ -65,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.stream_stats = StreamStats()
     install_error_handlers(app)
-    for router in (health, choices, models, tasks, presets, lessons, training, stream):
+    for router in (health, choices, models, tasks, presets, lessons, training, stream, owners):
         app.include_router(router.router)
     app.include_router(pages_router)
     app.state.assets = AssetFiles(STATIC_DIR)
@@ -78,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # included; the body bound refuses what no route could accept before it is read whole; an
     # answer of 1 kB or more goes gzip-compressed to a client that accepts it, at level 1 (a
     # 26 MB trace: 1.7 s at level 6, 0.35 s at level 1, for 8 % more bytes).
+    # every request and WebSocket acts as an owner (app.web.owners): cookie, bearer or share
+    app.add_middleware(OwnerMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
     app.add_middleware(
         BodySizeLimitMiddleware,

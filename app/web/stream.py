@@ -29,6 +29,7 @@ from app.services.training import ENDED, TrainingService
 from app.settings import Settings
 from app.web.commands import Sampler, parse_command, run_pass
 from app.web.errors import DOMAIN_ERRORS, error_body
+from app.web.owners import Caller, can_manage, can_read, refuse_shared
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.schemas.stream import (
     FollowCommand,
@@ -77,6 +78,7 @@ class StreamConnection:
         stats: StreamStats,
         sampler: Sampler,
         training: TrainingService,
+        caller: Caller,
     ) -> None:
         self.websocket = websocket
         self.model_id = model_id
@@ -85,6 +87,8 @@ class StreamConnection:
         self.stats = stats
         self.sampler = sampler
         self.training = training
+        self.caller = caller
+        self.manages = False  # may the caller train this model (known once the model is read)
         self.job: asyncio.Task[None] | None = None
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.stream_queue_frames)
         # A run's pacing: paused (frames only on step), or playing at `interval` seconds.
@@ -108,7 +112,11 @@ class StreamConnection:
             )
             return
         try:
-            await run_in_threadpool(self.models.get, self.model_id)
+            record = await run_in_threadpool(self.models.get, self.model_id)
+            # another owner's model is no model at all (the same close as an unknown id)
+            if not can_read(self.caller, self.model_id, record.owner_id):
+                raise NotFoundError(f"no model with id {self.model_id!r}")
+            self.manages = can_manage(self.caller, record.owner_id)
         except NotFoundError as error:
             await self._close_with_error(error, code=4404)
             return
@@ -268,6 +276,8 @@ class StreamConnection:
     # Training -------------------------------------------------------------------------------
 
     async def _train(self, command: TrainCommand) -> None:
+        if not self.manages:  # a share link's holder reads, never trains
+            raise refuse_shared(self.model_id)
         info = await run_in_threadpool(start_session, self.training, self.model_id, command)
         await self._send(
             {

@@ -5,6 +5,10 @@ import { decodeTrace, TRACE_MEDIA_TYPE } from "./binary-trace.js";
 
 const BASE = "/api/v1";
 
+// A read-only share link's token (`?share=` on the page's URL), passed on to every call: the
+// REST calls send it as X-Share-Token, the stream (which cannot send headers) in its query.
+export const SHARE_TOKEN = new URLSearchParams(location.search).get("share") || "";
+
 export class ApiError extends Error {
   constructor(message, status = 0) {
     super(message);
@@ -28,7 +32,7 @@ export function describeDetail(detail) {
 }
 
 async function request(method, path, { json, body, expect = "json" } = {}) {
-  const init = { method, headers: {} };
+  const init = { method, headers: SHARE_TOKEN ? { "X-Share-Token": SHARE_TOKEN } : {} };
   if (expect === "trace") init.headers.Accept = `${TRACE_MEDIA_TYPE}, application/json;q=0.5`;
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -164,7 +168,7 @@ export function parseSafetensors(buffer) {
  */
 export function openStream(id, handlers, onClose = () => {}) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${BASE}/models/${encodeURIComponent(id)}/stream`);
+  const socket = new WebSocket(`${scheme}://${location.host}${BASE}/models/${encodeURIComponent(id)}/stream${SHARE_TOKEN ? `?share=${encodeURIComponent(SHARE_TOKEN)}` : ""}`);
   const queue = [];
   let closed = false;
   socket.addEventListener("open", () => {

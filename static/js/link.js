@@ -8,9 +8,12 @@ import { LINKED_KEYS, readQuery, toQuery } from "./url.js";
 // Playing at 60 steps/s must not spend its frame budget on history.replaceState: coalesced.
 const WRITE_DELAY = 150;
 
-/** The query string of the state on show. */
+/** The query string of the state on show; a share link's token stays in it, so the state
+ * links keep working for the link's holder. */
 export function query() {
-  return toQuery(state, state.catalogue, selection);
+  const share = new URLSearchParams(location.search).get("share");
+  const q = toQuery(state, state.catalogue, selection);
+  return [q, share ? `share=${encodeURIComponent(share)}` : ""].filter(Boolean).join("&");
 }
 
 /** The state a query string names, whole (the catalogue must be in the store: it holds the choices). */

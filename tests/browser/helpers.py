@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from playwright.sync_api import Page
 
 from app.settings import Settings
@@ -18,13 +19,20 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 
+# The browser tests' own look at the server is the instructor's (RNN_EXPLORER_INSTRUCTOR_TOKEN):
+# it sees the models and sessions every page made, each page being its own owner.
+INSTRUCTOR_TOKEN = "browser-tests-instructor-token"
+SERVER = httpx2.Client(headers={"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}, timeout=60)
+
 
 @contextmanager
 def serve(**settings: Any) -> Iterator[str]:
     """The app with these settings on http://127.0.0.1:<free port>, a throw-away data directory."""
     data_dir = Path(tempfile.mkdtemp(prefix="rnn-explorer-browser-"))
     try:
-        with live_server(Settings(data_dir=data_dir, **settings)) as server:
+        with live_server(
+            Settings(data_dir=data_dir, **{"instructor_token": INSTRUCTOR_TOKEN, **settings})
+        ) as server:
             yield server.url
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

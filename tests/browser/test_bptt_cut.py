@@ -3,11 +3,10 @@ training's BPTT length k and marks every cut, so the drop there reads as a cut, 
 
 from collections.abc import Callable
 
-import httpx2
 import numpy as np
 from playwright.sync_api import Page
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 
 
 def test_the_gradient_chart_marks_each_bptt_cut_of_the_training_truncation(
@@ -35,7 +34,7 @@ def test_the_gradient_chart_marks_each_bptt_cut_of_the_training_truncation(
 
     def dH_norm(truncate: int | None) -> list[float]:
         body = {"inputs": trace["inputs"], "targets": trace["targets"], "truncate": truncate}
-        response = httpx2.post(f"{live_server}/api/v1/models/{trace['id']}/backward", json=body)
+        response = SERVER.post(f"{live_server}/api/v1/models/{trace['id']}/backward", json=body)
         assert response.status_code == 200, response.text
         return list(response.json()["trace"]["layers"][0]["dH_norm"])
 
@@ -71,7 +70,7 @@ def test_a_new_bptt_length_in_the_training_form_redraws_the_explored_gradient_wi
     cuts = [s["x0"] for s in chart["layout"]["shapes"] if s.get("name") == "bptt-cut"]
     assert cuts == [t - 0.5 for t in range(7, trace["T"], 7)]
     body = {"inputs": trace["inputs"], "targets": trace["targets"], "truncate": 7}
-    response = httpx2.post(f"{live_server}/api/v1/models/{trace['id']}/backward", json=body)
+    response = SERVER.post(f"{live_server}/api/v1/models/{trace['id']}/backward", json=body)
     truncated = response.json()["trace"]["layers"][0]["dH_norm"]
     plotted = [0.0 if v is None else v for v in chart["y"]]
     np.testing.assert_allclose(plotted, [max(v, 0.0) for v in truncated], rtol=1e-12)

@@ -3,10 +3,9 @@ is the truth they are compared with (on the default server and on one with other
 
 from collections.abc import Callable
 
-import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import open_explorer, serve
+from tests.browser.helpers import SERVER, open_explorer, serve
 
 
 def options(page: Page, selector: str) -> list[str]:
@@ -16,8 +15,8 @@ def options(page: Page, selector: str) -> list[str]:
 def test_the_menus_hold_exactly_the_servers_choices(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
-    choices = httpx2.get(f"{live_server}/api/v1/choices").json()
-    tasks = httpx2.get(f"{live_server}/api/v1/tasks").json()
+    choices = SERVER.get(f"{live_server}/api/v1/choices").json()
+    tasks = SERVER.get(f"{live_server}/api/v1/tasks").json()
     page = explorer()
     for field in ("cell", "nonlinearity", "init"):
         assert options(page, f"#{field}") == choices["model"][field], field
@@ -34,14 +33,14 @@ def test_the_menus_hold_exactly_the_servers_choices(
 def test_the_inputs_are_bounded_by_the_servers_limits(page: Page) -> None:
     limits = {"max_hidden_size": 48, "max_layers": 3, "max_training_steps": 777, "max_batch": 64}
     with serve(**limits) as base_url:
-        served = httpx2.get(f"{base_url}/api/v1/choices").json()["limits"]
+        served = SERVER.get(f"{base_url}/api/v1/choices").json()["limits"]
         assert {name: served[name] for name in limits} == limits
         page = open_explorer(page, base_url, "tab=train")
         expect(page.locator("#train-steps")).to_have_attribute("max", "777")
         expect(page.locator("#batch-size")).to_have_attribute("max", "64")
         expect(page.locator("#hidden-size")).to_have_attribute("max", "48")
         expect(page.locator("#num-layers")).to_have_attribute("max", "3")
-        bias = httpx2.get(f"{base_url}/api/v1/choices").json()["model_bounds"]["forget_bias"]
+        bias = SERVER.get(f"{base_url}/api/v1/choices").json()["model_bounds"]["forget_bias"]
         expect(page.locator("#forget-bias")).to_have_attribute("min", f"{bias['min']:g}")
         expect(page.locator("#forget-bias")).to_have_attribute("max", f"{bias['max']:g}")
 
@@ -49,7 +48,7 @@ def test_the_inputs_are_bounded_by_the_servers_limits(page: Page) -> None:
 def test_the_form_disables_the_fields_a_cell_does_not_have(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
-    choices = httpx2.get(f"{live_server}/api/v1/choices").json()
+    choices = SERVER.get(f"{live_server}/api/v1/choices").json()
     defaults = choices["model_defaults"]
     assert choices["cell_fields"] == {"nonlinearity": ["rnn"], "forget_bias": ["lstm"]}
     page = explorer("task=binary_addition")

@@ -10,11 +10,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import numpy as np
 import pytest
 from colorspacious import cspace_convert
 from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import SERVER
 
 CELLS = ["rnn", "lstm", "gru"]
 DEFICIENCIES = ["protanomaly", "deuteranomaly", "tritanomaly"]
@@ -93,7 +94,7 @@ def api_pass(page: Page, live_server: str, which: str) -> dict[str, Any]:
     )
     if which == "forward":
         body.pop("targets")
-    response = httpx2.post(f"{live_server}/api/v1/models/{model_id}/{which}", json=body)
+    response = SERVER.post(f"{live_server}/api/v1/models/{model_id}/{which}", json=body)
     assert response.status_code == 200, response.text
     return dict(response.json()["trace"])
 

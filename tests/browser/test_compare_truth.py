@@ -4,10 +4,9 @@ settings, and the page's loss curves, gradient flow, underflow marks and sentenc
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 from tests.waiting import wait_until
 
 # A: tanh with orthogonal W_hh keeps the gradient; B: sigmoid with N(0, 0.01²) weights shrinks
@@ -46,7 +45,7 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
     )
 
     def get(path: str) -> Any:
-        return httpx2.get(f"{live_server}/api/v1/{path}").json()
+        return SERVER.get(f"{live_server}/api/v1/{path}").json()
 
     sessions = {side: get(f"training/{sides[side]['session']}") for side in "ab"}
     # the same task data and training settings for both
@@ -74,7 +73,7 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
     reach: dict[str, list[float]] = {}
     for side in "ab":
         body = {"inputs": sides["inputs"], "targets": sides["targets"]}
-        response = httpx2.post(
+        response = SERVER.post(
             f"{live_server}/api/v1/models/{sides[side]['model']}/backward", json=body
         )
         dH_norm = response.json()["trace"]["layers"][0]["dH_norm"]

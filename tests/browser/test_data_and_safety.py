@@ -3,10 +3,9 @@
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import run_axe, shot, wait_for_new_trace
+from tests.browser.helpers import SERVER, run_axe, shot, wait_for_new_trace
 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
@@ -23,7 +22,7 @@ def test_imported_weights_give_the_same_numbers_and_a_link_that_reopens_them(
     page = explorer("task=binary_addition&t=3&unit=1")
     before_h = equation_h(page)
     model = page.evaluate("window.rnnExplorer.model()")
-    weights = httpx2.get(f"{live_server}/api/v1/models/{model['id']}/weights").content
+    weights = SERVER.get(f"{live_server}/api/v1/models/{model['id']}/weights").content
     path = tmp_path / "trained.safetensors"
     path.write_bytes(weights)
     previous = page.evaluate("document.body.dataset.traceReady")
@@ -75,8 +74,9 @@ def test_hostile_model_names_are_shown_as_text(
 ) -> None:
     page = explorer("task=binary_addition")
     config = page.evaluate("window.rnnExplorer.model().config")
-    created = httpx2.post(
-        f"{live_server}/api/v1/models", json={"config": config, "name": HOSTILE}
+    # made with the page's own cookie (its owner), so that the page may open it
+    created = page.request.post(
+        f"{live_server}/api/v1/models", data={"config": config, "name": HOSTILE}
     ).json()
     page = explorer(f"task=binary_addition&model={created['id']}")
     expect(page.locator("#model-summary")).to_contain_text(HOSTILE)

@@ -3,11 +3,10 @@ answer for those points, and it follows the weights when the model trains."""
 
 from collections.abc import Callable
 
-import httpx2
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 
 SPIRAL = "task=spiral&preset=Spiral+(ReLU)"
 
@@ -23,7 +22,7 @@ def figure(page: Page) -> dict:
 
 
 def server_classes(live_server: str, model_id: str, points: list[tuple[float, float]]) -> list:
-    answer = httpx2.post(
+    answer = SERVER.post(
         f"{live_server}/api/v1/models/{model_id}/forward",
         json={"inputs": [[[x, y]] for x, y in points]},
     ).json()

@@ -7,12 +7,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 
 CELLS = ["rnn", "lstm", "gru"]
 
@@ -24,7 +23,7 @@ def backward_of_page(page: Page, live_server: str) -> dict[str, Any]:
         "() => { const t = window.rnnExplorer.trace();"
         " return {inputs: t.inputs, targets: t.targets}; }"
     )
-    response = httpx2.post(f"{live_server}/api/v1/models/{model_id}/backward", json=trace)
+    response = SERVER.post(f"{live_server}/api/v1/models/{model_id}/backward", json=trace)
     assert response.status_code == 200, response.text
     return dict(response.json())
 

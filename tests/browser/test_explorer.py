@@ -4,12 +4,11 @@ keyboard, and the numbers it shows are the API's numbers for that step."""
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import numpy as np
 from playwright.sync_api import Page, expect
 from safetensors.numpy import load
 
-from tests.browser.helpers import shot, wait_for_new_trace
+from tests.browser.helpers import SERVER, shot, wait_for_new_trace
 
 PLOTS = [
     "view-overview",
@@ -41,7 +40,7 @@ def slot(page: Page, name: str) -> float:
 
 
 def test_page_is_served_with_a_strict_content_security_policy(live_server: str) -> None:
-    response = httpx2.get(live_server + "/")
+    response = SERVER.get(live_server + "/")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
@@ -71,7 +70,7 @@ def test_arrow_keys_step_the_cursor_and_the_equation_shows_the_apis_numbers(
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#t-label")).to_contain_text("t = 2 of 0…")
     model = page_model(page)
-    forward = httpx2.post(
+    forward = SERVER.post(
         f"{live_server}/api/v1/models/{model['id']}/forward", json={"inputs": page_inputs(page)}
     ).json()
     H_2 = forward["trace"]["layers"][0]["H"][2][2]
@@ -93,13 +92,13 @@ def test_backward_pass_shows_the_apis_gradient_norm_flowing_right_to_left(
     page.keyboard.press("ArrowLeft")
     T = page.evaluate("window.rnnExplorer.trace().T")
     model = page_model(page)
-    backward = httpx2.post(
+    backward = SERVER.post(
         f"{live_server}/api/v1/models/{model['id']}/backward",
         json={"inputs": page_inputs(page), "targets": page_targets(page)},
     ).json()
     assert slot(page, "dh_norm") == backward["trace"]["layers"][0]["dH_norm"][T - 2]
     # the part of dL/dH_t that BPTT carries back from t+1 is dL/dA_{t+1} W_hhᵀ
-    weights = load(httpx2.get(f"{live_server}/api/v1/models/{model['id']}/weights").content)
+    weights = load(SERVER.get(f"{live_server}/api/v1/models/{model['id']}/weights").content)
     dA_next = np.array(backward["trace"]["layers"][0]["dA"][T - 1])
     unit = page.evaluate("window.rnnExplorer.state.unit")
     from_future = float(dA_next @ weights["rnn.weight_hh_l0"][:, unit])
@@ -161,7 +160,7 @@ def test_a_new_configuration_builds_a_new_model_and_shows_its_gates(
     for _ in range(4):
         page.keyboard.press("ArrowRight")
     model = page_model(page)
-    gates = httpx2.post(
+    gates = SERVER.post(
         f"{live_server}/api/v1/models/{model['id']}/forward", json={"inputs": page_inputs(page)}
     ).json()["trace"]["layers"][0]["gates"]
     for name in ("i", "f", "g", "o"):

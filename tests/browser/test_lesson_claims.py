@@ -5,16 +5,15 @@ the trace the views draw) and checked against the API's answer for the same mode
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import numpy as np
 from playwright.sync_api import Page, expect
 from safetensors.numpy import load
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 
 
 def open_step(explorer: Callable[..., Page], live_server: str, lesson: str, title: str) -> Page:
-    steps = httpx2.get(f"{live_server}/api/v1/lessons/{lesson}").json()["steps"]
+    steps = SERVER.get(f"{live_server}/api/v1/lessons/{lesson}").json()["steps"]
     index = next(k for k, step in enumerate(steps) if step["title"] == title)
     page = explorer(f"{steps[index]['query']}&lesson={lesson}&step={index}")
     page.wait_for_selector(f"body[data-lesson-step='{lesson}/{index}']")
@@ -40,7 +39,7 @@ def on_show(page: Page, live_server: str) -> tuple[str, dict[str, Any]]:
 
 
 def api_backward(live_server: str, model_id: str, sample: dict[str, Any]) -> dict[str, Any]:
-    reply = httpx2.post(
+    reply = SERVER.post(
         f"{live_server}/api/v1/models/{model_id}/backward",
         json={"inputs": sample["inputs"], "targets": sample["targets"]},
         timeout=30,
@@ -58,7 +57,7 @@ def train_on_page(page: Page) -> dict[str, Any]:
         timeout=120_000,
     )
     session = page.evaluate("window.rnnExplorer.session()")
-    history = httpx2.get(f"{page.url.split('/?')[0]}/api/v1/training/{session}/history").json()
+    history = SERVER.get(f"{page.url.split('/?')[0]}/api/v1/training/{session}/history").json()
     last = history["records"][-1]
     return {**last, **last.get("metrics", {})}
 
@@ -71,7 +70,7 @@ def test_simple_rnn_a_250_by_32_input_becomes_a_100_state_through_one_square_w_h
         "(1,32)·(32,100) + (1,100)·(100,100)"
     )
     model_id, sample = on_show(page, live_server)
-    forward = httpx2.post(
+    forward = SERVER.post(
         f"{live_server}/api/v1/models/{model_id}/forward", json={"inputs": sample["inputs"]}
     ).json()
     H_page = np.asarray(page.evaluate("window.rnnExplorer.trace().layers[0].H"))
@@ -97,7 +96,7 @@ def test_sine_step_t_multiplies_row_t_of_w_xh_the_tutorials_column_t_of_u(
     page = open_step(explorer, live_server, "sine", "Step t multiplies column t of U")
     model_id = page.evaluate("window.rnnExplorer.model().id")
     trace_inputs = np.asarray(page.evaluate("window.rnnExplorer.trace().inputs"))
-    weights = load(httpx2.get(f"{live_server}/api/v1/models/{model_id}/weights").content)
+    weights = load(SERVER.get(f"{live_server}/api/v1/models/{model_id}/weights").content)
     U = weights["rnn.weight_ih_l0"]  # PyTorch's (H, D) layout is the tutorial's U
     assert U.shape == (100, 50)
     for t in (3, 4, 5):
@@ -174,7 +173,7 @@ def test_memory_a_forget_bias_of_1_opens_the_forget_gate_from_the_start(
         page = open_step(explorer, live_server, "memory", title)
         f_page = np.asarray(page.evaluate("window.rnnExplorer.trace().layers[0].gates.f"))
         model_id, sample = on_show(page, live_server)
-        forward = httpx2.post(
+        forward = SERVER.post(
             f"{live_server}/api/v1/models/{model_id}/forward", json={"inputs": sample["inputs"]}
         ).json()
         np.testing.assert_allclose(f_page, forward["trace"]["layers"][0]["gates"]["f"], atol=1e-12)
@@ -189,7 +188,7 @@ def test_spiral_the_dashboard_draws_the_gradient_that_reaches_each_layer_while_i
     page = open_step(explorer, live_server, "spiral", "Training the sigmoid net")
     train_on_page(page)
     session = page.evaluate("window.rnnExplorer.session()")
-    records = httpx2.get(f"{live_server}/api/v1/training/{session}/history").json()["records"]
+    records = SERVER.get(f"{live_server}/api/v1/training/{session}/history").json()["records"]
     page.wait_for_function(
         "n => document.getElementById('view-grad-history').data.filter("
         "t => t.name.startsWith('‖dW_xh‖')).every(t => t.y.length === n)",

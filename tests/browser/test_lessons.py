@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import ARTIFACTS, shot
+from tests.browser.helpers import ARTIFACTS, SERVER, shot
 
 # Link keys of a model field, and of a training field, with the config's name for each.
 MODEL_KEYS = {
@@ -24,12 +23,12 @@ CONTROL_KEYS = {"unit": "#unit", "layer": "#layer", "speed": "#speed", "weight":
 
 
 def lessons(live_server: str) -> list[dict[str, Any]]:
-    outlines = httpx2.get(f"{live_server}/api/v1/lessons").json()
-    return [httpx2.get(f"{live_server}/api/v1/lessons/{o['name']}").json() for o in outlines]
+    outlines = SERVER.get(f"{live_server}/api/v1/lessons").json()
+    return [SERVER.get(f"{live_server}/api/v1/lessons/{o['name']}").json() for o in outlines]
 
 
 def presets(live_server: str) -> dict[str, dict[str, Any]]:
-    return {p["name"]: p for p in httpx2.get(f"{live_server}/api/v1/presets").json()}
+    return {p["name"]: p for p in SERVER.get(f"{live_server}/api/v1/presets").json()}
 
 
 def wait_for_step(page: Page, name: str, index: int, previous_trace: str | None) -> None:
@@ -54,7 +53,7 @@ def check_setup(page: Page, live_server: str, step: dict[str, Any], known: dict[
     setup = step["setup"]["link"]
     state = page.evaluate("window.rnnExplorer.state")
     model_id = page.evaluate("window.rnnExplorer.model().id")
-    config = httpx2.get(f"{live_server}/api/v1/models/{model_id}").json()["config"]
+    config = SERVER.get(f"{live_server}/api/v1/models/{model_id}").json()["config"]
     where = step["title"]
     if "task" in link:
         assert state["task"] == link["task"], where

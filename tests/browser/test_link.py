@@ -5,10 +5,9 @@ the server's choices and limits."""
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
-import httpx2
 from playwright.sync_api import Page
 
-from tests.browser.helpers import open_explorer, serve
+from tests.browser.helpers import SERVER, open_explorer, serve
 
 # Every key a link may carry, each with a value other than its default.
 LINK = {
@@ -52,7 +51,7 @@ def test_the_link_of_a_page_opened_from_a_link_is_that_link(
     assert dict(parse_qsl(first_query, keep_blank_values=True)) == LINK
     page.wait_for_function("query => location.search === '?' + query", arg=first_query)
     # the model built is the one the link names (the server's record of it)
-    model = httpx2.get(
+    model = SERVER.get(
         f"{live_server}/api/v1/models/{page.evaluate('window.rnnExplorer.model().id')}"
     ).json()
     named = {"cell": "lstm", "hidden_size": 12, "num_layers": 2, "init": "orthogonal", "seed": 3}
@@ -79,7 +78,7 @@ def test_a_link_names_only_what_differs_from_the_defaults(explorer: Callable[...
 def test_a_link_that_names_a_cells_missing_field_gets_the_servers_default(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
-    defaults = httpx2.get(f"{live_server}/api/v1/choices").json()["model_defaults"]
+    defaults = SERVER.get(f"{live_server}/api/v1/choices").json()["model_defaults"]
     page = explorer("task=binary_addition&cell=gru&nonlinearity=relu&forget_bias=2")
     config = page.evaluate("window.rnnExplorer.model().config")
     assert config["cell"] == "gru"
@@ -94,7 +93,7 @@ def test_a_link_is_bounded_by_the_servers_limits(page: Page) -> None:
         config = page.evaluate("window.rnnExplorer.model().config")
         assert (config["hidden_size"], config["num_layers"]) == (40, 3)
         # beyond this server's limits: the task's defaults instead
-        task = httpx2.get(f"{base_url}/api/v1/tasks/binary_addition").json()
+        task = SERVER.get(f"{base_url}/api/v1/tasks/binary_addition").json()
         page = open_explorer(page, base_url, "task=binary_addition&hidden_size=49&num_layers=4")
         config = page.evaluate("window.rnnExplorer.model().config")
         assert config["hidden_size"] == task["default_config"]["hidden_size"]

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import httpx2
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from safetensors.numpy import load
 
 from app.tasks import PRESETS
-from tests.browser.helpers import wait_for_new_trace
+from tests.browser.helpers import SERVER, wait_for_new_trace
 
 # The training settings the page's form shows.
 FORM_TRAINING = ("optimizer", "lr", "steps", "batch_size")
@@ -22,7 +21,7 @@ SHAPES_ONLY = [name for name, preset in PRESETS.items() if preset.task is None]
 
 
 def presets(live_server: str) -> list[dict[str, Any]]:
-    return list(httpx2.get(f"{live_server}/api/v1/presets").json())
+    return list(SERVER.get(f"{live_server}/api/v1/presets").json())
 
 
 def click_preset(page: Page, name: str) -> None:
@@ -43,7 +42,7 @@ def test_every_preset_with_a_task_sets_task_model_and_training(
         state = page.evaluate("window.rnnExplorer.state")
         assert (state["task"], state["preset"]) == (preset["task"], preset["name"])
         model_id = page.evaluate("window.rnnExplorer.model().id")
-        config = httpx2.get(f"{live_server}/api/v1/models/{model_id}").json()["config"]
+        config = SERVER.get(f"{live_server}/api/v1/models/{model_id}").json()["config"]
         assert {k: config[k] for k in preset["model"]} == preset["model"], preset["name"]
         for name, value in preset["task_params"].items():
             control = page.locator(f"#param-{name}")
@@ -57,7 +56,7 @@ def test_a_presets_link_builds_the_presets_model_again(
 ) -> None:
     # a preset that changes a field the form does not show: the link must still carry it
     task_defaults = {
-        t["name"]: t["default_config"] for t in httpx2.get(f"{live_server}/api/v1/tasks").json()
+        t["name"]: t["default_config"] for t in SERVER.get(f"{live_server}/api/v1/tasks").json()
     }
     preset = next(
         p
@@ -74,7 +73,7 @@ def test_a_presets_link_builds_the_presets_model_again(
 
 def example_inputs(live_server: str, name: str, seed: int) -> np.ndarray:
     """The first sequence (T, D) of the preset's example of that seed."""
-    example = httpx2.get(
+    example = SERVER.get(
         f"{live_server}/api/v1/presets/{quote(name)}/example", params={"seed": seed}
     ).json()
     return np.array(example["inputs"][0])
@@ -83,7 +82,7 @@ def example_inputs(live_server: str, name: str, seed: int) -> np.ndarray:
 def hidden_states(live_server: str, model_id: str, X: np.ndarray) -> np.ndarray:
     """H: (T, H) of a one-layer tanh RNN, H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h), from the
     model's weights (PyTorch's layout: W_xh = weight_ihᵀ, b_h = bias_ih + bias_hh)."""
-    weights = load(httpx2.get(f"{live_server}/api/v1/models/{model_id}/weights").content)
+    weights = load(SERVER.get(f"{live_server}/api/v1/models/{model_id}/weights").content)
     W_xh = weights["rnn.weight_ih_l0"].T
     W_hh = weights["rnn.weight_hh_l0"].T
     b_h = weights["rnn.bias_ih_l0"] + weights["rnn.bias_hh_l0"]
@@ -98,7 +97,7 @@ def hidden_states(live_server: str, model_id: str, X: np.ndarray) -> np.ndarray:
 def model_config(page: Page, live_server: str) -> dict[str, Any]:
     """The server's config of the model on show."""
     model_id = page.evaluate("window.rnnExplorer.model().id")
-    return dict(httpx2.get(f"{live_server}/api/v1/models/{model_id}").json()["config"])
+    return dict(SERVER.get(f"{live_server}/api/v1/models/{model_id}").json()["config"])
 
 
 def assert_shows_the_presets_example(

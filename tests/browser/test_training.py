@@ -4,10 +4,9 @@ the loss curve grows, and the views follow the new weights."""
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import shot
+from tests.browser.helpers import SERVER, shot
 
 
 def loss_points(page: Page) -> int:
@@ -58,7 +57,7 @@ def test_pause_step_resume_and_stop_show_the_servers_state(
     session = page.evaluate("window.rnnExplorer.session()")
 
     def on_server() -> dict[str, Any]:
-        return dict(httpx2.get(f"{live_server}/api/v1/training/{session}").json())
+        return dict(SERVER.get(f"{live_server}/api/v1/training/{session}").json())
 
     status = page.locator("#train-status")
     page.click("#train-pause")

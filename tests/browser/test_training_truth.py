@@ -4,10 +4,9 @@ and the status line, checked against the API's session and history."""
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import open_explorer, shot
+from tests.browser.helpers import SERVER, open_explorer, shot
 
 ENDED = (
     "() => /Stopped early|Finished|Failed/"
@@ -35,7 +34,7 @@ def plotted(page: Page, element: str = "view-loss") -> dict[str, Any]:
 
 
 def api(live_server: str, path: str) -> Any:
-    return httpx2.get(f"{live_server}/api/v1/{path}").json()
+    return SERVER.get(f"{live_server}/api/v1/{path}").json()
 
 
 def test_a_short_training_plots_every_record_on_honest_axes_and_says_why_it_stopped(

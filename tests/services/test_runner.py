@@ -4,12 +4,11 @@ import os
 import signal
 import time
 
-import httpx2
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.servers import LiveServer
+from tests.servers import OWNER, LiveServer
 from tests.waiting import stays, wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
@@ -25,7 +24,7 @@ def test_restart_keeps_models_sessions_history_and_weights(tmp_path) -> None:
         model = client.get(f"/api/v1/models/{model_id}").json()
         weights = client.get(f"/api/v1/models/{model_id}/weights").content
         history = client.get(f"/api/v1/training/{session}/history").json()
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), cookies=client.cookies) as client:
         assert client.get(f"/api/v1/models/{model_id}").json() == model
         assert client.get(f"/api/v1/models/{model_id}/weights").content == weights
         assert client.get(f"/api/v1/training/{session}").json() == finished
@@ -59,7 +58,7 @@ def test_shutdown_interrupts_a_session_and_resume_continues_it_bit_for_bit(tmp_p
                 time.sleep(0.02)
         paused = client.get(f"/api/v1/training/{session}").json()
         assert paused["status"] == "paused" and paused["step"] == 3
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), cookies=client.cookies) as client:
         interrupted = client.get(f"/api/v1/training/{session}").json()
         assert interrupted["status"] == "interrupted" and interrupted["resumable"]
         assert interrupted["step"] == paused["step"]
@@ -83,23 +82,23 @@ def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable
 ) -> None:
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
-        session = httpx2.post(
+        model_id = OWNER.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = OWNER.post(
             f"{url}/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
         ).json()
-        pid = httpx2.get(f"{url}/api/v1/health").json()["worker"]
+        pid = OWNER.get(f"{url}/api/v1/health").json()["worker"]
         deadline = time.monotonic() + 30
-        while httpx2.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
+        while OWNER.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        status = httpx2.get(f"{url}/api/v1/training/{session['id']}").json()
+        status = OWNER.get(f"{url}/api/v1/training/{session['id']}").json()
         assert status["status"] == "interrupted" and status["resumable"]
-        resumed = httpx2.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
+        resumed = OWNER.post(f"{url}/api/v1/training/{session['id']}/resume", timeout=30).json()
         assert resumed["status"] == "running"
-        stopped = httpx2.post(f"{url}/api/v1/training/{session['id']}/stop", timeout=30).json()
+        stopped = OWNER.post(f"{url}/api/v1/training/{session['id']}/stop", timeout=30).json()
         assert stopped["status"] == "stopped" and stopped["step"] >= 0
 
 
@@ -153,21 +152,21 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
 def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path) -> None:
     with LiveServer(tmp_path, workers=2) as live:
         url = live.base_url
-        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        model_id = OWNER.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         body = {**SINE, "steps": 100_000, "report_every": 5}
-        session = httpx2.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
+        session = OWNER.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
         deadline = time.monotonic() + 30
-        while httpx2.get(f"{url}/api/v1/training/{session}").json()["step"] < 10:
+        while OWNER.get(f"{url}/api/v1/training/{session}").json()["step"] < 10:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     # the context sent SIGTERM and waited for uvicorn (and its workers) to exit
     with LiveServer(tmp_path) as live:
         url = live.base_url
-        status = httpx2.get(f"{url}/api/v1/training/{session}").json()
+        status = OWNER.get(f"{url}/api/v1/training/{session}").json()
         assert status["status"] == "interrupted" and status["resumable"]
-        history = httpx2.get(f"{url}/api/v1/training/{session}/history").json()
+        history = OWNER.get(f"{url}/api/v1/training/{session}/history").json()
         assert status["step"] >= history["last_step"] >= 10
-        weights_version = httpx2.get(f"{url}/api/v1/models/{model_id}").json()["weights_version"]
+        weights_version = OWNER.get(f"{url}/api/v1/models/{model_id}").json()["weights_version"]
         assert weights_version > 1
-        resumed = httpx2.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
+        resumed = OWNER.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
         assert resumed["status"] == "paused" and resumed["step"] == status["step"] + 1

@@ -6,7 +6,7 @@ import time
 import httpx2
 from websockets.sync.client import connect
 
-from tests.servers import LiveServer
+from tests.servers import OWNER, LiveServer, owner_headers
 from tests.web.routes.test_training import SINE, SINE_MODEL
 
 ROUNDS = 24
@@ -14,8 +14,10 @@ ROUNDS = 24
 
 def fresh(method: str, url: str, **kwargs) -> httpx2.Response:
     """One request on a new connection, so the kernel may hand it to either worker."""
-    with httpx2.Client(timeout=30) as client:
-        return client.request(method, url, **kwargs)
+    with httpx2.Client(timeout=30, cookies=OWNER.cookies) as client:
+        answer = client.request(method, url, **kwargs)
+        OWNER.cookies.update(client.cookies)  # the visitor's cookie, kept for the next request
+        return answer
 
 
 def test_two_workers_answer_consistently_about_models_and_training(tmp_path) -> None:
@@ -80,7 +82,9 @@ def test_two_workers_answer_consistently_about_models_and_training(tmp_path) -> 
         assert len(outputs) == 1
 
         ws_url = url.replace("http://", "ws://")
-        with connect(f"{ws_url}/api/v1/models/{model_id}/stream") as ws:
+        with connect(
+            f"{ws_url}/api/v1/models/{model_id}/stream", additional_headers=owner_headers()
+        ) as ws:
             ws.send(json.dumps({"type": "follow", "session": session}))
             fresh("POST", f"{url}/api/v1/training/{session}/resume")
             first = json.loads(ws.recv(timeout=30))

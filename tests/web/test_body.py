@@ -7,7 +7,7 @@ import time
 import httpx2
 import numpy as np
 
-from tests.servers import LiveServer
+from tests.servers import OWNER, LiveServer
 
 
 def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
@@ -16,14 +16,14 @@ def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
     with LiveServer(tmp_path / "data") as server:
         config = {"input_size": 8, "hidden_size": 20, "output_size": 1}
         url = server.base_url
-        model_id = httpx2.post(f"{url}/api/v1/models", json={"config": config}).json()["id"]
+        model_id = OWNER.post(f"{url}/api/v1/models", json={"config": config}).json()["id"]
         inputs = np.random.default_rng(0).normal(size=(100, 1000, 8)).round(6).tolist()
         body = json.dumps({"inputs": inputs}).encode()  # ~8 MB, above max_elements once parsed
         answers: list[httpx2.Response] = []
 
         def post_large_body() -> None:
             answers.append(
-                httpx2.post(
+                OWNER.post(
                     f"{server.base_url}/api/v1/models/{model_id}/forward",
                     content=body,
                     headers={"content-type": "application/json"},
@@ -35,7 +35,7 @@ def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
         started = time.perf_counter()
         worker.start()
         slowest = 0.0
-        with httpx2.Client(timeout=120) as client:
+        with httpx2.Client(timeout=120, cookies=OWNER.cookies) as client:
             while not answers:
                 sent = time.perf_counter()
                 assert client.get(f"{server.base_url}/api/v1/health").status_code == 200

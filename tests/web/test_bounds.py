@@ -6,12 +6,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.servers import LiveServer
+from tests.servers import OWNER, LiveServer, owner_headers
 from tests.waiting import wait_until
 
 IDLE_SECONDS = 1.0
@@ -31,14 +30,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def model_id(server: LiveServer) -> str:
     config = {"input_size": 2, "hidden_size": 8, "output_size": 1, "head": "sigmoid", "loss": "bce"}
-    reply = httpx2.post(f"{server.base_url}/api/v1/models", json={"config": config})
+    reply = OWNER.post(f"{server.base_url}/api/v1/models", json={"config": config})
     assert reply.status_code == 201, reply.text
     return str(reply.json()["id"])
 
 
 def _stream(server: LiveServer, model_id: str) -> ClientConnection:
     url = server.base_url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
-    return connect(url, open_timeout=10)
+    return connect(url, open_timeout=10, additional_headers=owner_headers())
 
 
 def _closed_with(socket: ClientConnection, timeout: float) -> tuple[dict[str, object], int]:
@@ -100,16 +99,16 @@ def test_a_training_session_past_the_bound_is_refused(
 ) -> None:
     body = {"task": "binary_addition", "steps": 100_000, "report_every": 100, "early_stop": None}
     url = f"{server.base_url}/api/v1/models/{model_id}/train"
-    first = httpx2.post(url, json=body, timeout=30)
+    first = OWNER.post(url, json=body, timeout=30)
     assert first.status_code == 202, first.text
     try:
-        second = httpx2.post(url, json=body, timeout=30)
+        second = OWNER.post(url, json=body, timeout=30)
         assert second.status_code == 429, second.text
         assert "max_sessions" in second.text.lower()
     finally:
         session = first.json()["id"]
-        stopped = httpx2.post(f"{server.base_url}/api/v1/training/{session}/stop", timeout=30)
+        stopped = OWNER.post(f"{server.base_url}/api/v1/training/{session}/stop", timeout=30)
         assert stopped.status_code == 200, stopped.text
-    third = httpx2.post(url, json=body, timeout=30)  # a stopped session frees its place
+    third = OWNER.post(url, json=body, timeout=30)  # a stopped session frees its place
     assert third.status_code == 202, third.text
-    httpx2.post(f"{server.base_url}/api/v1/training/{third.json()['id']}/stop", timeout=30)
+    OWNER.post(f"{server.base_url}/api/v1/training/{third.json()['id']}/stop", timeout=30)

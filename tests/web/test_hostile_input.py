@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 
 @pytest.fixture
 def quiet_client(client: TestClient) -> TestClient:
-    # a 500 comes back as an answer instead of being raised in the test
-    return TestClient(client.app, raise_server_exceptions=False)
+    # a 500 comes back as an answer instead of being raised in the test; the same visitor (its
+    # owner cookie, given by a first answer) as `client`, which makes the models
+    client.get("/api/v1/health")
+    return TestClient(client.app, raise_server_exceptions=False, cookies=client.cookies)
 
 
 def _post(client: TestClient, url: str, text: str):  # type: ignore[no-untyped-def]

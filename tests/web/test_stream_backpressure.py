@@ -4,11 +4,10 @@ import json
 import time
 import tracemalloc
 
-import httpx2
 from websockets.sync.client import connect
 
 from app.settings import Settings
-from tests.servers import live_server
+from tests.servers import OWNER, live_server, owner_headers
 
 T, H = 600, 256
 
@@ -31,12 +30,18 @@ def test_a_stalled_reader_stalls_the_pass_and_memory_stays_bounded(tmp_path) -> 
     settings = Settings(data_dir=tmp_path, stream_queue_frames=8)
     with live_server(settings) as server:
         config = {"input_size": 1, "hidden_size": H, "output_size": 1}
-        model_id = httpx2.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
+        model_id = OWNER.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
         stats = server.app.state.stream_stats
         inputs = [[0.01 * t] for t in range(T)]
         command = {"type": "run", "inputs": inputs, "targets": [[0.0]] * T}
         url = f"{server.ws_url}/api/v1/models/{model_id}/stream"
-        with connect(url, max_size=None, max_queue=1, compression=None) as ws:
+        with connect(
+            url,
+            max_size=None,
+            max_queue=1,
+            compression=None,
+            additional_headers=owner_headers(),
+        ) as ws:
             ws.send(json.dumps(command))
             first = json.loads(ws.recv())
             assert first["type"] == "start"

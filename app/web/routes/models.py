@@ -14,8 +14,9 @@ from app.store import ModelRecord
 from app.web.arrays import to_array
 from app.web.binary import TRACE_MEDIA_TYPE, TraceResponse, wants_binary
 from app.web.body import json_body, json_body_doc, parse_json
-from app.web.deps import ModelsDep
+from app.web.deps import CallerDep, ModelsDep, OwnedModel, ReadableModel, SettingsDep
 from app.web.errors import validation_message
+from app.web.owners import can_manage, secret_of, share_token
 from app.web.responses import FastJSONResponse
 from app.web.schemas.common import ERROR_RESPONSES
 from app.web.schemas.models import (
@@ -27,6 +28,7 @@ from app.web.schemas.models import (
     ForwardRequest,
     ForwardResponse,
     ModelInfo,
+    ShareLink,
 )
 from app.web.traces import backward_payload, forward_payload
 
@@ -94,20 +96,24 @@ def _state(value: Any, field: str) -> Any:
 @router.post(
     "", status_code=status.HTTP_201_CREATED, openapi_extra=json_body_doc(CreateModelRequest)
 )
-def create_model(models: ModelsDep, body: CreateModelBody) -> ModelInfo:
-    """Create a model from a config, with freshly initialised weights."""
-    return model_info(models.create(body.config, body.name))
+def create_model(models: ModelsDep, caller: CallerDep, body: CreateModelBody) -> ModelInfo:
+    """Create a model from a config, with freshly initialised weights; it belongs to the
+    caller."""
+    return model_info(models.create(body.config, body.name, caller.owner))
 
 
 @router.get("")
-def list_models(models: ModelsDep) -> list[ModelInfo]:
-    """Every stored model, oldest first."""
-    return [model_info(record) for record in models.list_all()]
+def list_models(models: ModelsDep, caller: CallerDep) -> list[ModelInfo]:
+    """The caller's models (every model for the instructor), oldest first."""
+    return [
+        model_info(record) for record in models.list_all() if can_manage(caller, record.owner_id)
+    ]
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED)
 async def import_model(
     models: ModelsDep,
+    caller: CallerDep,
     weights: Annotated[UploadFile, File(description="safetensors, PyTorch names and layouts")],
     config: Annotated[
         str | None,
@@ -118,19 +124,29 @@ async def import_model(
     """Import a PyTorch RNN/LSTM/GRU + Linear head from a safetensors file; every tensor's
     name, dtype and shape is checked against the config."""
     data = await weights.read()
-    record = await run_in_threadpool(models.import_model, data, _config_form(config), name)
+    record = await run_in_threadpool(
+        models.import_model, data, _config_form(config), name, caller.owner
+    )
     return model_info(record)
 
 
 @router.get("/{model_id}")
-def get_model(model_id: str, models: ModelsDep) -> ModelInfo:
-    return model_info(models.get(model_id))
+def get_model(record: ReadableModel) -> ModelInfo:
+    return model_info(record)
 
 
 @router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_model(model_id: str, models: ModelsDep) -> Response:
+def delete_model(model_id: str, models: ModelsDep, _: OwnedModel) -> Response:
     models.delete(model_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{model_id}/share", status_code=status.HTTP_201_CREATED)
+def share_model(record: OwnedModel, settings: SettingsDep) -> ShareLink:
+    """A read-only share link: its holder may read, forward, backward, download and stream-run
+    this model (token in `X-Share-Token` or `?share=`), never delete, train or change it."""
+    token = share_token(secret_of(settings), record.id)
+    return ShareLink(model_id=record.id, token=token, url=f"/?model={record.id}&share={token}")
 
 
 @router.get(
@@ -138,7 +154,7 @@ def delete_model(model_id: str, models: ModelsDep) -> Response:
     response_class=Response,
     responses={200: {"content": {SAFETENSORS: {}}, "description": "a safetensors file"}},
 )
-def get_weights(model_id: str, models: ModelsDep) -> Response:
+def get_weights(model_id: str, models: ModelsDep, _: ReadableModel) -> Response:
     """The weights as safetensors in PyTorch's names and layouts (config in the metadata):
     `model.load_state_dict(safetensors.torch.load_file(path))` accepts it."""
     return Response(
@@ -155,7 +171,7 @@ def get_weights(model_id: str, models: ModelsDep) -> Response:
     openapi_extra=json_body_doc(ForwardRequest),
 )
 def forward(
-    model_id: str, models: ModelsDep, body: ForwardBody, request: Request
+    model_id: str, models: ModelsDep, _: ReadableModel, body: ForwardBody, request: Request
 ) -> FastJSONResponse | TraceResponse:
     """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
@@ -171,7 +187,7 @@ def forward(
     openapi_extra=json_body_doc(BackwardRequest),
 )
 def backward(
-    model_id: str, models: ModelsDep, body: BackwardBody, request: Request
+    model_id: str, models: ModelsDep, _: ReadableModel, body: BackwardBody, request: Request
 ) -> FastJSONResponse | TraceResponse:
     """Loss, gradients in PyTorch's names and layouts, and the per-timestep gradient trace."""
     run = models.backward(
@@ -192,7 +208,9 @@ def backward(
     response_model=ConnectivityResponse,
     openapi_extra=json_body_doc(ConnectivityRequest),
 )
-def connectivity(model_id: str, models: ModelsDep, body: ConnectivityBody) -> ConnectivityResponse:
+def connectivity(
+    model_id: str, models: ModelsDep, _: ReadableModel, body: ConnectivityBody
+) -> ConnectivityResponse:
     """‖∂Y_t/∂X_s‖_F for every input step s: how much the output at t depends on each input."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
     answer = models.connectivity(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, WebSocket
 
-from app.web.deps import models_of, settings_of, tasks_of, training_of
+from app.web.deps import caller_of, models_of, settings_of, tasks_of, training_of
 from app.web.stream import StreamConnection
 
 router = APIRouter(tags=["stream"])
@@ -19,5 +19,6 @@ async def stream(websocket: WebSocket, model_id: str) -> None:
         stats=websocket.app.state.stream_stats,
         sampler=tasks_of(websocket).sampler,
         training=training_of(websocket),
+        caller=caller_of(websocket),
     )
     await connection.serve()

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, status
 
 from app.services.training import Action
 from app.web.body import json_body, json_body_doc
-from app.web.deps import TrainingDep
+from app.web.deps import CallerDep, ManagedSession, OwnedModel, TrainingDep, VisibleSession
+from app.web.owners import can_manage
 from app.web.schemas.common import ERROR_RESPONSES
 from app.web.schemas.training import SessionHistory, SessionInfo, TrainRequest
 from app.web.sessions import session_info, start_session
@@ -21,7 +22,9 @@ TrainBody = Annotated[TrainRequest, json_body(TrainRequest)]
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=json_body_doc(TrainRequest),
 )
-def start_training(model_id: str, training: TrainingDep, body: TrainBody) -> SessionInfo:
+def start_training(
+    model_id: str, training: TrainingDep, body: TrainBody, _: OwnedModel
+) -> SessionInfo:
     """Start a session on a task (fields left out take the task's `default_training`) or on
     the given data. It trains in the background; 429 when `max_sessions` are active."""
     return session_info(start_session(training, model_id, body), training)
@@ -29,22 +32,28 @@ def start_training(model_id: str, training: TrainingDep, body: TrainBody) -> Ses
 
 @router.get("/training")
 def list_sessions(
-    training: TrainingDep, model_id: Annotated[str | None, Query()] = None
+    training: TrainingDep, caller: CallerDep, model_id: Annotated[str | None, Query()] = None
 ) -> list[SessionInfo]:
-    """Every session (of one model with `?model_id=`), oldest first."""
-    return [session_info(record, training) for record in training.list_all(model_id)]
+    """The caller's sessions (every one for the instructor; of one model with `?model_id=`),
+    oldest first."""
+    return [
+        session_info(record, training)
+        for record in training.list_all(model_id)
+        if can_manage(caller, record.owner_id)
+    ]
 
 
 @router.get("/training/{session_id}")
-def get_session(session_id: str, training: TrainingDep) -> SessionInfo:
+def get_session(record: VisibleSession, training: TrainingDep) -> SessionInfo:
     """Status, step, control and the latest progress record, from any worker."""
-    return session_info(training.status(session_id), training)
+    return session_info(record, training)
 
 
 @router.get("/training/{session_id}/history")
 def get_history(
     session_id: str,
     training: TrainingDep,
+    _: VisibleSession,
     after_step: Annotated[int, Query(ge=-1, le=2**53)] = -1,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> SessionHistory:
@@ -55,7 +64,7 @@ def get_history(
 
 
 def _control(action: Action, summary: str) -> None:
-    def endpoint(session_id: str, training: TrainingDep) -> SessionInfo:
+    def endpoint(session_id: str, training: TrainingDep, _: ManagedSession) -> SessionInfo:
         return session_info(training.control(session_id, action), training)
 
     endpoint.__doc__ = summary

@@ -132,3 +132,18 @@ class BackwardResponse(BaseModel):
     grads: dict[str, NumberArray] = Field(description="PyTorch names and layouts")
     grad_norms: dict[str, float]
     trace: BackwardTraceBody
+
+
+class ShareLink(BaseModel):
+    """A read-only capability for one model: send `token` as `X-Share-Token` (or `?share=`)."""
+
+    model_id: str
+    token: str
+    url: str = Field(description="the page's link that opens the model with the token")
+
+
+class TokenInfo(BaseModel):
+    """A bearer token for the caller's owner identity, shown once (only its hash is kept)."""
+
+    token: str
+    owner: str = Field(description="the owner id the token acts as")
