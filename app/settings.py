@@ -41,6 +41,18 @@ class Settings(BaseSettings):
         description="`Authorization: Bearer <it>` sees and manages every model and session",
     )
 
+    # Cross-site safety (see the README's hardening section).
+    allowed_hosts: str = Field(
+        "",
+        description="comma list of the Host names served (DNS rebinding); empty: localhost, "
+        "127.0.0.1 and [::1] on a loopback bind, any host (with a warning) otherwise",
+    )
+    allowed_origins: str = Field(
+        "",
+        description="comma list of origins (scheme://host:port) allowed besides the page's own, "
+        "for the WebSocket stream and for requests that change state",
+    )
+
     # Model sizes (a created or imported model's config).
     max_input_size: int = Field(256, ge=1, description="D: inputs per step")
     max_hidden_size: int = Field(512, ge=1, description="H: hidden units per layer")
@@ -93,6 +105,32 @@ class Settings(BaseSettings):
     stale_seconds: float = Field(
         15.0, gt=0, description="a session silent this long is reported interrupted"
     )
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only."""
+    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
+
+
+def trusted_hosts(settings: Settings) -> list[str]:
+    """The Host names served: the setting, else the loopback names on a loopback bind, else any
+    ("*"; the start-up log warns)."""
+    listed = _comma_list(settings.allowed_hosts)
+    if listed:
+        return listed
+    return list(LOOPBACK_HOSTS) if is_loopback(settings.host) else ["*"]
+
+
+def extra_origins(settings: Settings) -> frozenset[str]:
+    """The origins allowed besides the page's own, lower-cased, without a trailing slash."""
+    return frozenset(item.lower().rstrip("/") for item in _comma_list(settings.allowed_origins))
 
 
 @lru_cache

@@ -12,6 +12,10 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 
+# TestClient's requests come to Host "testserver"; every test's settings (and every server a test
+# starts) serve it besides the loopback names.
+os.environ.setdefault("RNN_EXPLORER_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -14,6 +14,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -40,10 +41,24 @@ ACK_SECONDS = 3.0
 _DEFAULTED = ("optimizer", "lr", "batch_size", "steps", "report_every", "seed")
 
 
+def process_identity(pid: int) -> str | None:
+    """What tells process `pid` from a later one given the same pid (a restarted container):
+    this boot's id and the process's start time in clock ticks (/proc/<pid>/stat, field 22).
+    None where /proc does not say."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 (the command) is in parentheses and may hold spaces: count from its end.
+    fields = stat.rpartition(")")[2].split()
+    return f"{boot}.{fields[19]}" if len(fields) > 19 else None
+
+
 def _owner_alive(owner: str) -> bool | None:
-    """True/False when `owner` ran on this host (its pid can be checked), else None."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
+    """True/False when `owner` (host:pid:token[:identity]) ran on this host, else None. A live
+    pid whose identity is not the recorded one is another process: the owner is gone."""
+    host, pid_text, _, identity = ([*owner.split(":", 3), "", "", ""])[:4]
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
     try:
@@ -51,7 +66,9 @@ def _owner_alive(owner: str) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if identity:
+        return process_identity(int(pid_text)) == identity
     return True
 
 
@@ -64,6 +81,9 @@ class TrainingService:
         self.limits = limits
         self.tasks = tasks
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        identity = process_identity(os.getpid())
+        if identity is not None:
+            self.owner += f":{identity}"
         self.runners = SessionRunners(store, settings, self.owner)
 
     # Starting -------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The ASGI application: the services on the app's state, the routers, the middleware."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
 from app.services.lessons import LessonService
@@ -12,9 +14,10 @@ from app.services.limits import Limits
 from app.services.models import ModelService
 from app.services.tasks import TaskService
 from app.services.training import TrainingService
-from app.settings import Settings, get_settings
+from app.settings import Settings, extra_origins, get_settings, trusted_hosts
 from app.store import SQLiteStore
 from app.web.assets import AssetFiles, RevalidatedFiles
+from app.web.crosssite import CrossSiteMiddleware
 from app.web.docs import install_docs
 from app.web.errors import install_error_handlers
 from app.web.middleware import (
@@ -41,12 +44,20 @@ from app.web.stream import StreamStats
 
 __all__ = ["create_app"]
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if trusted_hosts(settings) == ["*"]:
+            logger.warning(
+                "serving any Host name on %s: set RNN_EXPLORER_ALLOWED_HOSTS to the names "
+                "clients use (a page elsewhere can reach this server by DNS rebinding)",
+                settings.host,
+            )
         store = SQLiteStore(settings.data_dir)
         limits = Limits(settings)
         tasks_service = TaskService(limits)
@@ -97,5 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # Before the body is read: a request another site's page sent (app.web.crosssite), and a
+    # Host this server does not serve (DNS rebinding), are refused.
+    app.add_middleware(CrossSiteMiddleware, extra_origins=extra_origins(settings))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -20,7 +20,7 @@ import json
 import re
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -95,7 +95,23 @@ def parse_json(raw: bytes | str) -> Any:
     return document
 
 
+def is_json_type(content_type: str | None) -> bool:
+    """Whether a Content-Type header names JSON: application/json, or a type ending in +json."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def _raw_body(request: Request) -> bytes:
+    # A page on another site can send text/plain or a form without asking the browser first,
+    # never JSON: a JSON route reads JSON only.
+    content_type = request.headers.get("content-type")
+    if not is_json_type(content_type):
+        raise HTTPException(
+            415,
+            f"content-type: the body must be application/json, not {content_type or 'unnamed'}",
+        )
     return await request.body()
 
 

@@ -170,3 +170,36 @@ def test_sigterm_to_uvicorn_checkpoints_running_sessions_as_interrupted(tmp_path
         assert weights_version > 1
         resumed = OWNER.post(f"{url}/api/v1/training/{session}/step", timeout=30).json()
         assert resumed["status"] == "paused" and resumed["step"] == status["step"] + 1
+
+
+def test_a_session_whose_pid_was_reused_is_interrupted_and_resumable(tmp_path) -> None:
+    # A restarted container's process gets its predecessor's pid: the session's row names a live
+    # pid (this one), but a process that started at another time is not its worker.
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(
+            f"/api/v1/models/{model_id}/train", json={**SINE, "steps": 40, "start_paused": True}
+        ).json()["id"]
+        client.post(f"/api/v1/training/{session}/step")
+        wait_until(
+            lambda: client.get(f"/api/v1/training/{session}").json()["step"] == 1,
+            30,
+            "the step was never taken",
+        )
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.store
+        own = client.app.state.training.owner
+        host, pid, _, identity = own.split(":", 3)
+        boot, _, started = identity.rpartition(".")
+        assert started != "1"
+        assert pid == str(os.getpid())
+        store.update_session(session, status="running", owner=f"{host}:{pid}:0ld:{boot}.1")
+        status = client.get(f"/api/v1/training/{session}").json()
+        assert status["status"] == "interrupted" and status["resumable"]
+        resumed = client.post(f"/api/v1/training/{session}/resume").json()
+        assert resumed["status"] in ("running", "finished")
+        assert wait_for(client, session, ("finished",))["step"] == 40
+        # the same pid with its real identity is alive: the session is not taken from it
+        store.update_session(session, status="running", owner=f"{host}:{pid}:0ld:{identity}")
+        assert client.get(f"/api/v1/training/{session}").json()["status"] == "running"

@@ -111,7 +111,7 @@ def test_a_declared_oversized_body_is_refused_before_any_byte_is_sent(
     # The client announces 10 GB and sends nothing: the answer must come at once, not after a read.
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(
-            b"POST /api/v1/models HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"POST /api/v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 10000000000\r\n\r\n"
         )
         started = time.monotonic()
@@ -134,7 +134,7 @@ def test_a_chunked_body_is_answered_soon_after_the_bound(server: LiveServer) -> 
     answered_at: int | None = None
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(
-            b"POST /api/v1/models/import HTTP/1.1\r\nHost: test\r\n"
+            b"POST /api/v1/models/import HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         # A well-formed start of an upload, whose file then never ends.

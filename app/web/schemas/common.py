@@ -38,7 +38,7 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 409, 413, 422, 429)
+    code: {"model": ErrorResponse} for code in (403, 404, 409, 413, 415, 422, 429)
 }
 
 
