@@ -41,6 +41,21 @@ class Settings(BaseSettings):
         description="`Authorization: Bearer <it>` sees and manages every model and session",
     )
 
+    # Quotas and rate limits per owner (the instructor has none); answered 429 + Retry-After.
+    quota_models: int = Field(100, ge=1, description="models one owner may keep")
+    quota_bytes: int = Field(
+        512 * 2**20, ge=1, description="bytes one owner's weights and snapshots may take"
+    )
+    quota_sessions: int = Field(
+        4, ge=1, description="training sessions one owner may have running or paused"
+    )
+    rate_limit: str = Field(
+        "600/minute", description="API requests per owner, in the `limits` notation"
+    )
+    rate_limit_per_address: str = Field(
+        "3000/minute", description="API requests per client address (all its owners together)"
+    )
+
     # Cross-site safety (see the README's hardening section).
     allowed_hosts: str = Field(
         "",

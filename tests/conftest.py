@@ -15,6 +15,10 @@ from app.settings import Settings
 # TestClient's requests come to Host "testserver"; every test's settings (and every server a test
 # starts) serve it besides the loopback names.
 os.environ.setdefault("RNN_EXPLORER_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+# The suite is one client address making a great many requests: its servers get rates no test
+# reaches; tests/web/test_quotas.py sets its own to check the limits.
+os.environ.setdefault("RNN_EXPLORER_RATE_LIMIT", "1000000/minute")
+os.environ.setdefault("RNN_EXPLORER_RATE_LIMIT_PER_ADDRESS", "1000000/minute")
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -17,8 +17,8 @@ class InputError(ValueError):
 
 class LimitError(InputError):
     """A size above a bound of the settings; `setting` names it (RNN_EXPLORER_<SETTING>).
-    `status_code` is the answer's: 422 for a size in a request, 409 or 429 for a full service,
-    413 for a body."""
+    `status_code` is the answer's: 422 for a size in a request, 409 or 429 for a full service
+    or an owner's quota, 413 for a body; `hint` (appended to the message) says what to do."""
 
     def __init__(
         self,
@@ -28,15 +28,18 @@ class LimitError(InputError):
         limit: float,
         got: float,
         status_code: int = 422,
+        retry_after: int | None = None,
+        hint: str = "",
     ) -> None:
         self.setting = setting
         self.limit = limit
         self.got = got
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, for a 429 (its Retry-After header)
         super().__init__(
             field,
             f"{field}: {what} is {shown(got)}, above the limit of {limit:g} "
-            f"(setting RNN_EXPLORER_{setting.upper()})",
+            f"(setting RNN_EXPLORER_{setting.upper()}){hint}",
         )
 
 

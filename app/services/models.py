@@ -93,14 +93,37 @@ class ModelService:
                 409,
             )
 
-    def create(self, config: ModelConfig, name: str, owner_id: str = "") -> ModelRecord:
+    def _check_quota(self, owner_id: str, new_bytes: int) -> None:
+        """One owner's share of the store: at most quota_models models and quota_bytes bytes
+        (429: room comes back as the owner deletes models, not by waiting)."""
+        models, size = self.store.owner_usage(owner_id)
+        hint = "; delete one of your models to make room"
+        if models >= self.settings.quota_models:
+            raise LimitError(
+                "models", "the number of your models", "quota_models",
+                self.settings.quota_models, models + 1, 429, retry_after=60, hint=hint,
+            )  # fmt: skip
+        if size + new_bytes > self.settings.quota_bytes:
+            raise LimitError(
+                "models", "the bytes your models take", "quota_bytes",
+                self.settings.quota_bytes, size + new_bytes, 429, retry_after=60, hint=hint,
+            )  # fmt: skip
+
+    def create(
+        self, config: ModelConfig, name: str, owner_id: str = "", bounded: bool = True
+    ) -> ModelRecord:
         """A model with fresh weights, belonging to `owner_id` ("" is the instructor's only)."""
         self.limits.config(config)
         self._check_room()
-        return self._store_new(config, Network(config).params, name, owner_id)
+        return self._store_new(config, Network(config).params, name, owner_id, bounded)
 
     def import_model(
-        self, data: bytes, config: ModelConfig | None, name: str, owner_id: str = ""
+        self,
+        data: bytes,
+        config: ModelConfig | None,
+        name: str,
+        owner_id: str = "",
+        bounded: bool = True,
     ) -> ModelRecord:
         """A safetensors file in PyTorch's names + a config (else the file's metadata)."""
         self.limits.upload(len(data))
@@ -109,11 +132,20 @@ class ModelService:
         config, params = weights_io.load(data, config)
         self.limits.config(config)
         self._check_room()
-        return self._store_new(config, params, name, owner_id)
+        return self._store_new(config, params, name, owner_id, bounded)
 
     def _store_new(
-        self, config: ModelConfig, params: dict[str, Array], name: str, owner_id: str
+        self,
+        config: ModelConfig,
+        params: dict[str, Array],
+        name: str,
+        owner_id: str,
+        bounded: bool,
     ) -> ModelRecord:
+        """Store a new model; `bounded`: within its owner's quota (not the instructor's)."""
+        weights = weights_io.save(config, params)
+        if bounded and owner_id:
+            self._check_quota(owner_id, len(weights))
         now = time.time()
         record = ModelRecord(
             id=new_id(),
@@ -123,7 +155,7 @@ class ModelService:
             updated_at=now,
             owner_id=owner_id,
         )
-        self.store.create_model(record, weights_io.save(config, params))
+        self.store.create_model(record, weights)
         return record
 
     def get(self, model_id: str) -> ModelRecord:

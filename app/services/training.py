@@ -105,6 +105,7 @@ class TrainingService:
         active = self.store.count_active_sessions(time.time() - self.settings.stale_seconds)
         if active >= self.settings.max_sessions:
             raise self._full(active)
+        self._check_quota(record.owner_id)
         config = ModelConfig.from_dict(record.config)
         training = self._training_config(fields, data is not None, config)
         inputs, targets = self._data(data, config)
@@ -191,6 +192,20 @@ class TrainingService:
         if config.loss == "cross_entropy" and np.array_equal(targets, np.round(targets)):
             return X, targets.astype(np.int64)
         return X, targets
+
+    def _check_quota(self, owner_id: str) -> None:
+        """One owner's share of the trainers: at most quota_sessions running or paused (the
+        sessions of the instructor's and nobody's models are not counted)."""
+        if not owner_id:
+            return
+        alive_after = time.time() - self.settings.stale_seconds
+        active = self.store.count_active_sessions(alive_after, owner_id)
+        if active >= self.settings.quota_sessions:
+            raise LimitError(
+                "sessions", "the number of your sessions running or paused", "quota_sessions",
+                self.settings.quota_sessions, active + 1, 429, retry_after=10,
+                hint="; stop one of them, or wait for one to end",
+            )  # fmt: skip
 
     def _full(self, active: int) -> LimitError:
         return LimitError(

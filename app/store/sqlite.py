@@ -5,6 +5,7 @@ sessions, their histories; arrays (weights, snapshots) are safetensors files wri
 (temp file + fsync + os.replace). No pickle anywhere.
 """
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -213,14 +214,31 @@ class SQLiteStore:
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no training session with id {session_id!r}")
 
-    def count_active_sessions(self, alive_after: float = 0.0) -> int:
-        """Sessions running or paused whose row was touched after `alive_after` (a time)."""
-        return int(
-            self._query(
-                "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?",
-                (*ACTIVE, alive_after),
-            )[0][0]
-        )
+    def count_active_sessions(self, alive_after: float = 0.0, owner_id: str | None = None) -> int:
+        """Sessions running or paused whose row was touched after `alive_after` (a time); of
+        one owner if `owner_id` is given."""
+        sql = "SELECT COUNT(*) FROM sessions WHERE status IN (?, ?) AND updated_at > ?"
+        params: tuple[Any, ...] = (*ACTIVE, alive_after)
+        if owner_id is not None:
+            sql, params = f"{sql} AND owner_id = ?", (*params, owner_id)
+        return int(self._query(sql, params)[0][0])
+
+    def owner_usage(self, owner_id: str) -> tuple[int, int]:
+        """(models, bytes) one owner keeps: its models, and the sizes of their weights files and
+        of their sessions' snapshots."""
+        models = [
+            row[0] for row in self._query("SELECT id FROM models WHERE owner_id = ?", (owner_id,))
+        ]
+        sessions = [
+            row[0] for row in self._query("SELECT id FROM sessions WHERE owner_id = ?", (owner_id,))
+        ]
+        paths = [self._weights_path(m) for m in models]
+        paths += [self._blob_path(snapshot_key(s)) for s in sessions]
+        size = 0
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                size += path.stat().st_size
+        return len(models), size
 
     def create_session_if_room(
         self, record: SessionRecord, max_active: int, alive_after: float

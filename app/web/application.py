@@ -29,6 +29,7 @@ from app.web.openapi import install_openapi
 from app.web.owners import OwnerMiddleware
 from app.web.pages import STATIC_DIR
 from app.web.pages import router as pages_router
+from app.web.ratelimit import RateLimitMiddleware
 from app.web.routes import (
     choices,
     health,
@@ -100,6 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # included; the body bound refuses what no route could accept before it is read whole; an
     # answer of 1 kB or more goes gzip-compressed to a client that accepts it, at level 1 (a
     # 26 MB trace: 1.7 s at level 6, 0.35 s at level 1, for 8 % more bytes).
+    # each owner and each client address within its rate (app.web.ratelimit), once known
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_owner=settings.rate_limit,
+        per_address=settings.rate_limit_per_address,
+    )
     # every request and WebSocket acts as an owner (app.web.owners): cookie, bearer or share
     app.add_middleware(OwnerMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)

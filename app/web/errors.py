@@ -65,7 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def handle(request: Request, error: Exception) -> JSONResponse:
         status_code, body = error_body(error)
-        return JSONResponse(body, status_code=status_code)
+        retry = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(body, status_code=status_code, headers=headers)
 
     for kind in DOMAIN_ERRORS:
         app.add_exception_handler(kind, handle)

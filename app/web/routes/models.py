@@ -99,7 +99,7 @@ def _state(value: Any, field: str) -> Any:
 def create_model(models: ModelsDep, caller: CallerDep, body: CreateModelBody) -> ModelInfo:
     """Create a model from a config, with freshly initialised weights; it belongs to the
     caller."""
-    return model_info(models.create(body.config, body.name, caller.owner))
+    return model_info(models.create(body.config, body.name, caller.owner, not caller.instructor))
 
 
 @router.get("")
@@ -125,7 +125,7 @@ async def import_model(
     name, dtype and shape is checked against the config."""
     data = await weights.read()
     record = await run_in_threadpool(
-        models.import_model, data, _config_form(config), name, caller.owner
+        models.import_model, data, _config_form(config), name, caller.owner, not caller.instructor
     )
     return model_info(record)
 
