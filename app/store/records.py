@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
 __all__ = [
@@ -81,6 +82,8 @@ class Store(Protocol):
     """What the service needs from persistence; a server database can replace SQLite here."""
 
     def close(self) -> None: ...
+
+    def collect_orphans(self, grace_seconds: float = 60.0) -> list[Path]: ...
 
     def create_model(self, record: ModelRecord, weights: bytes) -> None: ...
     def get_model(self, model_id: str) -> ModelRecord: ...

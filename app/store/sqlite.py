@@ -55,6 +55,30 @@ class SQLiteStore:
                     db.execute(statement)
             migrate(db)
 
+    def collect_orphans(self, grace_seconds: float = 60.0) -> list[Path]:
+        """Remove what a killed process left behind: temp files of an unfinished write, weights
+        files whose model row never came (the file is written first) or was deleted, and
+        snapshots of sessions that are gone. Only files older than `grace_seconds` go, so a
+        write another live worker is making now is never touched. Returns the removed paths."""
+        before = time.time() - grace_seconds
+        models = {row[0] for row in self._query("SELECT id FROM models")}
+        snapshots = {snapshot_key(row[0]) for row in self._query("SELECT id FROM sessions")}
+        removed = []
+        for folder, keep in (("models", models), ("blobs", snapshots)):
+            for path in (self.data_dir / folder).iterdir():
+                name = path.name
+                temp = name.startswith(".") and name.endswith(".tmp")
+                orphan = (
+                    name.endswith(".safetensors") and name.removesuffix(".safetensors") not in keep
+                )
+                if not path.is_file() or not (temp or orphan):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < before:
+                        path.unlink()
+                        removed.append(path)
+        return removed
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
             )
         store = SQLiteStore(settings.data_dir)
+        for path in store.collect_orphans():
+            logger.warning("removed %s: left behind by a process that was killed", path)
         limits = Limits(settings)
         tasks_service = TaskService(limits)
         training_service = TrainingService(store, settings, limits, tasks_service)
