@@ -107,7 +107,7 @@ def backward_payload(run: Pass) -> dict[str, Any]:
         "loss": result.loss,
         "outputs": answer(trace.Y),
         "logits": answer(trace.O),
-        "grads": {name: to_list(value) for name, value in grads.items()},
+        "grads": {name: as_sent(value, "grads") for name, value in grads.items()},
         "grad_norms": {name: float(np.linalg.norm(value)) for name, value in grads.items()},
         "trace": {
             "dO": answer(result.dO),
