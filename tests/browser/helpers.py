@@ -76,3 +76,17 @@ def run_axe(page: Page, every_impact: bool = False) -> list[dict[str, Any]]:
         " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
     )
     return [v for v in result if every_impact or v["impact"] in ("serious", "critical")]
+
+
+def small_figure_text(page: Page, panel: str) -> list[tuple[str, float]]:
+    """Visible text in the panel's figures set under 12 px: (text, size) pairs."""
+    return list(
+        page.evaluate(
+            """(panel) => [...document.querySelectorAll(
+                   `${panel} .plot svg text, ${panel} .js-plotly-plot svg text`)]
+                 .filter(e => e.getBoundingClientRect().width > 0 && e.textContent.trim())
+                 .map(e => [e.textContent, parseFloat(getComputedStyle(e).fontSize)])
+                 .filter(([, size]) => size < 12)""",
+            panel,
+        )
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.helpers import SERVER, shot
+from tests.browser.helpers import SERVER, shot, small_figure_text
 from tests.waiting import wait_until
 
 # A: tanh with orthogonal W_hh keeps the gradient; B: sigmoid with N(0, 0.01²) weights shrinks
@@ -121,6 +121,7 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
         )
         assert abs(span[0] - span[2]) < 1 and abs(span[1] - span[3]) < 1, (side, span)
     shot(page, "compare-truth", "#panel-compare")
+    assert small_figure_text(page, "#panel-compare") == []
 
 
 def test_the_compare_button_is_disabled_while_both_train_and_a_second_click_starts_nothing(

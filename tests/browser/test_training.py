@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import SERVER, shot
+from tests.browser.helpers import SERVER, shot, small_figure_text
 
 
 def loss_points(page: Page) -> int:
@@ -35,6 +35,7 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     assert min(losses[1:]) < losses[0]
     expect(page.locator("#train-start")).to_be_enabled()
     shot(page, "training-dashboard")
+    assert small_figure_text(page, "#panel-train") == []
     # the Explore views are hidden while training on this tab: no trace is fetched for them...
     assert passes == []
     # ...and once Explore is on show, they follow the trained weights

@@ -145,7 +145,7 @@ function label(trace) {
 }
 
 const sides = ["a", "b"];
-const legendTop = { showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } } };
+const legendTop = { showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } } };
 
 /** Both sessions' loss records on one log axis. */
 function drawLosses(training) {
@@ -200,7 +200,7 @@ function drawGradients(pair) {
     }
   });
   if (data.some((d) => d.name.endsWith("underflow (0)"))) {
-    annotations.push({ xref: "paper", x: 1, xanchor: "right", y: floorExponent, yanchor: "bottom", text: "underflow (0)", showarrow: false, font: { size: 10, color: COLORS.soft } });
+    annotations.push({ xref: "paper", x: 1, xanchor: "right", y: floorExponent, yanchor: "bottom", text: "underflow (0)", showarrow: false, font: { size: 12, color: COLORS.soft } });
   }
   draw(plots.grad, data, baseLayout({
     ...legendTop, margin: { l: 56, r: 12, t: 36, b: 32 }, annotations,

@@ -72,7 +72,7 @@ function drawPrediction(plot, trace) {
     { type: "scatter", mode: "markers", x: [T], y: [truth], name: `truth ${fmt(truth, 3)}`, marker: marker("circle-open", COLORS.ink) },
     { type: "scatter", mode: "markers", x: [T], y: [predicted], name: `prediction ${fmt(predicted, 3)}`, marker: marker("diamond", COLORS.W_hq) },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t (the prediction is for t = T)"), yaxis: axis("value"),
   }));
@@ -122,7 +122,7 @@ export function update(state, trace) {
     { type: "scatter", mode: "lines", x: steps, y: trace.targets.map((r) => (Array.isArray(r) ? r[0] : r)), name: "truth", line: { color: COLORS.ink, dash: "dot", width: 1.5 } },
     { type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((r) => r[0]), name: "prediction", line: { color: COLORS.W_hq, width: 2 }, marker: { size: 4 } },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 44, r: 12, t: 36, b: 32 },
     xaxis: axis("timestep t"), yaxis: axis("value"),
   }));

@@ -141,7 +141,7 @@ function chanceMarks() {
     annotations.push({
       name: "chance", xref: "paper", x: 0.01, xanchor: "left", yref: "y2", y: chance, yanchor: "bottom",
       text: `chance ${Number(chance.toPrecision(3))}${several ? ` (${names.join(", ")})` : ""}`,
-      showarrow: false, font: { size: 10, color: COLORS.soft },
+      showarrow: false, font: { size: 12, color: COLORS.soft },
     });
   }
   Plotly.relayout(lossEl, { shapes, annotations });
@@ -155,7 +155,7 @@ function resetCurves() {
   draw(lossEl, [
     { type: "scatter", mode: "lines+markers", x: [], y: [], name: "loss", line: { color: COLORS.W_hh, width: 2 }, marker: MARKERS },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 12 } },
     margin: { l: 56, r: 56, t: 8, b: 32 },
     xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", exponentformat: "power" }),
     yaxis2: axis("accuracy (0–1)", { overlaying: "y", side: "right", showgrid: false, range: [0, 1], fixedrange: true, dtick: 0.25 }),
@@ -164,7 +164,7 @@ function resetCurves() {
     { type: "scatter", mode: "lines", x: [], y: [], name: "‖∇θ L‖", line: { color: COLORS.W_xh, width: 2 } },
     { type: "scatter", mode: "lines", x: [], y: [], name: "latest ‖dL/dH_t‖ over t", xaxis: "x2", line: { color: COLORS.soft, width: 1.2, dash: "dot" } },
   ], baseLayout({
-    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 10 } },
+    showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 48, r: 12, t: 36, b: 32 },
     xaxis: axis("training step"), yaxis: axis("gradient norm", { type: "log", exponentformat: "power" }),
     xaxis2: axis("", { overlaying: "x", side: "top", showgrid: false, showticklabels: false }),
