@@ -59,17 +59,13 @@ def _cross_field_rules(schema: dict[str, Any]) -> None:
     schema-valid config is one the model accepts: a field of some cells only keeps its default
     in the others, and a loss computed from logits has its head."""
     rules: list[dict[str, Any]] = []
+    default_cell = ModelConfig.model_fields["cell"].default
     for name, cells in CELL_FIELDS.items():
         default = ModelConfig.model_fields[name].default
-        rules.append(
-            {
-                "if": {
-                    "required": ["cell"],
-                    "properties": {"cell": {"not": {"enum": list(cells)}}},
-                },
-                "then": {"properties": {name: {"const": default}}},
-            }
-        )
+        other_cell: dict[str, Any] = {"properties": {"cell": {"not": {"enum": list(cells)}}}}
+        if default_cell in cells:  # an absent cell is the default one, which has the field
+            other_cell["required"] = ["cell"]
+        rules.append({"if": other_cell, "then": {"properties": {name: {"const": default}}}})
     for loss, head in _LOSS_NEEDS_HEAD.items():
         rules.append(
             {

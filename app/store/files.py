@@ -1,10 +1,12 @@
 """Files written so that a crash leaves either the old file or the new one, whole."""
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "remove_orphans"]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -25,3 +27,22 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def remove_orphans(folders: Iterable[tuple[Path, set[str]]], before: float) -> list[Path]:
+    """In each (folder, names kept): remove the temp files of unfinished writes (`.<name>.*.tmp`)
+    and the `<name>.safetensors` whose name is not kept, if last modified before `before` (a
+    time: a write another live process is making now is never touched). Returns what went."""
+    removed = []
+    for folder, keep in folders:
+        for path in folder.iterdir():
+            name = path.name
+            temp = name.startswith(".") and name.endswith(".tmp")
+            stray = name.endswith(".safetensors") and name.removesuffix(".safetensors") not in keep
+            if not path.is_file() or not (temp or stray):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < before:
+                    path.unlink()
+                    removed.append(path)
+    return removed

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.store.files import atomic_write
+from app.store.files import atomic_write, remove_orphans
 from app.store.records import ACTIVE, ModelRecord, NotFoundError, SessionRecord, snapshot_key
 from app.store.rows import (
     JSON_COLUMNS,
@@ -56,28 +56,13 @@ class SQLiteStore:
             migrate(db)
 
     def collect_orphans(self, grace_seconds: float = 60.0) -> list[Path]:
-        """Remove what a killed process left behind: temp files of an unfinished write, weights
-        files whose model row never came (the file is written first) or was deleted, and
-        snapshots of sessions that are gone. Only files older than `grace_seconds` go, so a
-        write another live worker is making now is never touched. Returns the removed paths."""
-        before = time.time() - grace_seconds
+        """Remove what a killed process left behind (see files.remove_orphans)."""
         models = {row[0] for row in self._query("SELECT id FROM models")}
         snapshots = {snapshot_key(row[0]) for row in self._query("SELECT id FROM sessions")}
-        removed = []
-        for folder, keep in (("models", models), ("blobs", snapshots)):
-            for path in (self.data_dir / folder).iterdir():
-                name = path.name
-                temp = name.startswith(".") and name.endswith(".tmp")
-                orphan = (
-                    name.endswith(".safetensors") and name.removesuffix(".safetensors") not in keep
-                )
-                if not path.is_file() or not (temp or orphan):
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    if path.stat().st_mtime < before:
-                        path.unlink()
-                        removed.append(path)
-        return removed
+        return remove_orphans(
+            [(self.data_dir / "models", models), (self.data_dir / "blobs", snapshots)],
+            time.time() - grace_seconds,
+        )
 
     def close(self) -> None:
         with self._lock:

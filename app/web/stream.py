@@ -25,10 +25,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.services.errors import InputError, LimitError, NotFoundError
 from app.services.models import ModelService
-from app.services.training import ENDED, TrainingService
+from app.services.training import TrainingService
 from app.settings import Settings
 from app.web.commands import Sampler, parse_command, run_pass
 from app.web.errors import DOMAIN_ERRORS, error_body
+from app.web.following import session_frames
 from app.web.owners import Caller, can_manage, can_read, refuse_shared
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.schemas.stream import (
@@ -40,15 +41,13 @@ from app.web.schemas.stream import (
     StopCommand,
     TrainCommand,
 )
-from app.web.sessions import session_info, start_session
+from app.web.sessions import start_session
 from app.web.traces import backward_frames, forward_frames, summary_frame
 
 __all__ = ["Sampler", "StreamConnection", "StreamStats"]
 
 logger = logging.getLogger(__name__)
 
-FOLLOW_POLL_SECONDS = 0.2
-FOLLOW_BATCH = 500
 MAX_PENDING_STEPS = 1000
 _CLOSED = (WebSocketDisconnect, RuntimeError, OSError)
 # Above this many bytes a command is parsed in a worker thread, so that one large command does
@@ -296,42 +295,8 @@ class StreamConnection:
             raise InputError(
                 "session", f"session {session_id!r} trains model {session.model_id!r}, not this one"
             )
-        while True:
-            status = await run_in_threadpool(self._status, session_id)
-            records = await run_in_threadpool(
-                self.training.history, session_id, after, FOLLOW_BATCH
-            )
-            for record in records:
-                await self._send(
-                    {
-                        **record,
-                        "type": "metrics",
-                        "v": STREAM_PROTOCOL_VERSION,
-                        "session": session_id,
-                    }
-                )
-                after = int(record["step"])
-            if not records and status in ENDED:
-                break
-            if len(records) < FOLLOW_BATCH:
-                await asyncio.sleep(FOLLOW_POLL_SECONDS)
-        # the end says why, in the words the session's REST answer uses
-        ended = session_info(
-            await run_in_threadpool(self.training.status, session_id), self.training
-        )
-        await self._send(
-            {
-                "type": "end",
-                "v": STREAM_PROTOCOL_VERSION,
-                "session": session_id,
-                "status": ended.status,
-                "reason": ended.reason,
-                "error": ended.error,
-            }
-        )
-
-    def _status(self, session_id: str) -> str:
-        return self.training.status(session_id).status
+        async for frame in session_frames(self.training, session_id, after):
+            await self._send(frame)
 
     # Sending --------------------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ import { set, state } from "./state.js";
 // About this many points on the loss curve (at least 30 for any number of steps): a session
 // reports every max(1, ⌊steps / 50⌋) steps, whatever the task's default.
 const REPORTS_PER_SESSION = 50;
-// While the weights change, the trace on show is refreshed at most this often (ms), only while
-// the Explore tab (whose views draw it) is on show, and not within this long of a cursor move.
+// While the weights change, the trace on show is refreshed at most this often (ms), only while a
+// tab whose views draw it is on show (Explore's views; Train's task results), and not within
+// this long of a cursor move.
+const TRACE_TABS = new Set(["explore", "train"]);
 const REFRESH_INTERVAL = 1000;
 const QUIET_AFTER_STEP = 1000;
 // Metric frames that arrive within this long of each other are drawn together (ms).
@@ -26,7 +28,7 @@ let refreshing = false;
 let refreshAgain = false;
 let pending = []; // metric frames not drawn yet
 let flushTimer = 0;
-let stale = false; // the weights changed while the Explore tab was hidden
+let stale = false; // the weights changed while no view drawing the trace was on show
 let movedAt = -Infinity; // when the cursor last moved (performance.now())
 
 /** The TrainRequest of the page's choices: the task, its parameters and the training settings. */
@@ -157,15 +159,15 @@ export function cursorMoved() {
   movedAt = performance.now();
 }
 
-/** The tab on show changed: weights that changed while Explore was hidden are fetched now. */
+/** The tab on show changed: weights that changed while no trace view was shown are fetched now. */
 export function tabShown(tab) {
-  if (tab === "explore" && stale) scheduleRefresh();
+  if (TRACE_TABS.has(tab) && stale) scheduleRefresh();
 }
 
 /** Refreshes the trace soon; a request while one refresh runs makes another after it (the last weights). */
 function scheduleRefresh() {
-  if (state.tab !== "explore") {
-    stale = true; // no view on show draws the trace: fetch it when Explore is shown again
+  if (!TRACE_TABS.has(state.tab)) {
+    stale = true; // no view on show draws the trace: fetch it when one is shown again
     return;
   }
   if (refreshing) {
@@ -179,7 +181,7 @@ function scheduleRefresh() {
       scheduleRefresh(); // never while the user steps or plays
       return;
     }
-    if (state.tab !== "explore") {
+    if (!TRACE_TABS.has(state.tab)) {
       stale = true;
       return;
     }

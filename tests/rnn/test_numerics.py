@@ -222,7 +222,7 @@ BASE = {"input_size": 2, "hidden_size": 3, "output_size": 2}
         ({"dtype": "float16"}, "dtype"),
         ({"input_size": 0}, "input_size"),
         ({"hidden_size": -3}, "hidden_size"),
-        ({"output_size": 2.0}, "output_size"),
+        ({"output_size": 2.5}, "output_size"),
         ({"num_layers": True}, "num_layers"),
         ({"cell": "lstm", "nonlinearity": "relu"}, "nonlinearity"),
         ({"loss": "cross_entropy", "head": "identity"}, "head"),
@@ -237,6 +237,12 @@ BASE = {"input_size": 2, "hidden_size": 3, "output_size": 2}
 def test_model_config_rejects_an_invalid_field_naming_it(change: dict, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         ModelConfig(**{**BASE, **change})
+
+
+def test_a_json_integer_written_with_a_point_is_the_integer() -> None:
+    # JSON Schema's "integer" includes 2.0; 2.5 and "2" stay invalid (above)
+    config = ModelConfig.from_dict({**BASE, "output_size": 2.0, "seed": 7.0})
+    assert config.output_size == 2 and type(config.output_size) is int and config.seed == 7
 
 
 def test_model_config_from_dict_rejects_unknown_and_missing_fields() -> None:

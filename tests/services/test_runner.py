@@ -187,7 +187,8 @@ def test_a_session_whose_pid_was_reused_is_interrupted_and_resumable(tmp_path) -
             30,
             "the step was never taken",
         )
-    with TestClient(create_app(settings)) as client:
+        cookies = dict(client.cookies)  # the same visitor after the restart
+    with TestClient(create_app(settings), cookies=cookies) as client:
         store = client.app.state.store
         own = client.app.state.training.owner
         host, pid, _, identity = own.split(":", 3)

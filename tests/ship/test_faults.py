@@ -37,6 +37,16 @@ BINARY_ADDITION_MODEL = {
     "seed": 3,
 }
 
+# The restarted server is the same service: the tests act as its instructor, who sees every
+# model whichever client made it (and has no quota, so the save hammer is never refused).
+INSTRUCTOR = "fault-tests-instructor-token"
+
+
+def _client(base_url: str) -> httpx2.Client:
+    return httpx2.Client(
+        base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {INSTRUCTOR}"}
+    )
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -75,9 +85,9 @@ def _assert_model_intact(client: httpx2.Client, model_id: str) -> None:
 def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_session(
     data_dir: Path, sig: signal.Signals
 ) -> None:
-    server = LiveServer(data_dir, snapshot_seconds=0.2)
+    server = LiveServer(data_dir, snapshot_seconds=0.2, instructor_token=INSTRUCTOR)
     server.start()
-    with httpx2.Client(base_url=server.base_url, timeout=30) as client:
+    with _client(server.base_url) as client:
         model_id = _create(client, BINARY_ADDITION_MODEL)
         started = client.post(
             f"/api/v1/models/{model_id}/train",
@@ -104,10 +114,10 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
         )
     server.stop(sig)
 
-    server = LiveServer(data_dir)
+    server = LiveServer(data_dir, instructor_token=INSTRUCTOR)
     server.start()
     try:
-        with httpx2.Client(base_url=server.base_url, timeout=30) as client:
+        with _client(server.base_url) as client:
             _assert_model_intact(client, model_id)
             status = client.get(f"/api/v1/training/{session_id}").json()
             assert status["status"] == "interrupted", status
@@ -139,7 +149,7 @@ def test_a_server_stopped_during_training_keeps_the_model_and_resumes_the_sessio
 def _hammer_saves(base_url: str, acknowledged: list[str], stop: threading.Event) -> None:
     """Create and import models as fast as the server takes them; record every 201."""
     rng = np.random.default_rng(0)
-    with httpx2.Client(base_url=base_url, timeout=30) as client:
+    with _client(base_url) as client:
         while not stop.is_set():
             try:
                 kind = rng.integers(3)
@@ -170,7 +180,7 @@ def test_a_server_killed_while_saving_models_leaves_every_stored_model_loadable(
     acknowledged: list[str] = []
     rounds = 4
     for round_ in range(rounds):
-        server = LiveServer(data_dir)
+        server = LiveServer(data_dir, instructor_token=INSTRUCTOR)
         server.start()
         stop = threading.Event()
         writer = threading.Thread(
@@ -186,10 +196,10 @@ def test_a_server_killed_while_saving_models_leaves_every_stored_model_loadable(
         writer.join(30)
     assert len(acknowledged) > 5, "the writer never got a model saved: the test proves nothing"
 
-    server = LiveServer(data_dir)
+    server = LiveServer(data_dir, instructor_token=INSTRUCTOR)
     server.start()
     try:
-        with httpx2.Client(base_url=server.base_url, timeout=30) as client:
+        with _client(server.base_url) as client:
             listed = client.get("/api/v1/models")
             assert listed.status_code == 200, listed.text
             body = listed.json()

@@ -23,6 +23,9 @@ import pytest
 from tests.servers import LiveServer
 
 SEED = 20261123
+# Schemathesis keeps no cookie between requests: it calls as the instructor, who may use every
+# model it creates (tests/web/test_owners.py covers what other owners may not).
+INSTRUCTOR = "schemathesis-instructor-token"
 MAX_EXAMPLES = 30
 
 
@@ -31,6 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Small model bounds keep each generated request cheap; the bounds themselves are fuzzed.
     with LiveServer(
         tmp_path_factory.mktemp("fuzz") / "data",
+        instructor_token=INSTRUCTOR,
         max_hidden_size=64,
         max_input_size=32,
         max_output_size=32,
@@ -74,6 +78,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "run",
         f"{server.base_url}/openapi.json",
         *selection,
+        "--header",
+        f"Authorization: Bearer {INSTRUCTOR}",
         "--seed",
         str(SEED),
         "--max-examples",

@@ -155,7 +155,7 @@ function drawLosses(training) {
     line: { color: SIDE_COLOUR[side], width: 2 }, marker: { size: 4 },
   })), baseLayout({
     ...legendTop, margin: { l: 56, r: 12, t: 36, b: 32 },
-    xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", exponentformat: "power" }),
+    xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", tickformat: ".0e" }),
   }));
 }
 
@@ -205,7 +205,7 @@ function drawGradients(pair) {
   draw(plots.grad, data, baseLayout({
     ...legendTop, margin: { l: 56, r: 12, t: 36, b: 32 }, annotations,
     xaxis: axis("timestep t"),
-    yaxis: axis("‖dL/dH_t‖ (log)", { type: "log", exponentformat: "power", range: [floorExponent - 0.5, Math.log10(high) + 0.5] }),
+    yaxis: axis("‖dL/dH_t‖ (log)", { type: "log", tickformat: ".0e", range: [floorExponent - 0.5, Math.log10(high) + 0.5] }),
   }));
 }
 

@@ -149,6 +149,8 @@ function chanceMarks() {
 
 const MARKERS = { size: 5 };
 
+// Log axes label their ticks as 1e-3, 2e-3, 5e-3…: a tick format keeps the 2s and 5s at the
+// axis' own size (Plotly shrinks its own minor labels to 9 px).
 function resetCurves() {
   metricNames = [];
   layerCurves = 0;
@@ -157,7 +159,7 @@ function resetCurves() {
   ], baseLayout({
     showlegend: true, legend: { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 12 } },
     margin: { l: 56, r: 56, t: 8, b: 32 },
-    xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", exponentformat: "power" }),
+    xaxis: axis("training step"), yaxis: axis("loss (log)", { type: "log", tickformat: ".0e" }),
     yaxis2: axis("accuracy (0–1)", { overlaying: "y", side: "right", showgrid: false, range: [0, 1], fixedrange: true, dtick: 0.25 }),
   }));
   draw(gradEl, [
@@ -166,7 +168,7 @@ function resetCurves() {
   ], baseLayout({
     showlegend: true, legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 12 } },
     margin: { l: 48, r: 12, t: 36, b: 32 },
-    xaxis: axis("training step"), yaxis: axis("gradient norm", { type: "log", exponentformat: "power" }),
+    xaxis: axis("training step"), yaxis: axis("gradient norm", { type: "log", tickformat: ".0e" }),
     xaxis2: axis("", { overlaying: "x", side: "top", showgrid: false, showticklabels: false }),
   }));
 }
