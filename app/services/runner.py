@@ -56,6 +56,7 @@ class Runner:
     polled_at: float = 0.0
     touched_at: float = 0.0
     saved_at: float = 0.0
+    checked_at: float = 0.0  # when the row's owner was last read (progress writes do not read it)
 
 
 def read_snapshot(store: Store, session_id: str) -> Snapshot | None:
@@ -133,8 +134,10 @@ class SessionRunners:
             return "stop"
         session = runner.session
         heartbeat_due = now - runner.touched_at >= self.settings.heartbeat_seconds
-        if heartbeat_due:
+        # however often progress renews the row, whose session it is gets read at this pace
+        if heartbeat_due or now - runner.checked_at >= self.settings.heartbeat_seconds:
             self._check_ownership(runner, control)
+            runner.checked_at = now
         if control == "pause":
             if session.step_count != runner.saved_step:
                 self.checkpoint(runner, "paused")
