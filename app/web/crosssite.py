@@ -17,12 +17,13 @@ and refuses the rest:
 The WebSocket stream checks its `Origin` itself (`app.web.routes.stream`), to close with a code.
 """
 
-import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette._utils import parse_host_header
+
+from app.web.middleware import send_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,15 +124,4 @@ def _text(value: bytes | None) -> str | None:
 
 
 async def _reject(send: Send, status: int, detail: str, field: str) -> None:
-    body = json.dumps({"detail": detail, "field": field}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, {"detail": detail, "field": field})

@@ -95,10 +95,10 @@ class BodySizeLimitMiddleware:
             try:
                 size = int(declared)
             except ValueError:
-                await _reject(send, 400, {"detail": "Content-Length is not a number"})
+                await send_json(send, 400, {"detail": "Content-Length is not a number"})
                 return
             if size > limit:
-                await _reject(send, 413, _too_large(size, limit, setting))
+                await send_json(send, 413, _too_large(size, limit, setting))
                 return
         received = 0
         answered = False
@@ -115,7 +115,7 @@ class BodySizeLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit and not app_started:
                     answered = True
-                    await _reject(send, 413, _too_large(received, limit, setting))
+                    await send_json(send, 413, _too_large(received, limit, setting))
                     return {"type": "http.disconnect"}
             return message
 
@@ -140,7 +140,8 @@ def _too_large(size: int, limit: int, setting: str) -> dict[str, Any]:
     }
 
 
-async def _reject(send: Send, status: int, content: dict[str, Any]) -> None:
+async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+    """Answer from a middleware, before any route: `content` as a JSON response."""
     body = json.dumps(content).encode()
     await send(
         {
