@@ -10,14 +10,21 @@ A body of many megabytes takes a while to parse, and the worker must keep answer
 A thread alone does not do it: C and Rust JSON parsers (the standard library's scanner,
 pydantic's) hold the GIL for a whole document, and the event loop's thread waits that long.
 `parse_json` gives the standard parser a Python-level hook for every number, so the parse passes
-through the interpreter's loop and yields the GIL every few milliseconds.
+through the interpreter's loop and yields the GIL every few milliseconds. The cyclic garbage
+collector is paused while a parse runs: a large document is hundreds of thousands of new lists,
+and each collection triggered by them walks them all while holding the GIL (tens of milliseconds
+on every thread of the worker). JSON cannot make a reference cycle, so the pause leaves no garbage.
 
 FastAPI cannot see a body it does not parse itself, so each route declares its body for OpenAPI
 with `json_body_doc(Model)`; `app.web.openapi` adds the models' schemas to the components.
 """
 
+import gc
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -73,22 +80,46 @@ def _first_lone_surrogate(document: Any) -> str | None:
     return None
 
 
+_collector_lock = threading.Lock()
+_parses_running = 0
+_collector_was_enabled = True
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while any parse runs (parses in other threads overlap)."""
+    global _parses_running, _collector_was_enabled
+    with _collector_lock:
+        if _parses_running == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _parses_running += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _parses_running -= 1
+            if _parses_running == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def parse_json(raw: bytes | str) -> Any:
     """JSON text → Python values (NaN and ±Infinity become floats, for pydantic and to_array to
     refuse), yielding the GIL as it goes. Raises ValueError for text that is not JSON, nests
     deeper than the parser's recursion allows, or holds a lone UTF-16 surrogate."""
     try:
-        document = json.loads(raw, parse_float=_float, parse_int=_int)
+        with _collector_paused():
+            document = json.loads(raw, parse_float=_float, parse_int=_int)
     except RecursionError:
         raise UnfitJSONError(
             "", "the JSON nests too deeply (no field takes more than a few levels)"
         ) from None
     # A surrogate pair (\\ud83d\\ude00) decodes to one character; a lone half stays a surrogate.
     # UTF-8 bytes cannot hold one but as an escape; the walk runs only when an escape is there.
-    escaped = _SURROGATE_ESCAPE.search(
-        raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
-    )
-    if escaped or (isinstance(raw, str) and _SURROGATE.search(raw)):
+    # A regular expression over megabytes holds the GIL as long as the parse: look for "\\u" first.
+    text = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    suspect = b"\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+    if suspect or (isinstance(raw, str) and _SURROGATE.search(raw)):
         where = _first_lone_surrogate(document)
         if where is not None:
             raise UnfitJSONError(where, "text that is not valid Unicode (a lone surrogate)")
