@@ -26,9 +26,39 @@ export function stateOfQuery(search) {
   return read;
 }
 
+/**
+ * The inputs a link's fragment carries (`#inputs=[[x_0], [x_1], …]`, (T, D) numbers; the Python
+ * client's `link` writes it), or null; a fragment that is not such an array, or beyond the
+ * server's limits, is an Error that says why. The fragment never reaches the server.
+ */
+export function fragmentInputs(hash, limits) {
+  const raw = new URLSearchParams(hash.replace(/^#/, "")).get("inputs");
+  if (raw === null) return null;
+  let inputs;
+  try {
+    inputs = JSON.parse(raw);
+  } catch {
+    throw new Error("The link's inputs are not a JSON array.");
+  }
+  const rows = Array.isArray(inputs) ? inputs : [];
+  const D = Array.isArray(rows[0]) ? rows[0].length : 0;
+  const regular = rows.length > 0 && D > 0 && rows.every((row) => Array.isArray(row) && row.length === D && row.every(Number.isFinite));
+  if (!regular) throw new Error("The link's inputs must be a (T, D) array of finite numbers.");
+  if (rows.length > limits.max_steps) throw new Error(`The link's inputs have ${rows.length} steps; this server takes at most ${limits.max_steps}.`);
+  if (D > limits.max_input_size) throw new Error(`The link's inputs have ${D} features; this server takes at most ${limits.max_input_size}.`);
+  return rows;
+}
+
 /** Reads the link into the store. */
 export function readLink() {
-  set(stateOfQuery(location.search));
+  let linkInputs = null;
+  let status = "";
+  try {
+    linkInputs = fragmentInputs(location.hash, state.catalogue.choices.limits);
+  } catch (error) {
+    status = `${error.message} The task's sample is shown instead.`;
+  }
+  set({ ...stateOfQuery(location.search), linkInputs, ...(status ? { status } : {}) });
 }
 
 /** From now on every change of a linked key rewrites the link. */
@@ -39,7 +69,9 @@ export function followStore() {
     timer = setTimeout(() => {
       timer = 0;
       const q = query();
-      history.replaceState(null, "", q ? `${location.pathname}?${q}` : location.pathname);
+      // the fragment's inputs stay while the link's model shows them
+      const hash = state.linkInputs && state.sample?.inputs === state.linkInputs ? location.hash : "";
+      history.replaceState(null, "", (q ? `${location.pathname}?${q}` : location.pathname) + hash);
     }, WRITE_DELAY);
   });
 }

@@ -173,9 +173,12 @@ export async function open() {
       return;
     }
     const ticket = ++latest;
-    const sample = await fetchSample();
+    // the link's own inputs (the Python client's show) run forward only, as a preset's example
+    const sample = state.linkInputs
+      ? { inputs: state.linkInputs, targets: null, meta: {}, config: { input_size: state.linkInputs[0].length } }
+      : await fetchSample();
     if (!fits(state.model.config, wantedConfig(sample))) {
-      const chosen = state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
+      const chosen = state.linkInputs ? `the link's inputs (${state.linkInputs[0].length} features)` : state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
       throw new api.ApiError(`The model ${state.model.id} does not fit ${chosen} (its sizes differ).`);
     }
     await show(state.model, sample, ticket);

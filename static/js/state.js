@@ -43,6 +43,7 @@ export const state = {
   // the server's answers
   catalogue: null, // {choices, tasks, presets}: what may be chosen, read once at start-up
   sample: null, // the task's example on show: {inputs, targets (null: none), meta, config}
+  linkInputs: null, // (T, D) inputs the link's fragment gave for its stored model, or null
   model: null, // the ModelInfo of the model on show
   trace: null, // its forward (+ backward, with targets) pass on the sample (trace.js)
   session: null, // the training session followed: {id, status, step, steps, records}
