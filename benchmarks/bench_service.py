@@ -40,13 +40,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(workers: int) -> Iterator[str]:
-    """`uvicorn app.main:app` with `workers` processes on a fresh data directory → its URL."""
+def serve(
+    workers: int, app: str = "app.main:app", env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`uvicorn app` (the service by default) with `workers` processes on a fresh data
+    directory, `env` added to the environment → its URL."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
-        environment = {**os.environ, "RNN_EXPLORER_DATA_DIR": data_dir}
+        environment = {**os.environ, "RNN_EXPLORER_DATA_DIR": data_dir, **(env or {})}
         command = [
-            sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+            sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--log-level", "warning",
         ]  # fmt: skip
         process = subprocess.Popen(command, env=environment)
@@ -79,8 +82,18 @@ def _wait_for_workers(url: str, workers: int) -> None:
         seen.add(httpx2.get(f"{url}/api/v1/health", timeout=5).json()["worker"])
 
 
+# The benchmark acts as one visitor: its cookie jar carries the owner identity the server gives
+# on the first request (app.web.owners), so the models it creates are its own to run.
+VISITOR = httpx2.Client(timeout=60)
+
+
+def owner_headers() -> dict[str, str]:
+    """The visitor's cookie as a header, for clients without this jar (a WebSocket, async)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in VISITOR.cookies.items())}
+
+
 def create_model(url: str, config: dict[str, object]) -> str:
-    response = httpx2.post(f"{url}/api/v1/models", json={"config": config}, timeout=30)
+    response = VISITOR.post(f"{url}/api/v1/models", json={"config": config}, timeout=30)
     response.raise_for_status()
     return str(response.json()["id"])
 
@@ -89,7 +102,7 @@ async def _load(url: str, body: dict[str, object], concurrency: int, seconds: fl
     latencies: list[float] = []
     workers: set[int] = set()
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx2.AsyncClient(limits=limits, timeout=60) as client:
+    async with httpx2.AsyncClient(limits=limits, timeout=60, headers=owner_headers()) as client:
         for _ in range(concurrency):  # warm every connection (and the workers' model caches)
             (await client.post(url, json=body)).raise_for_status()
         stop_at = time.perf_counter() + seconds

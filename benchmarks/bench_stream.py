@@ -12,19 +12,25 @@ passes of the whole batch, and the start frame). Frames per second: the 2T step 
 time from that first frame to the summary. Sizes (vanilla tanh RNN, float64):
 S1: B=1, T=50, D=1, H=100, Q=1;  S4: B=32, T=100, D=32, H=128, Q=10 (frames show sequence 0).
 Medians over `--repeats` runs after one warm-up.
+
+The reference column: the very frames one run of the service sent, captured and replayed by a bare
+FastAPI WebSocket (`benchmarks/bare_stream.py`, its own uvicorn process) to the same client, the
+two measured in alternation in one run; *service ÷ bare* is the ratio of their frames/s.
 """
 
 import argparse
 import datetime
 import json
 import statistics
+import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 from websockets.sync.client import connect
 
-from benchmarks.bench_service import _write_section, create_model, machine, serve
+from benchmarks.bench_service import _write_section, create_model, machine, owner_headers, serve
 
 SIZES = {
     "S1": {"B": 1, "T": 50, "D": 1, "H": 100, "Q": 1},
@@ -33,7 +39,9 @@ SIZES = {
 
 
 def one_run(ws_url: str, command: str, T: int, compression: str | None) -> dict:
-    with connect(ws_url, max_size=None, compression=compression) as ws:
+    with connect(
+        ws_url, max_size=None, compression=compression, additional_headers=owner_headers()
+    ) as ws:
         sent = time.perf_counter()
         ws.send(command)
         start = json.loads(ws.recv())
@@ -60,7 +68,18 @@ def one_run(ws_url: str, command: str, T: int, compression: str | None) -> dict:
     }
 
 
-def measure(url: str, name: str, repeats: int, compression: str | None) -> dict:
+def capture(ws_url: str, command: str) -> list[str]:
+    """Every text the service sends for `command`, start to summary."""
+    texts = []
+    with connect(ws_url, max_size=None, compression=None, additional_headers=owner_headers()) as ws:
+        ws.send(command)
+        while True:
+            texts.append(str(ws.recv()))
+            if json.loads(texts[-1])["type"] == "summary":
+                return texts
+
+
+def measure(url: str, name: str, repeats: int, compression: str | None, stack: ExitStack) -> dict:
     size = SIZES[name]
     B, T, D, H, Q = (size[k] for k in ("B", "T", "D", "H", "Q"))
     model_id = create_model(
@@ -71,8 +90,20 @@ def measure(url: str, name: str, repeats: int, compression: str | None) -> dict:
     targets = rng.normal(size=(*inputs.shape[:-1], Q))
     command = json.dumps({"type": "run", "inputs": inputs.tolist(), "targets": targets.tolist()})
     ws_url = url.replace("http://", "ws://") + f"/api/v1/models/{model_id}/stream"
+    frames = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "frames.jsonl"
+    frames.write_text("\n".join(capture(ws_url, command)) + "\n")
+    bare = stack.enter_context(
+        serve(1, "benchmarks.bare_stream:app", {"BARE_STREAM_FRAMES": str(frames)})
+    )
+    bare_url = bare.replace("http://", "ws://") + "/stream"
     one_run(ws_url, command, T, compression)  # warm-up: the model cache, the code paths
-    runs = [one_run(ws_url, command, T, compression) for _ in range(repeats)]
+    one_run(bare_url, command, T, compression)
+    runs, bare_runs = [], []
+    for _ in range(repeats):
+        runs.append(one_run(ws_url, command, T, compression))
+        bare_runs.append(one_run(bare_url, command, T, compression))
+    bare_fps = statistics.median(r["fps"] for r in bare_runs)
+    fps = statistics.median(r["fps"] for r in runs)
     return {
         "name": name,
         "compression": compression or "none",
@@ -80,7 +111,8 @@ def measure(url: str, name: str, repeats: int, compression: str | None) -> dict:
         "command_kb": len(command) / 1024,
         "start_ms": statistics.median(r["start_ms"] for r in runs),
         "first_ms": statistics.median(r["first_ms"] for r in runs),
-        "fps": statistics.median(r["fps"] for r in runs),
+        "fps": fps,
+        "bare_fps": bare_fps,
         "frame_bytes": statistics.median(r["frame_bytes"] for r in runs),
         "runs": len(runs),
     }
@@ -89,8 +121,8 @@ def measure(url: str, name: str, repeats: int, compression: str | None) -> dict:
 def table(rows: list[dict]) -> str:
     lines = [
         "| size | B, T, D, H, Q | compression | command | time to first frame (t = 0) | "
-        "start frame | frames/s | bytes/frame | runs |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "start frame | frames/s | bare FastAPI frames/s | service ÷ bare | bytes/frame | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         s = r["size"]
@@ -98,7 +130,8 @@ def table(rows: list[dict]) -> str:
             f"| {r['name']} | {s['B']}, {s['T']}, {s['D']}, {s['H']}, {s['Q']} | "
             f"{r['compression']} | {r['command_kb']:.0f} KiB | **{r['first_ms']:.1f} ms** | "
             f"{r['start_ms']:.1f} ms | "
-            f"**{r['fps']:.0f}** | {r['frame_bytes']:.0f} | {r['runs']} |"
+            f"**{r['fps']:.0f}** | {r['bare_fps']:.0f} | **{r['fps'] / r['bare_fps']:.2f}×** | "
+            f"{r['frame_bytes']:.0f} | {r['runs']} |"
         )
     return "\n".join(lines)
 
@@ -110,9 +143,9 @@ def main() -> None:
     parser.add_argument("--write", metavar="PATH", help="also write the report to this file")
     args = parser.parse_args()
     header = machine()
-    with serve(1) as url:
+    with serve(1) as url, ExitStack() as stack:
         rows = [
-            measure(url, name, args.repeats, compression)
+            measure(url, name, args.repeats, compression, stack)
             for name in args.sizes
             for compression in ("deflate", None)
         ]
