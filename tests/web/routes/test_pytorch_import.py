@@ -181,3 +181,40 @@ def test_a_model_made_here_may_have_two_biases_or_none_but_has_its_head(client, 
     assert headless.status_code == 422
     (error,) = headless.json()["detail"]
     assert error["loc"][-1] == "config" and "linear_head" in error["msg"]
+
+
+def test_a_headless_model_streams_and_answers_connectivity_as_torch(client) -> None:
+    torch.manual_seed(6)
+    bare = torch.nn.GRU(D, H, num_layers=2, batch_first=True).double()
+    info = upload(client, dict(bare.state_dict()), {**base_config("gru"), "output_size": H})
+    assert info.status_code == 201, info.text
+    url = f"/api/v1/models/{info.json()['id']}"
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(5, D)), rng.normal(size=(5, H))
+    rest = client.post(
+        f"{url}/backward",
+        json={"inputs": X.tolist(), "targets": Y.tolist(), "step_grads": "full", "jacobian": True},
+    )
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["trace"]["head"]["step_grad_norms"] == {}
+    with client.websocket_connect(f"{url}/stream") as ws:
+        ws.send_json({"type": "run", "inputs": X.tolist(), "targets": Y.tolist()})
+        frames = []
+        while not frames or frames[-1]["type"] not in ("summary", "error"):
+            frames.append(ws.receive_json())
+    assert frames[-1]["type"] == "summary", frames[-1]
+    H_torch = bare(torch.from_numpy(X[None]))[0][0].detach().numpy()  # (T, H): outputs are H
+    for frame in frames:
+        if frame["type"] == "forward":
+            np.testing.assert_allclose(frame["output"], H_torch[frame["t"]], rtol=0, atol=1e-12)
+        if frame["type"] == "backward":
+            assert "head_step_grad_norms" not in frame
+
+    t = 3
+    answer = client.post(f"{url}/connectivity", json={"inputs": X.tolist(), "t": t})
+    assert answer.status_code == 200, answer.text
+    jacobian = torch.autograd.functional.jacobian(
+        lambda x: bare(x[None])[0][0, t], torch.from_numpy(X)
+    )  # (H, T, D): ∂Y_t/∂X_s
+    expected = np.sqrt((jacobian.numpy() ** 2).sum(axis=(0, 2)))
+    np.testing.assert_allclose(answer.json()["norms"], expected, rtol=1e-9, atol=1e-12)
