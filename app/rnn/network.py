@@ -73,9 +73,10 @@ class BackwardResult:
 
     dO: dL/dO, O's shape. layers: one LayerGrads per layer (time-major inside).
     grad_norm_per_step: per layer, ‖dL/dH_t‖ (Frobenius over batch and units), (T,).
-    step_grad_norms: per layer, for each of its parameters, ‖step t's contribution‖_F, (T,);
-    "W_hq"/"b_q" hold the head's. step_grads: the full per-step contributions, (T, *shape),
-    only when asked for.
+    step_grad_norms: per layer, for each parameter its cell reads (W_xh, W_hh, b_h, b_hn),
+    ‖step t's contribution‖_F, (T,) (two biases b_ih, b_hh sum b_h's contributions, the GRU's
+    b_hh n block b_hn's; without biases, what a bias would get); "W_hq"/"b_q" hold the head's.
+    step_grads: the full per-step contributions, (T, *shape), only when asked for.
     """
 
     loss: float
@@ -168,7 +169,7 @@ class Network:
                 O_tm += self.params["b_q"]
                 O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
             else:
-                O_tm = H_top  # no head: O_t = H_t
+                O_tm = H_top.copy()  # no head: O_t = H_t (a copy: O never aliases the trace)
             O = np.ascontiguousarray(
                 O_tm.swapaxes(0, 1) if cfg.output_mode == "sequence" else O_tm[0]
             )

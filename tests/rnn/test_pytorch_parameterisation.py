@@ -235,3 +235,49 @@ def test_a_model_made_with_two_or_no_biases_exports_to_torch(cell: str, bias: st
     if bias == "two":  # PyTorch's initialisation: two independent draws
         assert not np.array_equal(net.params["layer0.b_ih"], net.params["layer0.b_hh"])
     check_pass(net, model, Q, "encoder")
+
+
+class LastStep(torch.nn.Module):
+    """A bare recurrent module whose output is its last H_T, as Keras' SimpleRNN returns it."""
+
+    def __init__(self, cell: str) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.rnn = CELLS[cell](D, H, num_layers=L, batch_first=True).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rnn(x)[0][:, -1]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_headless_model_in_last_mode_outputs_H_T_and_trains_as_torch(cell: str) -> None:
+    model = LastStep(cell)
+    net, _ = imported(model, config(cell, output_size=H, output_mode="last"))
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(3, 6, D)), rng.normal(size=(3, H))
+    trace = net.forward(X)
+    np.testing.assert_array_equal(trace.Y, trace.hidden()[:, -1])
+    ours, theirs = make_optimizer("adam", 0.05), torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(5):
+        ours.step(net.params, net.backward(net.forward(X), Y).grads)
+        theirs.zero_grad()
+        torch.nn.functional.mse_loss(model(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
+        theirs.step()
+    got = ours_in_torch_names(net)
+    for name, tensor in model.state_dict().items():
+        np.testing.assert_allclose(got[name], tensor.numpy(), rtol=0, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_steps_contributions_to_b_h_sum_to_each_of_the_two_biases_gradients(cell: str) -> None:
+    net, _ = imported(Model(cell), config(cell))
+    X, Y = data(Q)
+    result = net.backward(net.forward(X), Y, step_grads="full")
+    assert result.step_grads is not None
+    for k in range(L):
+        b_h = result.step_grads[f"layer{k}.b_h"].sum(axis=0)
+        np.testing.assert_allclose(result.grads[f"layer{k}.b_ih"], b_h, rtol=0, atol=1e-13)
+        b_hh = b_h.copy()
+        if cell == "gru":
+            b_hh[2 * H :] = result.step_grads[f"layer{k}.b_hn"].sum(axis=0)
+        np.testing.assert_allclose(result.grads[f"layer{k}.b_hh"], b_hh, rtol=0, atol=1e-13)
