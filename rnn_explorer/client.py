@@ -174,9 +174,11 @@ class Client:
         config: Mapping[str, Any] | None = None,
         *,
         name: str = "",
+        head_prefix: str | None = None,
     ) -> dict[str, Any]:
         """A model from a safetensors file (a path, its bytes, or a dict of arrays in PyTorch's
-        names); `config` as for create_model, else the file's own metadata."""
+        names); `config` as for create_model, else the file's own metadata. The head is the
+        Linear under `head_prefix` (fc, decoder, …), else the one the server finds."""
         if isinstance(weights, Mapping):
             data = save_safetensors({key: np.ascontiguousarray(v) for key, v in weights.items()})
         elif isinstance(weights, bytes):
@@ -184,6 +186,8 @@ class Client:
         else:
             data = Path(weights).read_bytes()
         form = {"name": name}
+        if head_prefix is not None:
+            form["head_prefix"] = head_prefix
         if config is not None:
             form["config"] = orjson.dumps(_plain(config)).decode()
         files = {"weights": ("weights.safetensors", data, "application/octet-stream")}

@@ -2,7 +2,9 @@
 
 The server reads a state dict whose recurrent layer is named `rnn` and whose Linear head is named
 `head` (docs/api.md, "Models"). A user's module names them as it likes (`lstm`, `fc`, …): this
-finds them, renames them, and reads the model config from the modules. PyTorch is needed only
+finds them, renames them, and reads the model config from the modules: PyTorch's two biases
+(bias "two") or none (bias=False: "none"), and no head when the module has no Linear (the
+output is then H_t, as a bare torch.nn.LSTM returns it). PyTorch is needed only
 here, by the caller who has a module; the client itself does not import it.
 """
 
@@ -28,7 +30,8 @@ def torch_state_and_config(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """module: a torch.nn.RNN/LSTM/GRU, or a module holding exactly one of them and (optionally)
     a Linear head (or several Linears, `head` naming the one). Returns the state dict in the
-    server's names as NumPy arrays, and the model config (cell, sizes, layers, dtype)."""
+    server's names as NumPy arrays, and the model config (cell, sizes, layers, dtype, bias,
+    linear_head)."""
     recurrent = _named(module, tuple(_CELLS))
     if len(recurrent) != 1:
         found = ", ".join(name or "(the module itself)" for name, _ in recurrent) or "none"
@@ -56,6 +59,7 @@ def torch_state_and_config(
         "hidden_size": rnn.hidden_size,
         "num_layers": rnn.num_layers,
         "dtype": dtype if dtype in ("float32", "float64") else "float32",
+        "bias": "two" if rnn.bias else "none",
     }
     if config["cell"] == "rnn":
         config["nonlinearity"] = rnn.nonlinearity
@@ -65,5 +69,6 @@ def torch_state_and_config(
         for name, tensor in linear.state_dict().items():
             state[f"head.{name}"] = tensor.detach().cpu().numpy()
     else:
-        raise ValueError("the module has no Linear head; the server needs one (Q outputs)")
+        config["output_size"] = rnn.hidden_size
+        config["linear_head"] = False
     return state, config

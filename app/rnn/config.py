@@ -19,6 +19,7 @@ Init = Literal[
     "pytorch", "uniform", "uniform_symmetric", "normal", "xavier", "orthogonal", "identity"
 ]
 DType = Literal["float64", "float32"]
+Bias = Literal["one", "two", "none"]
 
 # The choices as tuples, for messages and for the page (GET /api/v1/choices): read off the Literals.
 CELLS: tuple[str, ...] = get_args(Cell)
@@ -28,6 +29,7 @@ LOSSES: tuple[str, ...] = get_args(Loss)
 OUTPUT_MODES: tuple[str, ...] = get_args(OutputMode)
 INITS: tuple[str, ...] = get_args(Init)
 DTYPES: tuple[str, ...] = get_args(DType)
+BIASES: tuple[str, ...] = get_args(Bias)
 
 
 def _whole(value: Any) -> Any:
@@ -84,6 +86,12 @@ class ModelConfig(BaseModel):
     memory open at the start of training (Gers et al. 2000; Jozefowicz et al. 2015); 0 is
     PyTorch's initialisation. The sizes have no upper bound here: the service bounds them by its
     settings.
+
+    `bias` says which bias parameters a layer keeps: "one" (b_h, with the GRU's b_hn; the sum
+    of PyTorch's two, the app's default), "two" (b_ih and b_hh, exactly PyTorch's bias_ih and
+    bias_hh; the forward reads b_h = b_ih + b_hh) or "none" (PyTorch's bias=False).
+    `linear_head` false: no W_hq, b_q; the output O_t is the top layer's H_t (as a bare
+    torch.nn.LSTM or Keras' SimpleRNN returns it), so output_size must equal hidden_size.
     """
 
     model_config = ConfigDict(
@@ -109,6 +117,8 @@ class ModelConfig(BaseModel):
     init_std: float = Field(0.01, gt=0, description="σ of the normal initialiser")
     seed: Whole = Field(0, ge=0, le=2**63 - 1)
     dtype: DType = "float64"
+    bias: Bias = Field("one", description="one: b_h; two: PyTorch's b_ih, b_hh; none: no bias")
+    linear_head: bool = Field(True, description="false: no W_hq, b_q; the output is H_t")
     forget_bias: float = Field(
         0.0,
         ge=-10,
@@ -125,6 +135,11 @@ class ModelConfig(BaseModel):
                     f"{name} applies to the {' and '.join(cells)} only, not to the "
                     f"{self.cell} (got {name}={value!r})"
                 )
+        if not self.linear_head and self.output_size != self.hidden_size:
+            raise ValueError(
+                "a model without a linear head outputs H_t: output_size must equal hidden_size "
+                f"(got output_size={self.output_size}, hidden_size={self.hidden_size})"
+            )
         needed = _LOSS_NEEDS_HEAD.get(self.loss)
         if needed is not None and self.head != needed:
             raise ValueError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")

@@ -56,7 +56,7 @@ def input_connectivity(
     dO_t = head_backward(np.eye(Q, dtype=net.dtype), Y_t, cfg.head)  # (Q seeds, Q)
     H = cfg.hidden_size
     dH_out = np.zeros((T, Q, H), dtype=net.dtype)
-    dH_out[t] = dO_t @ net.params["W_hq"].T
+    dH_out[t] = dO_t @ net.readout.T
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in range(cfg.num_layers - 1, -1, -1):
             params = net.layer_params(layer)

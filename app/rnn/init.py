@@ -1,7 +1,8 @@
 """Initialisers: every parameter of a network drawn from one seeded generator, reproducibly.
 
 - "pytorch": PyTorch's defaults. Every weight and bias of torch.nn.RNN/LSTM/GRU ~ U(−k, k) with
-  k = 1/√H; since b_h = bias_ih + bias_hh, b_h is the sum of two such draws. The head, like
+  k = 1/√H; with one bias, b_h = bias_ih + bias_hh is the sum of two such draws (with two, b_ih
+  and b_hh are one draw each). The head, like
   torch.nn.Linear, ~ U(−1/√H, 1/√H).
 - "uniform": U(0, 1) for every weight, zero biases — the classic tutorial choice; with sigmoid it
   saturates the units and the gradient vanishes, which the explorer shows on purpose.
@@ -17,27 +18,9 @@ import numpy as np
 
 from app.rnn.arrays import Array
 from app.rnn.config import ModelConfig
+from app.rnn.parameters import layer_input_size, parameter_shapes
 
-
-def layer_input_size(config: ModelConfig, layer: int) -> int:
-    """D for layer 0, H for every layer above it."""
-    return config.input_size if layer == 0 else config.hidden_size
-
-
-def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """Our parameter names and shapes, in a fixed order: per layer W_xh (D, G·H), W_hh (H, G·H),
-    b_h (G·H,), and for the GRU b_hn (H,); then the head's W_hq (H, Q) and b_q (Q,)."""
-    H, G = config.hidden_size, config.gates
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer in range(config.num_layers):
-        shapes[f"layer{layer}.W_xh"] = (layer_input_size(config, layer), G * H)
-        shapes[f"layer{layer}.W_hh"] = (H, G * H)
-        shapes[f"layer{layer}.b_h"] = (G * H,)
-        if config.cell == "gru":
-            shapes[f"layer{layer}.b_hn"] = (H,)
-    shapes["W_hq"] = (H, config.output_size)
-    shapes["b_q"] = (config.output_size,)
-    return shapes
+__all__ = ["init_params", "layer_input_size", "parameter_shapes"]
 
 
 def init_params(config: ModelConfig) -> dict[str, Array]:
@@ -49,7 +32,7 @@ def init_params(config: ModelConfig) -> dict[str, Array]:
     for name, shape in parameter_shapes(config).items():
         kind = name.rsplit(".", 1)[-1]
         params[name] = _draw(config, kind, shape, H, G, rng).astype(dtype)
-        if kind == "b_h" and config.cell == "lstm" and config.forget_bias:
+        if kind in ("b_h", "b_ih") and config.cell == "lstm" and config.forget_bias:
             params[name][H : 2 * H] += config.forget_bias  # gate order i, f, g, o
     return params
 

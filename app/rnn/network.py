@@ -16,9 +16,10 @@ from app.rnn.config import ModelConfig
 from app.rnn.elman import ElmanCell
 from app.rnn.errors import NumericalError, ShapeError
 from app.rnn.gru import GRUCell
-from app.rnn.init import init_params, parameter_shapes
+from app.rnn.init import init_params
 from app.rnn.losses import head_forward, loss_and_grad
 from app.rnn.lstm import LSTMCell
+from app.rnn.parameters import cell_grads_out, cell_params, checked_params, store_bias_grads
 from app.rnn.step_norms import StepGrads, step_contributions
 
 
@@ -72,9 +73,10 @@ class BackwardResult:
 
     dO: dL/dO, O's shape. layers: one LayerGrads per layer (time-major inside).
     grad_norm_per_step: per layer, ‖dL/dH_t‖ (Frobenius over batch and units), (T,).
-    step_grad_norms: per layer, for each of its parameters, ‖step t's contribution‖_F, (T,);
-    "W_hq"/"b_q" hold the head's. step_grads: the full per-step contributions, (T, *shape),
-    only when asked for.
+    step_grad_norms: per layer, for each parameter its cell reads (W_xh, W_hh, b_h, b_hn),
+    ‖step t's contribution‖_F, (T,) (two biases b_ih, b_hh sum b_h's contributions, the GRU's
+    b_hh n block b_hn's; without biases, what a bias would get); "W_hq"/"b_q" hold the head's.
+    step_grads: the full per-step contributions, (T, *shape), only when asked for.
     """
 
     loss: float
@@ -97,10 +99,10 @@ class BackwardResult:
 
 
 class Network:
-    """A stack of `num_layers` recurrent layers of one cell type and a linear head.
+    """A stack of `num_layers` recurrent layers of one cell type and a linear head (or none).
 
-    `params` maps our names (see `init.parameter_shapes`) to arrays in the config's dtype; the
-    optimisers update them in place.
+    `params` maps our names (see `parameters.parameter_shapes`) to arrays in the config's dtype;
+    the optimisers update them in place.
     """
 
     def __init__(self, config: ModelConfig, params: dict[str, Array] | None = None) -> None:
@@ -109,7 +111,7 @@ class Network:
         self.dtype = np.dtype(config.dtype)
         if params is None:
             params = init_params(config)
-        self.params, self._flat_params = _checked_params(config, params, self.dtype)
+        self.params, self._flat_params = checked_params(config, params, self.dtype)
         # Where each parameter lies in the flat buffer, (start, stop), in the order of params.
         ends = np.cumsum([value.size for value in self.params.values()]).tolist()
         self._param_spans = list(zip([0, *ends[:-1]], ends, strict=True))
@@ -120,8 +122,17 @@ class Network:
         ]
 
     def layer_params(self, layer: int) -> dict[str, Array]:
-        """One layer's parameters under their short names (W_xh, W_hh, b_h, b_hn)."""
-        return {short: self.params[name] for short, name in self._layer_names[layer]}
+        """What one layer's cell reads: W_xh, W_hh, b_h (and b_hn), from the stored parameters
+        (see app.rnn.parameters: b_h = b_ih + b_hh with two biases, zeros with none)."""
+        stored = {short: self.params[name] for short, name in self._layer_names[layer]}
+        return cell_params(self.config, stored)
+
+    @property
+    def readout(self) -> Array:
+        """dO_t/dH_t's matrix W_hq (H, Q); the identity (H, H) for a model without a head."""
+        if self.config.linear_head:
+            return self.params["W_hq"]
+        return np.eye(self.config.hidden_size, dtype=self.dtype)
 
     def forward(self, X: Array, H0: Array | None = None, C0: Array | None = None) -> ForwardTrace:
         """X: (B, T, D); H0, C0: (L, B, H) or None for zeros → ForwardTrace.
@@ -153,9 +164,12 @@ class Network:
                 traces.append(trace)
                 layer_input = trace.H
             H_top = traces[-1].H if cfg.output_mode == "sequence" else traces[-1].H[-1:]
-            O_tm = np.dot(H_top.reshape(-1, cfg.hidden_size), self.params["W_hq"])  # (T·B, Q)
-            O_tm += self.params["b_q"]
-            O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
+            if cfg.linear_head:
+                O_tm = np.dot(H_top.reshape(-1, cfg.hidden_size), self.params["W_hq"])  # (T·B, Q)
+                O_tm += self.params["b_q"]
+                O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
+            else:
+                O_tm = H_top.copy()  # no head: O_t = H_t (a copy: O never aliases the trace)
             O = np.ascontiguousarray(
                 O_tm.swapaxes(0, 1) if cfg.output_mode == "sequence" else O_tm[0]
             )
@@ -203,22 +217,28 @@ class Network:
                 )
             }
             dO_flat = dO_tm.reshape(-1, cfg.output_size)
-            np.dot(H_top.reshape(-1, cfg.hidden_size).T, dO_flat, out=grads["W_hq"])
-            np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
+            if cfg.linear_head:
+                np.dot(H_top.reshape(-1, cfg.hidden_size).T, dO_flat, out=grads["W_hq"])
+                np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
             H_shape = trace.layers[-1].H.shape
             dH_out = np.empty(H_shape, dtype=self.dtype)
             dH_out[: T - dO_tm.shape[0]] = 0.0
-            np.dot(  # np.dot: see cells.input_projection (Q can be 1)
-                dO_tm.reshape(-1, cfg.output_size),
-                self.params["W_hq"].T,
-                out=dH_out[T - dO_tm.shape[0] :].reshape(-1, cfg.hidden_size),
-            )
+            if cfg.linear_head:
+                np.dot(  # np.dot: see cells.input_projection (Q can be 1)
+                    dO_flat,
+                    self.params["W_hq"].T,
+                    out=dH_out[T - dO_tm.shape[0] :].reshape(-1, cfg.hidden_size),
+                )
+            else:
+                dH_out[T - dO_tm.shape[0] :] = dO_tm
             layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
             for layer in range(cfg.num_layers - 1, -1, -1):
-                out = {short: grads[name] for short, name in self._layer_names[layer]}
+                stored = {short: grads[name] for short, name in self._layer_names[layer]}
+                out = cell_grads_out(cfg, stored, self.dtype)
                 result = self.cell.backward(
                     trace.layers[layer], self.layer_params(layer), dH_out, out, truncate
                 )
+                store_bias_grads(cfg, out, stored)
                 layer_grads[layer] = result
                 if layer > 0:
                     dH_out = result.dX
@@ -227,6 +247,9 @@ class Network:
         per_step, full = step_contributions(
             cfg, trace.layers, layer_grads, H_top, dO_tm, step_grads
         )
+        for contributions in (per_step, full or {}) if not cfg.linear_head else ():
+            for name in ("W_hq", "b_q"):  # no head parameters to have contributions
+                contributions.pop(name, None)
         dH0 = _stacked([g.dH0 for g in layer_grads])
         dC0 = _stacked([g.dC0 for g in layer_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
         return BackwardResult(
@@ -299,31 +322,6 @@ class Network:
             raise ShapeError(f"{name} has shape {S0.shape}, expected (L, B, H) = {shape}")
         check_finite(name, S0)
         return S0
-
-
-def _checked_params(
-    config: ModelConfig, params: dict[str, Array], dtype: np.dtype
-) -> tuple[dict[str, Array], Array]:
-    """The parameters, copied in `dtype` into one flat buffer (returned too) of which each is a
-    view: the optimisers update them in place, and one test of the buffer checks them all."""
-    shapes = parameter_shapes(config)
-    missing = [name for name in shapes if name not in params]
-    extra = [name for name in params if name not in shapes]
-    if missing or extra:
-        raise ShapeError(f"parameters do not fit the config: missing {missing}, unexpected {extra}")
-    values = {name: np.asarray(params[name], dtype=dtype) for name in shapes}
-    for name, shape in shapes.items():
-        if values[name].shape != shape:
-            raise ShapeError(f"parameter {name} has shape {values[name].shape}, expected {shape}")
-    flat = np.empty(sum(value.size for value in values.values()), dtype=dtype)
-    checked = {}
-    offset = 0
-    for name, value in values.items():
-        view = flat[offset : offset + value.size].reshape(value.shape)
-        view[...] = value
-        checked[name] = view
-        offset += value.size
-    return checked, flat
 
 
 def _stacked(arrays: list[Array]) -> Array:

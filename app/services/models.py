@@ -124,12 +124,14 @@ class ModelService:
         name: str,
         owner_id: str = "",
         bounded: bool = True,
+        head_prefix: str | None = None,
     ) -> ModelRecord:
-        """A safetensors file in PyTorch's names + a config (else the file's metadata)."""
+        """A safetensors file in PyTorch's names + a config (else the file's metadata); the
+        head is the Linear named `head_prefix`, else the one found (weights.canonical_names)."""
         self.limits.upload(len(data))
         if config is not None:
             self.limits.config(config)
-        config, params = weights_io.load(data, config)
+        config, params = weights_io.load(data, config, head_prefix)
         self.limits.config(config)
         self._check_room()
         return self._store_new(config, params, name, owner_id, bounded)

@@ -175,7 +175,7 @@ def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dic
                 layer.dC[t, 0].tolist() for layer in result.layers if layer.dC is not None
             ]
         index = _output_index(trace, t)
-        if index is not None and norms:
+        if index is not None and norms and trace.config.linear_head:
             frame["head_step_grad_norms"] = {n: float(norms[n][index]) for n in ("W_hq", "b_q")}
         yield frame
 

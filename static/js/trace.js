@@ -92,7 +92,7 @@ export function preactivationTerms(trace, layer, t, block, unit) {
   const hh = matrix(w, `rnn.weight_hh_l${layer}`);
   const bih = w[`rnn.bias_ih_l${layer}`]?.data;
   const bhh = w[`rnn.bias_hh_l${layer}`]?.data;
-  if (!ih || !hh || !bih || !bhh) return null;
+  if (!ih || !hh) return null; // a model without biases (bias "none") adds zeros
   const row = block * trace.H + unit;
   const x = layer === 0 ? trace.inputs[t] : trace.layers[layer - 1].H[t];
   const hPrev = t > 0 ? trace.layers[layer].H[t - 1] : null;
@@ -100,5 +100,5 @@ export function preactivationTerms(trace, layer, t, block, unit) {
   for (let d = 0; d < ih.cols; d++) xw += x[d] * ih.at(row, d);
   let hw = 0;
   if (hPrev) for (let h = 0; h < hh.cols; h++) hw += hPrev[h] * hh.at(row, h);
-  return { xw, hw, bias_ih: bih[row], bias_hh: bhh[row] };
+  return { xw, hw, bias_ih: bih ? bih[row] : 0, bias_hh: bhh ? bhh[row] : 0 };
 }

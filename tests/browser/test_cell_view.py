@@ -62,7 +62,8 @@ def _expected_forward(cell: str, answers: dict[str, Any], t: int, j: int) -> dic
     h_prev = np.array(layer["H"][t - 1]) if t > 0 else np.zeros(H)
     xw = x @ w["rnn.weight_ih_l0"].T  # (G·H,): X_t W_xh, W_xh = weight_ihᵀ
     hw = h_prev @ w["rnn.weight_hh_l0"].T
-    b_ih, b_hh = w["rnn.bias_ih_l0"], w["rnn.bias_hh_l0"]
+    no_bias = np.zeros(len(w["rnn.weight_ih_l0"]))  # a model with bias "none" has no tensors
+    b_ih, b_hh = w.get("rnn.bias_ih_l0", no_bias), w.get("rnn.bias_hh_l0", no_bias)
     A, gates = layer["A"][t], layer["gates"]
     expected = {"H_prev": float(h_prev[j]), "H": layer["H"][t][j]}
     if cell == "rnn":
@@ -142,7 +143,7 @@ def _expected_backward(cell: str, answers: dict[str, Any], t: int, j: int) -> di
         h_prev = forward["H"][t - 1][j] if t > 0 else 0.0
         hn = ((np.array(forward["H"][t - 1]) if t > 0 else np.zeros(H)) @ w["rnn.weight_hh_l0"].T)[
             2 * H + j
-        ] + w["rnn.bias_hh_l0"][2 * H + j]
+        ] + w.get("rnn.bias_hh_l0", np.zeros(3 * H))[2 * H + j]
         dn, dz, dr = dH * (1 - z), dH * (h_prev - n), dA[2 * H + j] * hn
         for k, (grad, slope) in enumerate([(dr, r * (1 - r)), (dz, z * (1 - z)), (dn, 1 - n * n)]):
             assert grad * slope == pytest.approx(dA[k * H + j], rel=1e-9, abs=1e-13), "rzn"[k]
@@ -179,6 +180,21 @@ def test_cell_view_shows_each_edge_value_of_the_step_forward_and_backward(
     shown = _edge_values(page)
     _assert_shows(shown, _expected_backward(cell, answers, T_CURSOR, UNIT), f"{cell} backward")
     shot(page, f"cell-{cell}-backward", "#view-cell")
+
+
+@pytest.mark.parametrize(("cell", "bias"), [("rnn", "none"), ("gru", "none"), ("gru", "two")])
+def test_cell_view_of_a_model_with_two_biases_or_none_shows_the_apis_values(
+    explorer: Callable[..., Page], live_server: str, cell: str, bias: str
+) -> None:
+    page = explorer(f"task=sine&cell={cell}&hidden_size=4&seed=5")
+    config = {**page.evaluate("window.rnnExplorer.model().config"), "bias": bias}
+    # made with the page's own cookie (its owner), so that the page may open it
+    created = page.request.post(f"{live_server}/api/v1/models", data={"config": config}).json()
+    page = explorer(f"task=sine&model={created['id']}&t={T_CURSOR}&unit={UNIT}")
+    answers = _answers(page, live_server)
+    assert ("rnn.bias_ih_l0" in answers["weights"]) == (bias == "two")
+    shown = _edge_values(page)
+    _assert_shows(shown, _expected_forward(cell, answers, T_CURSOR, UNIT), f"{cell} {bias}")
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

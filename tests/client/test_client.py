@@ -71,10 +71,52 @@ def test_an_imported_torch_module_runs_as_pytorch_runs_it(client: Client, cell: 
     for name, grad in theirs.items():
         np.testing.assert_allclose(np.asarray(ours[name]), grad.numpy(), rtol=0, atol=1e-12)
 
+    assert model["config"]["bias"] == "two"  # PyTorch's two biases, kept apart
     weights = client.weights(model["id"])
-    for name, tensor in {**{f"rnn.{k}": v for k, v in module.lstm.state_dict().items()}}.items():
-        if "bias" not in name:  # weights exactly; the biases as the server stores them (a sum)
-            np.testing.assert_array_equal(weights[name], tensor.numpy())
+    theirs_state = {f"rnn.{k}": v for k, v in module.lstm.state_dict().items()}
+    theirs_state |= {f"head.{k}": v for k, v in module.fc.state_dict().items()}
+    assert weights.keys() == theirs_state.keys()
+    for name, tensor in theirs_state.items():  # bit for bit, both biases included
+        np.testing.assert_array_equal(weights[name], tensor.numpy())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_bare_module_without_biases_imports_without_a_head(client: Client, cell: str) -> None:
+    torch.manual_seed(4)
+    kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    bare = kind(input_size=3, hidden_size=5, batch_first=True, bias=False)
+    model = client.import_torch(bare, name=f"bare {cell}")
+    assert model["config"]["bias"] == "none" and not model["config"]["linear_head"]
+    x = np.random.default_rng(3).normal(size=(2, 6, 3))
+    targets = np.random.default_rng(4).normal(size=(2, 6, 5))  # shaped like H
+    answer = client.backward(model["id"], x, targets)
+    bare.zero_grad()
+    H, _ = bare(torch.from_numpy(x))
+    loss = torch.nn.functional.mse_loss(H, torch.from_numpy(targets))
+    loss.backward()
+    np.testing.assert_allclose(answer["outputs"], H.detach().numpy(), rtol=0, atol=1e-12)
+    assert answer["loss"] == pytest.approx(loss.item(), abs=1e-12)
+    assert sorted(answer["grads"]) == sorted(f"rnn.{k}" for k, _ in bare.named_parameters())
+    for name, parameter in bare.named_parameters():
+        np.testing.assert_allclose(answer["grads"][f"rnn.{name}"], parameter.grad, atol=1e-12)
+    weights = client.weights(model["id"])
+    again = kind(input_size=3, hidden_size=5, batch_first=True, bias=False)
+    again.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    for name, tensor in bare.state_dict().items():
+        assert torch.equal(again.state_dict()[name], tensor), name
+
+
+def test_a_state_dict_with_its_own_head_name_imports_as_is(client: Client) -> None:
+    torch.manual_seed(5)
+    module = Sequence("gru")
+    state = {k: v.numpy() for k, v in module.state_dict().items()}  # lstm.*, fc.*
+    config = {"cell": "gru", "input_size": 3, "hidden_size": 5, "output_size": 2, "num_layers": 2}
+    model = client.import_weights(state, config, head_prefix="fc")
+    assert model["config"]["linear_head"] and model["config"]["bias"] == "two"
+    x = np.random.default_rng(6).normal(size=(2, 4, 3))
+    outputs, _ = module(torch.from_numpy(x))
+    run = client.forward(model["id"], x)
+    np.testing.assert_allclose(run["outputs"], outputs.detach().numpy(), rtol=0, atol=1e-12)
 
 
 def test_the_binary_trace_is_the_json_answer(client: Client, server: LiveServer) -> None:

@@ -76,8 +76,11 @@ def test_a_model_trained_in_torch_and_saved_with_safetensors_loads_unchanged(
     path = tmp_path / "model.safetensors"
     save_file(model.state_dict(), str(path))
     loaded_config, params = weights.load(path.read_bytes(), config)
-    assert loaded_config == config
-    compare(config, Network(config, params), model)
+    assert loaded_config == config.model_copy(update={"bias": "two"})  # torch's two, kept
+    compare(loaded_config, Network(loaded_config, params), model)
+    exported = load_torch_bytes(weights.save(loaded_config, params))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(exported[name], tensor), name  # bit for bit, bias_hh too
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -106,9 +109,14 @@ def test_a_torch_model_without_biases_loads(cell: str) -> None:
     model = trained_torch_model(config, bias=False)
     data = save_torch(model.state_dict())
     assert not any("bias" in name for name in load_torch_bytes(data))
-    _, params = weights.load(data, config)
+    loaded_config, params = weights.load(data, config)
+    assert loaded_config.bias == "none"
+    assert not any(".b_" in name for name in params) and not np.any(params["b_q"])
+    compare(loaded_config, Network(loaded_config, params), model)
+    summed = config_for(cell, bias="one")  # said: one bias, absent ones are zeros
+    _, params = weights.load(data, summed)
     assert all(not np.any(params[name]) for name in params if ".b_" in name or name == "b_q")
-    compare(config, Network(config, params), model)
+    compare(summed, Network(summed, params), model)
 
 
 def numpy_state(config: ModelConfig) -> dict[str, np.ndarray]:

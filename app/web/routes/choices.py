@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.rnn import OPTIMISERS
 from app.rnn.config import (
+    BIASES,
     CELL_FIELDS,
     CELLS,
     DTYPES,
@@ -54,6 +55,7 @@ def choices(settings: SettingsDep) -> Choices:
             "output_mode": list(OUTPUT_MODES),
             "init": list(INITS),
             "dtype": list(DTYPES),
+            "bias": list(BIASES),
         },
         model_defaults=defaults,
         model_bounds=_bounds(),

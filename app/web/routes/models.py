@@ -120,12 +120,26 @@ async def import_model(
         Form(description="the model config as a JSON string; else the file's metadata"),
     ] = None,
     name: Annotated[str, Form(max_length=200)] = "",
+    head_prefix: Annotated[
+        str | None,
+        Form(
+            max_length=200,
+            description="the Linear head's module name (fc, decoder, …); else the one found",
+        ),
+    ] = None,
 ) -> ModelInfo:
-    """Import a PyTorch RNN/LSTM/GRU + Linear head from a safetensors file; every tensor's
-    name, dtype and shape is checked against the config."""
+    """Import a PyTorch RNN/LSTM/GRU, with or without biases, with a Linear head under any
+    name or none, from a safetensors file; every tensor's name, dtype and shape is checked
+    against the config."""
     data = await weights.read()
     record = await run_in_threadpool(
-        models.import_model, data, _config_form(config), name, caller.owner, not caller.instructor
+        models.import_model,
+        data,
+        _config_form(config),
+        name,
+        caller.owner,
+        not caller.instructor,
+        head_prefix or None,
     )
     return model_info(record)
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.rnn.config import ModelConfig, Whole, WholeOrNone
 from app.rnn.network import StepGrads
@@ -21,8 +21,21 @@ class CreateModelRequest(RequestBody):
         },
     )
 
-    config: ModelConfig
+    config: ModelConfig = Field(
+        description="a model made here has its linear head (one without comes from an import)",
+        json_schema_extra={"properties": {"linear_head": {"const": True}}},
+    )
     name: str = Field("", max_length=200)
+
+    @field_validator("config")
+    @classmethod
+    def _has_a_head(cls, config: ModelConfig) -> ModelConfig:
+        if not config.linear_head:
+            raise ValueError(
+                "linear_head: a model made here has its linear head; one without (outputs "
+                "H_t) comes from an import of weights that have none"
+            )
+        return config
 
 
 class ModelInfo(BaseModel):
