@@ -101,6 +101,20 @@ class Settings(BaseSettings):
     max_sessions: int = Field(4, ge=1, description="training sessions running at once")
     max_fps: float = Field(1000.0, gt=0, description="frames per second a stream may ask for")
     max_streams: int = Field(64, ge=1, description="WebSocket streams open at once per worker")
+    max_streams_per_owner: int = Field(
+        16, ge=1, description="WebSocket streams one owner may have open at once per worker"
+    )
+    stream_evict_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="a full worker closes a stream idle this long to make room for a newcomer",
+    )
+    stream_memory_bytes: int = Field(
+        512 * 2**20, ge=1, description="bytes of passes a worker holds for its streams' readers"
+    )
+    stream_stall_seconds: float = Field(
+        30.0, gt=0, description="a stream whose reader takes no frame for this long is closed"
+    )
     stream_idle_seconds: float = Field(
         600.0,
         gt=0,

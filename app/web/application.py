@@ -41,7 +41,7 @@ from app.web.routes import (
     tasks,
     training,
 )
-from app.web.stream import StreamStats
+from app.web.stream_slots import StreamSlots
 
 __all__ = ["create_app"]
 
@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "per-timestep traces, live training. See docs/api.md for the WebSocket protocol.",
     )
     app.state.settings = settings
-    app.state.stream_stats = StreamStats()
+    app.state.stream_slots = StreamSlots(settings)
+    app.state.stream_stats = app.state.stream_slots.stats
     install_error_handlers(app)
     for router in (health, choices, models, tasks, presets, lessons, training, stream, owners):
         app.include_router(router.router)

@@ -12,23 +12,21 @@ and the job is cancelled at once.
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from app.services.errors import InputError, LimitError, NotFoundError
-from app.services.models import ModelService
+from app.services.models import ModelService, Pass
 from app.services.training import TrainingService
 from app.settings import Settings
 from app.web.commands import Sampler, parse_command, run_pass
-from app.web.errors import DOMAIN_ERRORS, error_body
+from app.web.errors import DOMAIN_ERRORS
 from app.web.following import session_frames
 from app.web.owners import Caller, can_manage, can_read, refuse_shared
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
@@ -42,73 +40,62 @@ from app.web.schemas.stream import (
     TrainCommand,
 )
 from app.web.sessions import start_session
+from app.web.stream_slots import StreamSlots, held_bytes
+from app.web.stream_socket import CLOSED, STALLED_CODE, StalledReaderError, StreamSocket
 from app.web.traces import backward_frames, forward_frames, summary_frame
 
-__all__ = ["Sampler", "StreamConnection", "StreamStats"]
+__all__ = ["STALLED_CODE", "Sampler", "StreamConnection"]
 
 logger = logging.getLogger(__name__)
 
 MAX_PENDING_STEPS = 1000
-_CLOSED = (WebSocketDisconnect, RuntimeError, OSError)
 # Above this many bytes a command is parsed in a worker thread, so that one large command does
 # not hold the event loop (every other connection of the worker) for the whole parse.
 THREAD_PARSE_BYTES = 64 * 1024
 
 
-@dataclass
-class StreamStats:
-    """This worker's streams, for limits, tests and benchmarks: open sockets, running jobs,
-    frames made and sent, and the most frames ever waiting in one socket's queue."""
+class StreamConnection(StreamSocket):
+    """One socket's protocol: its commands, its job (a run, following or training)."""
 
-    open: int = 0
-    jobs: int = 0
-    frames_made: int = 0
-    frames: int = 0
-    queue_high_water: int = 0
-
-
-class StreamConnection:
     def __init__(
         self,
         websocket: WebSocket,
         model_id: str,
         models: ModelService,
         settings: Settings,
-        stats: StreamStats,
+        slots: StreamSlots,
         sampler: Sampler,
         training: TrainingService,
         caller: Caller,
     ) -> None:
-        self.websocket = websocket
+        super().__init__(websocket, settings, slots)
         self.model_id = model_id
         self.models = models
-        self.settings = settings
-        self.stats = stats
         self.sampler = sampler
         self.training = training
         self.caller = caller
         self.manages = False  # may the caller train this model (known once the model is read)
         self.job: asyncio.Task[None] | None = None
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.stream_queue_frames)
         # A run's pacing: paused (frames only on step), or playing at `interval` seconds.
         self.paused = False
         self.pending_steps = 0
         self.interval = 0.0
         self.wake = asyncio.Event()
 
+    def idle_since(self) -> float | None:
+        """When this socket last made progress, if it is idle now (no job, or a paused run
+        waiting for a step); None while a job makes frames."""
+        running = self.job is not None and not self.job.done()
+        if running and not (self.paused and self.pending_steps == 0):
+            return None
+        return self.progress_at
+
     async def serve(self) -> None:
         await self.websocket.accept()
-        if self.stats.open >= self.settings.max_streams:
-            await self._close_with_error(
-                LimitError(
-                    "stream",
-                    "the number of open streams",
-                    "max_streams",
-                    self.settings.max_streams,
-                    self.stats.open + 1,
-                ),
-                code=1013,
-            )
+        # Checked and taken with no await in between: a burst cannot pass the limits.
+        refused = self.slots.take(self, self.caller.owner)
+        if refused is not None:
+            await self._close_with_error(refused, code=1013)
             return
         try:
             record = await run_in_threadpool(self.models.get, self.model_id)
@@ -116,35 +103,39 @@ class StreamConnection:
             if not can_read(self.caller, self.model_id, record.owner_id):
                 raise NotFoundError(f"no model with id {self.model_id!r}")
             self.manages = can_manage(self.caller, record.owner_id)
+            self._tasks = (
+                asyncio.create_task(self._receive_commands()),
+                asyncio.create_task(self._send_frames()),
+            )
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         except NotFoundError as error:
             await self._close_with_error(error, code=4404)
-            return
-        self.stats.open += 1
-        receiver = asyncio.create_task(self._receive_commands())
-        sender = asyncio.create_task(self._send_frames())
-        try:
-            await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self.stats.open -= 1
+            self.slots.give_back(self)
             await self._cancel_job()
-            for task in (receiver, sender):
+            for task in self._tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, *_CLOSED):
+                with contextlib.suppress(asyncio.CancelledError, *CLOSED):
                     await task
 
     async def _receive_commands(self) -> None:
         idle = self.settings.stream_idle_seconds
         while True:
+            # Commands that make no progress (a pause on a paused run…) do not hold the place.
+            wait = max(self.progress_at + idle - time.monotonic(), 0.0)
             try:
-                message = await asyncio.wait_for(self.websocket.receive(), idle)
+                message = await asyncio.wait_for(self.websocket.receive(), wait)
             except TimeoutError:
-                if self.job is not None and not self.job.done():
+                if self.idle_since() is None:
+                    self.progress_at = time.monotonic()
                     continue  # frames are still flowing: the socket is not idle
                 # A silent socket holds one of the max_streams places: give it back.
-                error = InputError("stream", f"no command for {idle:g} s; the stream is closed")
+                error = InputError(
+                    "stream", f"no command and no progress for {idle:g} s; the stream is closed"
+                )
                 await self._close_with_error(error, code=1001)
                 return
-            except _CLOSED:
+            except CLOSED:
                 return
             if message["type"] == "websocket.disconnect":
                 return
@@ -167,6 +158,8 @@ class StreamConnection:
             await self._obey(command)
 
     async def _obey(self, command: Any) -> None:
+        if not isinstance(command, PauseCommand):
+            self.progress_at = time.monotonic()
         if isinstance(command, StepCommand):
             self.paused = True
             self.pending_steps = min(self.pending_steps + 1, MAX_PENDING_STEPS)
@@ -210,6 +203,11 @@ class StreamConnection:
             await work
         except DOMAIN_ERRORS as error:
             await self._send_error(error)
+        except StalledReaderError:
+            self.stats.stalled += 1
+            bound = self.settings.stream_stall_seconds
+            stalled = InputError("stream", f"the reader took no frame for {bound:g} s")
+            await self._end(stalled, code=STALLED_CODE)
         except TimeoutError:
             idle = self.settings.stream_idle_seconds
             await self._send_error(InputError("step", f"no step command for {idle:g} s; stopped"))
@@ -231,6 +229,16 @@ class StreamConnection:
         self.interval = self._interval(command.rate)
         self.paused = command.manual
         run = await run_in_threadpool(run_pass, self.models, self.sampler, self.model_id, command)
+        size = held_bytes(run)
+        refused = self.slots.reserve(size)
+        if refused is not None:
+            raise refused
+        try:
+            await self._play(run)
+        finally:
+            self.slots.release(size)
+
+    async def _play(self, run: Pass) -> None:
         trace, result = run.trace, run.result
         await self._send(
             {
@@ -297,39 +305,3 @@ class StreamConnection:
             )
         async for frame in session_frames(self.training, session_id, after):
             await self._send(frame)
-
-    # Sending --------------------------------------------------------------------------------
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        """Queue a frame; waits while the queue is full (the reader is slower than the job)."""
-        await self.outbox.put(json.dumps(message))
-        self.stats.frames_made += 1
-        self.stats.queue_high_water = max(self.stats.queue_high_water, self.outbox.qsize())
-
-    async def _send_frames(self) -> None:
-        while True:
-            text = await self.outbox.get()
-            try:
-                # Waits while uvicorn has paused writing (its buffer is above the high mark).
-                await self.websocket.send_text(text)
-            except _CLOSED:
-                return
-            self.stats.frames += 1
-
-    async def _send_error(self, error: Exception) -> None:
-        _, body = error_body(error)
-        await self._send(
-            {
-                "type": "error",
-                "v": STREAM_PROTOCOL_VERSION,
-                "detail": body["detail"],
-                "field": body.get("field"),
-            }
-        )
-
-    async def _close_with_error(self, error: Exception, code: int) -> None:
-        _, body = error_body(error)
-        message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "detail": body["detail"]}
-        with contextlib.suppress(*_CLOSED):
-            await self.websocket.send_text(json.dumps({**message, "field": body.get("field")}))
-            await self.websocket.close(code=code)

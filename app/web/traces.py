@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import orjson
 
 from app.rnn import BackwardResult, ForwardTrace
 from app.rnn.arrays import Array
@@ -20,6 +21,7 @@ from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 __all__ = [
     "backward_frames",
     "backward_payload",
+    "encode_frame",
     "forward_frames",
     "forward_payload",
     "layer_parameter_names",
@@ -130,25 +132,33 @@ def _output_index(trace: ForwardTrace, t: int) -> int | None:
     return 0 if t == trace.X.shape[1] - 1 else None
 
 
+def _sequence0(array: Array) -> Array:
+    """A time-major (T, B, K) array → sequence 0's rows (T, K) in float64, as the JSON answer
+    writes them: each row a contiguous array that orjson encodes natively (app.web.responses)."""
+    return np.asarray(array[:, 0], dtype=np.float64)
+
+
 def forward_frames(trace: ForwardTrace) -> Iterator[dict[str, Any]]:
-    """One frame per timestep t = 0…T−1, of sequence 0."""
+    """One frame per timestep t = 0…T−1, of sequence 0; rows stay NumPy arrays for orjson."""
     T = trace.X.shape[1]
-    gates = [layer.gates() for layer in trace.layers]
+    H = [_sequence0(layer.H) for layer in trace.layers]
+    A = [_sequence0(layer.A) for layer in trace.layers]
+    gates = [{name: _sequence0(v) for name, v in layer.gates().items()} for layer in trace.layers]
+    O = np.asarray(trace.O[0], dtype=np.float64)
+    Y = np.asarray(trace.Y[0], dtype=np.float64)
     for t in range(T):
         frame: dict[str, Any] = {
             "type": "forward",
             "v": STREAM_PROTOCOL_VERSION,
             "t": t,
-            "H": [layer.H[t, 0].tolist() for layer in trace.layers],
-            "A": [layer.A[t, 0].tolist() for layer in trace.layers],
-            "gates": [{name: value[t, 0].tolist() for name, value in g.items()} for g in gates],
+            "H": [h[t] for h in H],
+            "A": [a[t] for a in A],
+            "gates": [{name: value[t] for name, value in g.items()} for g in gates],
         }
         index = _output_index(trace, t)
         if index is not None:
-            logits = trace.O[0, index] if trace.O.ndim == 3 else trace.O[0]
-            output = trace.Y[0, index] if trace.Y.ndim == 3 else trace.Y[0]
-            frame["logits"] = logits.tolist()
-            frame["output"] = output.tolist()
+            frame["logits"] = O[index] if O.ndim == 2 else O
+            frame["output"] = Y[index] if Y.ndim == 2 else Y
         yield frame
 
 
@@ -157,27 +167,36 @@ def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dic
     T = trace.X.shape[1]
     names = layer_parameter_names(trace.config.cell)
     norms = result.step_grad_norms
+    dH = [_sequence0(layer.dH) for layer in result.layers]
+    dA = [_sequence0(layer.dA_x) for layer in result.layers]
+    dC = [_sequence0(layer.dC) for layer in result.layers if layer.dC is not None]
+    dH_norm = [np.asarray(n, dtype=np.float64) for n in result.grad_norm_per_step]
+    step_norms = [
+        {n: np.asarray(norms[f"layer{k}.{n}"], dtype=np.float64) for n in names} if norms else {}
+        for k in range(len(result.layers))
+    ]
     for t in range(T - 1, -1, -1):
         frame: dict[str, Any] = {
             "type": "backward",
             "v": STREAM_PROTOCOL_VERSION,
             "t": t,
-            "dH": [layer.dH[t, 0].tolist() for layer in result.layers],
-            "dA": [layer.dA_x[t, 0].tolist() for layer in result.layers],
-            "dH_norm": [float(n[t]) for n in result.grad_norm_per_step],
-            "step_grad_norms": [
-                {n: float(norms[f"layer{k}.{n}"][t]) for n in names} if norms else {}
-                for k in range(len(result.layers))
-            ],
+            "dH": [d[t] for d in dH],
+            "dA": [d[t] for d in dA],
+            "dH_norm": [float(n[t]) for n in dH_norm],
+            "step_grad_norms": [{n: float(v[t]) for n, v in layer.items()} for layer in step_norms],
         }
         if trace.config.cell == "lstm":
-            frame["dC"] = [
-                layer.dC[t, 0].tolist() for layer in result.layers if layer.dC is not None
-            ]
+            frame["dC"] = [d[t] for d in dC]
         index = _output_index(trace, t)
         if index is not None and norms and trace.config.linear_head:
             frame["head_step_grad_norms"] = {n: float(norms[n][index]) for n in ("W_hq", "b_q")}
         yield frame
+
+
+def encode_frame(frame: dict[str, Any]) -> str:
+    """A frame as the text of one WebSocket message: orjson writes the rows straight from the
+    arrays, with the same digits as Python's repr of each float64 (the REST answer's)."""
+    return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY, default=to_list).decode()
 
 
 def summary_frame(

@@ -28,7 +28,7 @@ async def stream(websocket: WebSocket, model_id: str) -> None:
         model_id,
         models=models_of(websocket),
         settings=settings,
-        stats=websocket.app.state.stream_stats,
+        slots=websocket.app.state.stream_slots,
         sampler=tasks_of(websocket).sampler,
         training=training_of(websocket),
         caller=caller_of(websocket),

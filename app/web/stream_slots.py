@@ -1,0 +1,143 @@
+"""A worker's stream places and the memory its streams hold, counted without a race.
+
+A place is checked and taken in one step of the event loop (no `await` between the count and the
+take), so a burst of connections gets exactly `max_streams` places and the rest a 1013 close. The
+places are counted per worker and per owner (`max_streams_per_owner`), so one visitor's sockets
+cannot lock the others out; when the worker is full, a newcomer takes the place of the socket that
+has made no progress (no frame of a job, no command that starts one) for longest, once that is at
+least `stream_evict_seconds`. The passes that streams hold for their readers count against
+`stream_memory_bytes`: a run that would pass it is refused with an error frame naming the setting.
+"""
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.services.errors import LimitError
+from app.settings import Settings
+
+__all__ = ["StreamSlots", "StreamStats", "held_bytes"]
+
+
+@dataclass
+class StreamStats:
+    """This worker's streams, for limits, tests and benchmarks: open sockets, running jobs,
+    frames made and sent, the most frames ever waiting in one socket's queue, the bytes of the
+    passes held for streams, and the sockets closed to make room or for a stalled reader."""
+
+    open: int = 0
+    jobs: int = 0
+    frames_made: int = 0
+    frames: int = 0
+    queue_high_water: int = 0
+    held_bytes: int = 0
+    evicted: int = 0
+    stalled: int = 0
+
+
+class Occupant(Protocol):
+    """A socket holding a place: whether and since when it has been idle, and how to evict it."""
+
+    def idle_since(self) -> float | None:
+        """The monotonic time of its last progress while no job runs; None while one runs."""
+        ...
+
+    def evict(self, reason: str) -> None:
+        """Close the socket (from the event loop, soon) saying `reason`."""
+        ...
+
+
+class StreamSlots:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stats = StreamStats()
+        self._owners: dict[Occupant, str] = {}
+
+    def take(self, occupant: Occupant, owner: str) -> LimitError | None:
+        """Give `occupant` a place for `owner` (evicting an idle socket if that makes room), or
+        the limit that refuses it."""
+        mine = [other for other, who in self._owners.items() if who == owner]
+        per_owner = self.settings.max_streams_per_owner
+        if len(mine) >= per_owner and not self._evict_idlest(mine):
+            return LimitError(
+                "stream",
+                "the number of streams one owner has open",
+                "max_streams_per_owner",
+                per_owner,
+                len(mine) + 1,
+            )
+        limit = self.settings.max_streams
+        if len(self._owners) >= limit and not self._evict_idlest(self._owners):
+            return LimitError(
+                "stream", "the number of open streams", "max_streams", limit, len(self._owners) + 1
+            )
+        self._owners[occupant] = owner
+        self.stats.open = len(self._owners)
+        return None
+
+    def give_back(self, occupant: Occupant) -> None:
+        self._owners.pop(occupant, None)
+        self.stats.open = len(self._owners)
+
+    def _evict_idlest(self, candidates: Iterable[Occupant]) -> bool:
+        now = time.monotonic()
+        idle = [
+            (since, index, occupant)
+            for index, occupant in enumerate(candidates)
+            if (since := occupant.idle_since()) is not None
+            and now - since >= self.settings.stream_evict_seconds
+        ]
+        if not idle:
+            return False
+        since, _, occupant = min(idle, key=lambda entry: entry[:2])
+        self.give_back(occupant)
+        self.stats.evicted += 1
+        occupant.evict(
+            f"closed to make room for another stream after {now - since:.0f} s without progress"
+        )
+        return True
+
+    def reserve(self, size: int) -> LimitError | None:
+        """Count `size` bytes of a pass held for a stream, or the limit that refuses them."""
+        budget = self.settings.stream_memory_bytes
+        if self.stats.held_bytes + size > budget:
+            return LimitError(
+                "stream",
+                "bytes of passes held for this worker's streams",
+                "stream_memory_bytes",
+                budget,
+                self.stats.held_bytes + size,
+            )
+        self.stats.held_bytes += size
+        return None
+
+    def release(self, size: int) -> None:
+        self.stats.held_bytes -= size
+
+
+def held_bytes(*values: Any) -> int:
+    """The bytes of the NumPy arrays reachable from `values` through dataclass fields, lists,
+    tuples and dicts, each buffer counted once (a view counts as its base)."""
+    seen: set[int] = set()
+    total = 0
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, np.ndarray):
+            base = value
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            if id(base) not in seen:
+                seen.add(id(base))
+                total += base.nbytes
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            stack.extend(getattr(value, field.name) for field in dataclasses.fields(value))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+    return total
