@@ -163,6 +163,27 @@ class _Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+# Runs in the page on show: the median time (ms, 3 runs) static/js/derive.js takes to derive A,
+# the gates and dA of the trace on show from its compact answers (fetched once more).
+DERIVE_SCRIPT = """async () => {
+  const url = [...document.scripts].map((s) => s.src).find((src) => src.endsWith("/js/main.js"));
+  const api = await import(new URL("api.js", url).href);
+  const derive = await import(new URL("derive.js", url).href);
+  const shown = window.rnnExplorer.trace();
+  const inputs = shown.inputs, targets = shown.targets, config = shown.config;
+  const times = [];
+  for (let k = 0; k < 3; k++) {
+    const forward = await api.forward(shown.modelId, { inputs }, { states: true });
+    const backward = await api.backward(shown.modelId, { inputs, targets }, { states: true });
+    const start = performance.now();
+    derive.deriveForward(config, inputs, shown.weights, forward);
+    derive.deriveBackward(config, shown.weights, forward, backward);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[1];
+}"""
+
+
 def load_bytes() -> dict[str, Any]:
     """Bytes on the wire for the page's first load (cold), a reload (warm), and a long trace."""
     query = "task=sine&p.length=1000&p.mode=sequence&cell=lstm&hidden_size=128"
@@ -190,12 +211,21 @@ def load_bytes() -> dict[str, Any]:
         page.wait_for_selector("body[data-ready='true']", timeout=120_000)
         page.wait_for_function("() => window.rnnExplorer.trace()?.hasBackward", timeout=120_000)
         entries = page.evaluate(BYTES_SCRIPT)
-        answer = re.compile(r"/api/v1/models/[^/]+/(forward|backward)")
-        passes = [e for e in entries if answer.search(e["name"])]
+        answer = re.compile(r"/api/v1/models/[^/]+/(forward|backward|weights)")
+        routes: dict[str, dict[str, int]] = {}
+        for entry in entries:
+            found = answer.search(entry["name"])
+            if found:
+                route = routes.setdefault(found.group(1), {"wire": 0, "decoded": 0})
+                route["wire"] += entry["transfer"]
+                route["decoded"] += entry["body"]
+        passes = [routes.get(name, {"wire": 0, "decoded": 0}) for name in ("forward", "backward")]
         trace = {
-            "wire": sum(e["transfer"] for e in passes),
-            "decoded": sum(e["body"] for e in passes),
+            "wire": sum(p["wire"] for p in passes),
+            "decoded": sum(p["decoded"] for p in passes),
+            "routes": routes,
         }
+        trace["derive_ms"] = page.evaluate(DERIVE_SCRIPT)
         version = browser.version
         browser.close()
     return {"cold": loads[0], "warm": loads[1], "trace": trace, "browser": version}
@@ -219,6 +249,14 @@ def bytes_report(measured: dict[str, Any]) -> list[str]:
         f"| {warm['decoded'] / mb:.2f} MB | |",
         f"| T = 1000, H = 128 LSTM forward + backward trace | {trace['wire'] / mb:.2f} MB "
         f"| {trace['decoded'] / mb:.2f} MB | ≤ 5 MB |",
+        *(
+            f"| … {name} | {route['wire'] / mb:.2f} MB | {route['decoded'] / mb:.2f} MB | |"
+            for name, route in trace.get("routes", {}).items()
+        ),
+        "",
+        "The page asks for compact traces (`?fields=states`: H and C forward, dH and dC backward)",
+        "and derives A, the gates and dA from them and the weights (which it fetches anyway) in",
+        f"{trace.get('derive_ms', float('nan')):.0f} ms (static/js/derive.js, median of 3).",
         "",
         "Reproduce: `python -m benchmarks.bench_page --bytes-only`.",
         "",
