@@ -263,6 +263,56 @@ def bytes_report(measured: dict[str, Any]) -> list[str]:
     ]
 
 
+# Before any of the page's scripts: the time (ms since navigation) of the frame after the first
+# trace is drawn (render.js sets data-trace-ready once every view has drawn it).
+FIRST_TRACE_SCRIPT = """
+new MutationObserver((_, observer) => {
+  if (!document.body?.dataset.traceReady) return;
+  observer.disconnect();
+  requestAnimationFrame(() => { window.__firstTrace = performance.now(); });
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-trace-ready"] });
+"""
+
+
+def first_renders(lengths: tuple[int, ...] = (8, 1000), rounds: int = 3) -> dict[int, float]:
+    """The median time from navigation to the first full render of an LSTM (H = 128) trace of
+    each length, in one browser context whose cache a first visit has warmed."""
+    times: dict[int, list[float]] = {length: [] for length in lengths}
+    with _Server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(args=FLAGS, executable_path=_chromium())
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(FIRST_TRACE_SCRIPT)
+        page = context.new_page()
+        for visit in range(rounds + 1):
+            for length in lengths:
+                query = f"task=sine&p.length={length}&p.mode=sequence&cell=lstm&hidden_size=128"
+                page.goto(f"{url}/?{query}")
+                page.wait_for_function("() => window.__firstTrace", timeout=120_000)
+                if visit:  # the first round only warms the cache
+                    times[length].append(float(page.evaluate("window.__firstTrace")))
+        browser.close()
+    return {length: statistics.median(values) for length, values in times.items()}
+
+
+def render_report(medians: dict[int, float]) -> list[str]:
+    short, long = min(medians), max(medians)
+    return [
+        "## First full render",
+        "",
+        "From navigation to the frame after every view has drawn the first trace (LSTM, H = 128,",
+        "sine; one browser context, cache warmed by a first visit; median of 3 visits each).",
+        "",
+        "| T | first full render (ms) |",
+        "|---|---|",
+        *(f"| {length} | {value:.0f} |" for length, value in sorted(medians.items())),
+        "",
+        f"Ratio T = {long} ÷ T = {short}: **{medians[long] / medians[short]:.2f}×** "
+        "(target ≤ 1.5×).",
+        "Reproduce: `python -m benchmarks.bench_page --render-only`.",
+        "",
+    ]
+
+
 def run(length: int, hidden: int, steps: int, seconds: float, cell: str) -> dict[str, Any]:
     query = f"task=sine&p.length={length}&p.mode=sequence&cell={cell}&hidden_size={hidden}"
     with _Server() as url, sync_playwright() as playwright:
@@ -344,9 +394,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--bytes-only", action="store_true", help="only the bytes on the wire")
+    parser.add_argument("--render-only", action="store_true", help="only the first renders")
     args = parser.parse_args()
     if args.bytes_only:
         print("\n".join(bytes_report(load_bytes())))
+        return
+    if args.render_only:
+        print("\n".join(render_report(first_renders())))
         return
     load = os.getloadavg()
     cells = args.cells.split(",")
@@ -359,7 +413,9 @@ def main() -> None:
         )
         for length, cell in configurations
     ]
-    text = report(results, load) + "\n" + "\n".join(bytes_report(load_bytes()))
+    text = "\n".join(
+        [report(results, load), *bytes_report(load_bytes()), *render_report(first_renders())]
+    )
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")
