@@ -163,6 +163,27 @@ class _Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+# Runs in the page on show: the median time (ms, 3 runs) static/js/derive.js takes to derive A,
+# the gates and dA of the trace on show from its compact answers (fetched once more).
+DERIVE_SCRIPT = """async () => {
+  const url = [...document.scripts].map((s) => s.src).find((src) => src.endsWith("/js/main.js"));
+  const api = await import(new URL("api.js", url).href);
+  const derive = await import(new URL("derive.js", url).href);
+  const shown = window.rnnExplorer.trace();
+  const inputs = shown.inputs, targets = shown.targets, config = shown.config;
+  const times = [];
+  for (let k = 0; k < 3; k++) {
+    const forward = await api.forward(shown.modelId, { inputs }, { states: true });
+    const backward = await api.backward(shown.modelId, { inputs, targets }, { states: true });
+    const start = performance.now();
+    derive.deriveForward(config, inputs, shown.weights, forward);
+    derive.deriveBackward(config, shown.weights, forward, backward);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[1];
+}"""
+
+
 def load_bytes() -> dict[str, Any]:
     """Bytes on the wire for the page's first load (cold), a reload (warm), and a long trace."""
     query = "task=sine&p.length=1000&p.mode=sequence&cell=lstm&hidden_size=128"
@@ -190,12 +211,21 @@ def load_bytes() -> dict[str, Any]:
         page.wait_for_selector("body[data-ready='true']", timeout=120_000)
         page.wait_for_function("() => window.rnnExplorer.trace()?.hasBackward", timeout=120_000)
         entries = page.evaluate(BYTES_SCRIPT)
-        answer = re.compile(r"/api/v1/models/[^/]+/(forward|backward)")
-        passes = [e for e in entries if answer.search(e["name"])]
+        answer = re.compile(r"/api/v1/models/[^/]+/(forward|backward|weights)")
+        routes: dict[str, dict[str, int]] = {}
+        for entry in entries:
+            found = answer.search(entry["name"])
+            if found:
+                route = routes.setdefault(found.group(1), {"wire": 0, "decoded": 0})
+                route["wire"] += entry["transfer"]
+                route["decoded"] += entry["body"]
+        passes = [routes.get(name, {"wire": 0, "decoded": 0}) for name in ("forward", "backward")]
         trace = {
-            "wire": sum(e["transfer"] for e in passes),
-            "decoded": sum(e["body"] for e in passes),
+            "wire": sum(p["wire"] for p in passes),
+            "decoded": sum(p["decoded"] for p in passes),
+            "routes": routes,
         }
+        trace["derive_ms"] = page.evaluate(DERIVE_SCRIPT)
         version = browser.version
         browser.close()
     return {"cold": loads[0], "warm": loads[1], "trace": trace, "browser": version}
@@ -219,8 +249,66 @@ def bytes_report(measured: dict[str, Any]) -> list[str]:
         f"| {warm['decoded'] / mb:.2f} MB | |",
         f"| T = 1000, H = 128 LSTM forward + backward trace | {trace['wire'] / mb:.2f} MB "
         f"| {trace['decoded'] / mb:.2f} MB | ≤ 5 MB |",
+        *(
+            f"| … {name} | {route['wire'] / mb:.2f} MB | {route['decoded'] / mb:.2f} MB | |"
+            for name, route in trace.get("routes", {}).items()
+        ),
+        "",
+        "The page asks for compact traces (`?fields=states`: H and C forward, dH and dC backward)",
+        "and derives A, the gates and dA from them and the weights (which it fetches anyway) in",
+        f"{trace.get('derive_ms', float('nan')):.0f} ms (static/js/derive.js, median of 3).",
         "",
         "Reproduce: `python -m benchmarks.bench_page --bytes-only`.",
+        "",
+    ]
+
+
+# Before any of the page's scripts: the time (ms since navigation) of the frame after the first
+# trace is drawn (render.js sets data-trace-ready once every view has drawn it).
+FIRST_TRACE_SCRIPT = """
+new MutationObserver((_, observer) => {
+  if (!document.body?.dataset.traceReady) return;
+  observer.disconnect();
+  requestAnimationFrame(() => { window.__firstTrace = performance.now(); });
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-trace-ready"] });
+"""
+
+
+def first_renders(lengths: tuple[int, ...] = (8, 1000), rounds: int = 3) -> dict[int, float]:
+    """The median time from navigation to the first full render of an LSTM (H = 128) trace of
+    each length, in one browser context whose cache a first visit has warmed."""
+    times: dict[int, list[float]] = {length: [] for length in lengths}
+    with _Server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(args=FLAGS, executable_path=_chromium())
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(FIRST_TRACE_SCRIPT)
+        page = context.new_page()
+        for visit in range(rounds + 1):
+            for length in lengths:
+                query = f"task=sine&p.length={length}&p.mode=sequence&cell=lstm&hidden_size=128"
+                page.goto(f"{url}/?{query}")
+                page.wait_for_function("() => window.__firstTrace", timeout=120_000)
+                if visit:  # the first round only warms the cache
+                    times[length].append(float(page.evaluate("window.__firstTrace")))
+        browser.close()
+    return {length: statistics.median(values) for length, values in times.items()}
+
+
+def render_report(medians: dict[int, float]) -> list[str]:
+    short, long = min(medians), max(medians)
+    return [
+        "## First full render",
+        "",
+        "From navigation to the frame after every view has drawn the first trace (LSTM, H = 128,",
+        "sine; one browser context, cache warmed by a first visit; median of 3 visits each).",
+        "",
+        "| T | first full render (ms) |",
+        "|---|---|",
+        *(f"| {length} | {value:.0f} |" for length, value in sorted(medians.items())),
+        "",
+        f"Ratio T = {long} ÷ T = {short}: **{medians[long] / medians[short]:.2f}×** "
+        "(target ≤ 1.5×).",
+        "Reproduce: `python -m benchmarks.bench_page --render-only`.",
         "",
     ]
 
@@ -306,9 +394,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--bytes-only", action="store_true", help="only the bytes on the wire")
+    parser.add_argument("--render-only", action="store_true", help="only the first renders")
     args = parser.parse_args()
     if args.bytes_only:
         print("\n".join(bytes_report(load_bytes())))
+        return
+    if args.render_only:
+        print("\n".join(render_report(first_renders())))
         return
     load = os.getloadavg()
     cells = args.cells.split(",")
@@ -321,7 +413,9 @@ def main() -> None:
         )
         for length, cell in configurations
     ]
-    text = report(results, load) + "\n" + "\n".join(bytes_report(load_bytes()))
+    text = "\n".join(
+        [report(results, load), *bytes_report(load_bytes()), *render_report(first_renders())]
+    )
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")

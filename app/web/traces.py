@@ -34,22 +34,20 @@ def layer_parameter_names(cell: str) -> tuple[str, ...]:
     return ("W_xh", "W_hh", "b_h", "b_hn") if cell == "gru" else ("W_xh", "W_hh", "b_h")
 
 
-def forward_payload(run: Pass) -> dict[str, Any]:
+def forward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
     """ForwardResponse: outputs, logits and per-layer H, A, gates; batch axis only if batched.
-    Its arrays stay NumPy arrays (float64) for FastJSONResponse."""
+    states_only (`?fields=states`): per layer H (and C for an LSTM) only, A and the gates being
+    functions of them, the inputs and the weights. Its arrays stay NumPy arrays (float64) for
+    FastJSONResponse."""
     trace, batched = run.trace, run.batched
 
     def answer(array: Array, name: str = "trace") -> Any:
         return as_sent(array if batched else array[0], name)
 
-    layers = [
-        {
-            "H": answer(trace.hidden(k)),
-            "A": answer(trace.preactivation(k)),
-            "gates": {name: answer(value) for name, value in trace.gates(k).items()},
-        }
-        for k in range(trace.config.num_layers)
-    ]
+    if states_only:
+        layers = [_states(trace, k, answer) for k in range(trace.config.num_layers)]
+    else:
+        layers = [_full_layer(trace, k, answer) for k in range(trace.config.num_layers)]
     h, c = trace.final_state  # (L, B, H)
     return {
         "outputs": answer(trace.Y),
@@ -65,13 +63,31 @@ def forward_payload(run: Pass) -> dict[str, Any]:
     }
 
 
+def _full_layer(trace: ForwardTrace, k: int, answer: Any) -> dict[str, Any]:
+    return {
+        "H": answer(trace.hidden(k)),
+        "A": answer(trace.preactivation(k)),
+        "gates": {name: answer(value) for name, value in trace.gates(k).items()},
+    }
+
+
+def _states(trace: ForwardTrace, k: int, answer: Any) -> dict[str, Any]:
+    """The layer's states: H, and the cell state C of an LSTM (it is among the gates)."""
+    cell_state = trace.gates(k).get("C")
+    layer = {"H": answer(trace.hidden(k))}
+    if cell_state is not None:
+        layer["C"] = answer(cell_state)
+    return layer
+
+
 def pytorch_grads(trace: ForwardTrace, result: BackwardResult) -> dict[str, Array]:
     return grads_to_pytorch(trace.config, result.grads)
 
 
-def backward_payload(run: Pass) -> dict[str, Any]:
-    """BackwardResponse: loss, outputs, PyTorch-named grads and the per-timestep trace. Its
-    arrays stay NumPy arrays (float64) for FastJSONResponse."""
+def backward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
+    """BackwardResponse: loss, outputs, PyTorch-named grads and the per-timestep trace.
+    states_only (`?fields=states`): no dA per layer, a function of dH, dC and the forward
+    trace. Its arrays stay NumPy arrays (float64) for FastJSONResponse."""
     trace, result, batched, jacobian_norms = run.trace, run.result, run.batched, run.jacobian_norms
     assert result is not None
 
@@ -85,21 +101,20 @@ def backward_payload(run: Pass) -> dict[str, Any]:
     for k in range(cfg.num_layers):
         norms = result.step_grad_norms
         full = result.step_grads
-        layers.append(
-            {
-                "dH": answer(result.dH(k)),
-                "dA": answer(result.dA(k)),
-                "dH_norm": as_sent(result.grad_norm_per_step[k], "dH_norm"),
-                "step_grad_norms": {n: to_list(norms[f"layer{k}.{n}"]) for n in names}
-                if norms
-                else {},
-                "step_grads": None
-                if full is None
-                else {n: to_list(full[f"layer{k}.{n}"]) for n in names},
-                "jacobian_norms": None if jacobian_norms is None else to_list(jacobian_norms[k]),
-                "dC": _cell_state_grad(result, k),
-            }
-        )
+        layer = {
+            "dH": answer(result.dH(k)),
+            "dA": None if states_only else answer(result.dA(k)),
+            "dH_norm": as_sent(result.grad_norm_per_step[k], "dH_norm"),
+            "step_grad_norms": {n: to_list(norms[f"layer{k}.{n}"]) for n in names} if norms else {},
+            "step_grads": None
+            if full is None
+            else {n: to_list(full[f"layer{k}.{n}"]) for n in names},
+            "jacobian_norms": None if jacobian_norms is None else to_list(jacobian_norms[k]),
+            "dC": _cell_state_grad(result, k),
+        }
+        if states_only:
+            del layer["dA"]
+        layers.append(layer)
     head_norms = {
         n: to_list(result.step_grad_norms[n])
         for n in ("W_hq", "b_q")

@@ -104,10 +104,13 @@ export function forgetModel(id) {
 }
 export const deleteModel = (id) => request("DELETE", `/models/${encodeURIComponent(id)}`, { expect: "buffer" });
 /** Forward / backward answers, fetched as binary traces: innermost rows are typed arrays. */
-export const forward = (id, body) =>
-  request("POST", `/models/${encodeURIComponent(id)}/forward`, { json: body, expect: "trace" });
-export const backward = (id, body) =>
-  request("POST", `/models/${encodeURIComponent(id)}/backward`, { json: body, expect: "trace" });
+// `states`: the compact trace (`?fields=states`), whose other arrays derive.js derives.
+const tracePath = (id, route, states) =>
+  `/models/${encodeURIComponent(id)}/${route}${states ? "?fields=states" : ""}`;
+export const forward = (id, body, { states = false } = {}) =>
+  request("POST", tracePath(id, "forward", states), { json: body, expect: "trace" });
+export const backward = (id, body, { states = false } = {}) =>
+  request("POST", tracePath(id, "backward", states), { json: body, expect: "trace" });
 /** ‖∂Y_t/∂X_s‖_F for every input step s: body {inputs, t, h0?, c0?} → {t, norms, output_steps, reach_90}. */
 export const connectivity = (id, body) =>
   request("POST", `/models/${encodeURIComponent(id)}/connectivity`, { json: body });

@@ -6,6 +6,7 @@
 
 import * as api from "./api.js";
 import { decisionFor } from "./decision-session.js";
+import { deriveBackward, deriveForward } from "./derive.js";
 import { fits, modelConfig, sampleSource } from "./selection.js";
 import { set, state } from "./state.js";
 import { buildTrace } from "./trace.js";
@@ -91,13 +92,18 @@ let running = 0;
 async function show(model, sample, ticket) {
   // the training's BPTT length k, if it truncates: the gradient on show is the one it trains with
   const truncate = state.training.truncate ?? null;
+  // a float64 model's trace comes compact (states only) and the page derives the rest exactly;
+  // a float32 model's would differ from the server's float32 values, so it comes whole
+  const states = (model.config.dtype ?? "float64") === "float64";
   const [forwardResult, backwardResult, weights, decision] = await Promise.all([
-    api.forward(model.id, { inputs: sample.inputs }),
-    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...(truncate ? { truncate } : {}) }),
+    api.forward(model.id, { inputs: sample.inputs }, { states }),
+    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...(truncate ? { truncate } : {}) }, { states }),
     api.weights(model.id),
     decisionFor(model),
   ]);
   if (ticket !== latest) return; // a later showing is under way, or done
+  deriveForward(model.config, sample.inputs, weights, forwardResult);
+  if (backwardResult) deriveBackward(model.config, weights, forwardResult, backwardResult);
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
   trace.modelName = model.name;
   trace.truncate = backwardResult && truncate ? truncate : null;

@@ -1,5 +1,7 @@
-"""The page fetches forward and backward answers as binary traces and decodes them into the
-same numbers as the API's JSON answer for the same request."""
+"""The page fetches forward and backward answers as binary traces (compact: `?fields=states`) and
+decodes them into the same numbers as the API's JSON answer for the same request; the full binary
+form, decoded by the page's api.js, equals the JSON answer too (test_derived_traces.py checks the
+arrays the page derives)."""
 
 import json
 from typing import Any
@@ -39,7 +41,8 @@ def test_page_decodes_binary_traces_into_the_json_answers_numbers(
 
     def record(response: Any) -> None:
         for route in ("forward", "backward"):
-            if response.url.endswith(f"/{route}") and response.request.method == "POST":
+            path = response.url.split("?")[0]
+            if path.endswith(f"/{route}") and response.request.method == "POST":
                 requests[route] = response
 
     page.on("response", record)
@@ -56,7 +59,7 @@ def test_page_decodes_binary_traces_into_the_json_answers_numbers(
 
     answers = {
         route: page.request.post(
-            response.url,
+            response.url.split("?")[0],
             data=response.request.post_data,
             headers={"Content-Type": "application/json"},
         ).json()
@@ -70,7 +73,29 @@ def test_page_decodes_binary_traces_into_the_json_answers_numbers(
     for k, layer in enumerate(shown["layers"]):
         sent, grads = forward["trace"]["layers"][k], backward["trace"]["layers"][k]
         assert layer["H"] == sent["H"], f"layer {k} H"
-        assert layer["A"] == sent["A"], f"layer {k} A"
-        assert layer["gates"] == sent["gates"], f"layer {k} gates"
-        for name in ("dH", "dA", "dH_norm", "dC"):
+        assert layer["gates"]["C"] == sent["gates"]["C"], f"layer {k} C"
+        for name in ("dH", "dH_norm", "dC"):
             assert layer[name] == grads[name], f"layer {k} {name}"
+
+    # the full binary form, as an API client of the page's own api.js would fetch it
+    full = json.loads(
+        page.evaluate(
+            """async ([forwardBody, backwardBody]) => {
+              const url = [...document.scripts].map((s) => s.src)
+                .find((src) => src.endsWith("/js/main.js"));
+              const api = await import(new URL("api.js", url).href);
+              const id = window.rnnExplorer.trace().modelId;
+              const forward = await api.forward(id, JSON.parse(forwardBody));
+              const backward = await api.backward(id, JSON.parse(backwardBody));
+              const tag = (key, value) => ArrayBuffer.isView(value)
+                ? { typed: value.constructor.name, values: Array.from(value) } : value;
+              return JSON.stringify({ forward, backward }, tag);
+            }""",
+            [requests["forward"].request.post_data, requests["backward"].request.post_data],
+        )
+    )
+    typed_full: list[str] = []
+    decoded = _untag(full, typed_full)
+    assert typed_full and set(typed_full) <= {"Float32Array", "Float64Array"}
+    assert decoded["forward"] == forward
+    assert decoded["backward"] == backward

@@ -163,8 +163,9 @@ def test_a_new_configuration_builds_a_new_model_and_shows_its_gates(
     gates = SERVER.post(
         f"{live_server}/api/v1/models/{model['id']}/forward", json={"inputs": page_inputs(page)}
     ).json()["trace"]["layers"][0]["gates"]
+    # the page derives the gates from H, C and the weights (static/js/derive.js); C it is sent
     for name in ("i", "f", "g", "o"):
-        assert slot(page, name) == gates[name][4][3]
+        assert abs(slot(page, name) - gates[name][4][3]) <= 1e-12, name
     assert slot(page, "c") == gates["C"][4][3]
     shot(page, "explorer-lstm-gates")
 

@@ -22,7 +22,10 @@ def test_training_a_few_steps_grows_the_loss_curve(explorer: Callable[..., Page]
     version_before = page.evaluate("window.rnnExplorer.model().weights_version")
     passes: list[float] = []  # when the page asked for a forward pass (its trace)
     page.on(
-        "request", lambda r: passes.append(time.monotonic()) if r.url.endswith("/forward") else None
+        "request",
+        lambda r: (
+            passes.append(time.monotonic()) if r.url.split("?")[0].endswith("/forward") else None
+        ),
     )
     page.click("#train-start")
     page.wait_for_function(

@@ -1,9 +1,9 @@
 """Models: create, import, list, read, delete, weights, forward, backward, connectivity."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -50,6 +50,14 @@ def _answer(
     return FastJSONResponse(payload)
 
 
+# `?fields=states`: the states only (H, C; dH, dC), the rest being derivable from them
+Fields = Annotated[
+    Literal["all", "states"],
+    Query(
+        description="all: every array; states: per layer H (and C) forward, no dA backward, "
+        "which the page derives from the states, the inputs and the weights"
+    ),
+]
 ForwardBody = Annotated[ForwardRequest, json_body(ForwardRequest)]
 BackwardBody = Annotated[BackwardRequest, json_body(BackwardRequest)]
 ConnectivityBody = Annotated[ConnectivityRequest, json_body(ConnectivityRequest)]
@@ -185,13 +193,19 @@ def get_weights(model_id: str, models: ModelsDep, _: ReadableModel) -> Response:
     openapi_extra=json_body_doc(ForwardRequest),
 )
 def forward(
-    model_id: str, models: ModelsDep, _: ReadableModel, body: ForwardBody, request: Request
+    model_id: str,
+    models: ModelsDep,
+    _: ReadableModel,
+    body: ForwardBody,
+    request: Request,
+    fields: Fields = "all",
 ) -> FastJSONResponse | TraceResponse:
     """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
     run = models.forward(model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"))
     # written straight from the arrays (app.web.responses); the schema is response_model's
-    return _answer(request, forward_payload(run), run.trace.config.dtype)
+    payload = forward_payload(run, states_only=fields == "states")
+    return _answer(request, payload, run.trace.config.dtype)
 
 
 @router.post(
@@ -201,7 +215,12 @@ def forward(
     openapi_extra=json_body_doc(BackwardRequest),
 )
 def backward(
-    model_id: str, models: ModelsDep, _: ReadableModel, body: BackwardBody, request: Request
+    model_id: str,
+    models: ModelsDep,
+    _: ReadableModel,
+    body: BackwardBody,
+    request: Request,
+    fields: Fields = "all",
 ) -> FastJSONResponse | TraceResponse:
     """Loss, gradients in PyTorch's names and layouts, and the per-timestep gradient trace."""
     run = models.backward(
@@ -214,7 +233,8 @@ def backward(
         body.step_grads,
         body.jacobian,
     )
-    return _answer(request, backward_payload(run), run.trace.config.dtype)
+    payload = backward_payload(run, states_only=fields == "states")
+    return _answer(request, payload, run.trace.config.dtype)
 
 
 @router.post(

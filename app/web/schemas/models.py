@@ -97,8 +97,13 @@ class ConnectivityResponse(BaseModel):
 
 class LayerForward(BaseModel):
     H: NumberArray = Field(description="(T, H) hidden states")
-    A: NumberArray = Field(description="(T, G·H) pre-activations, gates in PyTorch order")
-    gates: dict[str, NumberArray] = Field(description="lstm i, f, g, o, C; gru r, z, n")
+    A: NumberArray | None = Field(
+        None, description="(T, G·H) pre-activations, gates in PyTorch order; not with fields=states"
+    )
+    gates: dict[str, NumberArray] | None = Field(
+        None, description="lstm i, f, g, o, C; gru r, z, n; not with fields=states"
+    )
+    C: NumberArray | None = Field(None, description="(T, H) LSTM cell states, with fields=states")
 
 
 class FinalState(BaseModel):
@@ -120,7 +125,9 @@ class ForwardResponse(BaseModel):
 
 class LayerBackward(BaseModel):
     dH: NumberArray = Field(description="(T, H) total dL/dH_t")
-    dA: NumberArray = Field(description="(T, G·H) dL/d(pre-activation)")
+    dA: NumberArray | None = Field(
+        None, description="(T, G·H) dL/d(pre-activation); not with fields=states"
+    )
     dH_norm: list[float] = Field(description="(T,) ‖dL/dH_t‖ over batch and units")
     step_grad_norms: dict[str, list[float]] = Field(description="W_xh, W_hh, b_h (b_hn): (T,)")
     step_grads: dict[str, NumberArray] | None = Field(None, description="with step_grads=full")

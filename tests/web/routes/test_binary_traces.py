@@ -123,3 +123,42 @@ def test_other_accept_headers_get_json(client, make_model, accept):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert "outputs" in response.json()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("route", ["forward", "backward"])
+def test_states_only_trace_is_the_full_answer_without_the_derivable_arrays(
+    client, make_model, cell, batched, route
+):
+    config, body = _request(cell, batched, "float64")
+    if route == "forward":
+        body = {"inputs": body["inputs"]}
+    model_id = make_model(**config)
+    url = f"/api/v1/models/{model_id}/{route}"
+    full = client.post(url, json=body).json()
+    compact = client.post(f"{url}?fields=states", json=body, headers={"Accept": TRACE})
+    assert compact.status_code == 200, compact.text
+    decoded, _ = decode(compact.content)
+    layers = decoded["trace"].pop("layers")
+    expected_layers = full["trace"].pop("layers")
+    assert_same(decoded, full, "float64")  # everything outside the layers is as in full
+    for k, (layer, sent) in enumerate(zip(layers, expected_layers, strict=True)):
+        if route == "forward":
+            states = {"H": sent["H"]}
+            if cell == "lstm":
+                states["C"] = sent["gates"]["C"]
+        else:
+            states = {key: value for key, value in sent.items() if key != "dA"}
+        assert_same(layer, states, "float64", f"layer {k}")
+
+
+def test_states_only_json_answer_and_a_bad_fields_value(client, make_model):
+    model_id = make_model(cell="lstm")
+    url = f"/api/v1/models/{model_id}/forward"
+    answer = client.post(f"{url}?fields=states", json={"inputs": [[0.1, 0.2]]})
+    assert answer.status_code == 200
+    assert set(answer.json()["trace"]["layers"][0]) == {"H", "C"}
+    wrong = client.post(f"{url}?fields=everything", json={"inputs": [[0.1, 0.2]]})
+    assert wrong.status_code == 422
+    assert "fields" in wrong.text
