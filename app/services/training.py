@@ -8,6 +8,8 @@ and reported "interrupted"; `resume` continues an interrupted session from its s
 bit.
 """
 
+import contextlib
+import dataclasses
 import math
 import os
 import socket
@@ -27,7 +29,16 @@ from app.services.limits import Limits
 from app.services.runner import Runner, SessionRunners, read_snapshot
 from app.services.tasks import TaskService
 from app.settings import Settings
-from app.store import ACTIVE, ENDED, FINAL, SessionRecord, SessionStatus, Store, new_id
+from app.store import (
+    ACTIVE,
+    ENDED,
+    FINAL,
+    SessionRecord,
+    SessionStatus,
+    StorageError,
+    Store,
+    new_id,
+)
 from app.training import TrainingConfig, TrainingSession
 
 __all__ = ["ACTIVE", "ENDED", "FINAL", "SessionStatus", "TrainingService"]
@@ -288,7 +299,10 @@ class TrainingService:
         """The session's row, "interrupted" if its worker is gone."""
         record = self.store.get_session(session_id)
         if record.status in ACTIVE and self._lost(record):
-            self.store.mark_interrupted_if_silent(session_id, math.inf)
+            try:
+                self.store.mark_interrupted_if_silent(session_id, math.inf)
+            except StorageError:  # a read-only store: say so without writing it down
+                return dataclasses.replace(record, status="interrupted")
             record = self.store.get_session(session_id)
         return record
 
@@ -320,7 +334,8 @@ class TrainingService:
         """Mark interrupted the active sessions whose worker on this host has died."""
         for record in self.store.list_sessions():
             if record.status in ACTIVE and self._lost(record):
-                self.store.mark_interrupted_if_silent(record.id, math.inf)
+                with contextlib.suppress(StorageError):  # read-only: each status() says so
+                    self.store.mark_interrupted_if_silent(record.id, math.inf)
 
     def shutdown(self) -> None:
         """Checkpoint every session this worker trains and mark it interrupted."""

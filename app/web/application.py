@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
             )
         store = SQLiteStore(settings.data_dir)
+        if store.fault is not None:
+            logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
         for path in store.collect_orphans():
             logger.warning("removed %s: left behind by a process that was killed", path)
         limits = Limits(settings)
