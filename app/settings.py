@@ -120,6 +120,20 @@ class Settings(BaseSettings):
     stale_seconds: float = Field(
         15.0, gt=0, description="a session silent this long is reported interrupted"
     )
+    sweep_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="how often each worker removes orphan files (temp files of unfinished "
+        "writes, weights and snapshots without a row) and retries a read-only store",
+    )
+    orphan_grace_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=86_400,
+        description="an orphan file is removed only once unmodified this long (a write another "
+        "worker is making now is never touched)",
+    )
 
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")

@@ -75,10 +75,11 @@ class Database:
         except BaseException:
             db.close()
             raise
-        self._keep_reserve()
+        self.keep_reserve()
         return db
 
-    def _keep_reserve(self) -> None:
+    def keep_reserve(self) -> None:
+        """Set the reserve aside again if it is gone and there is room for it."""
         reserve = self.data_dir / ".reserve"
         try:
             stats = os.statvfs(self.data_dir)

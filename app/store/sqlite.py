@@ -55,6 +55,7 @@ class SQLiteStore:
         read-only mode."""
         if self.fault is not None:
             return []
+        self._database.keep_reserve()
         models = {row[0] for row in self._query("SELECT id FROM models")}
         snapshots = {snapshot_key(row[0]) for row in self._query("SELECT id FROM sessions")}
         return remove_orphans(

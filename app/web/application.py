@@ -12,6 +12,7 @@ from app import __version__
 from app.services.lessons import LessonService
 from app.services.limits import Limits
 from app.services.models import ModelService
+from app.services.sweeper import Sweeper
 from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, extra_origins, get_settings, trusted_hosts
@@ -62,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = SQLiteStore(settings.data_dir)
         if store.fault is not None:
             logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
-        for path in store.collect_orphans():
-            logger.warning("removed %s: left behind by a process that was killed", path)
+        sweeper = Sweeper(store, settings)
+        sweeper.sweep()  # at start-up, then every sweep_seconds
+        sweeper.start()
         limits = Limits(settings)
         tasks_service = TaskService(limits)
         training_service = TrainingService(store, settings, limits, tasks_service)
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Sessions first: they checkpoint into the store before it closes.
+            sweeper.stop()
             training_service.shutdown()
             store.close()
 
