@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_array_request_bytes=settings.max_array_request_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
     # Before the body is read: a request another site's page sent (app.web.crosssite), and a
     # Host this server does not serve (DNS rebinding), are refused.
