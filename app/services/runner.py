@@ -27,7 +27,7 @@ from app.settings import Settings
 from app.store import NotFoundError, StorageError, Store, snapshot_key
 from app.training import Snapshot, TrainingSession
 
-__all__ = ["CONTROL_POLL_SECONDS", "Runner", "SessionRunners", "read_snapshot"]
+__all__ = ["CONTROL_POLL_SECONDS", "NotSavedError", "Runner", "SessionRunners", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,13 @@ class _ShutdownError(Exception):
     """The worker is shutting down: leave the training loop between two updates."""
 
 
-class _NotSavedError(Exception):
+class NotSavedError(Exception):
     """A checkpoint could not be written (a full or read-only data directory): the session
-    failed, its row says why; leave the training loop."""
+    failed, its row says why (if the store took even that); `cause` is the StorageError."""
+
+    def __init__(self, cause: StorageError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class _LostError(Exception):
@@ -111,7 +115,7 @@ class SessionRunners:
     def _train(self, runner: Runner) -> None:
         try:
             self._run(runner)
-        except _NotSavedError:
+        except NotSavedError:
             pass  # the session's row says why
         finally:
             with self._lock:
@@ -125,7 +129,7 @@ class SessionRunners:
             self.checkpoint(runner, "interrupted")
         except _LostError:
             logger.warning("session %s is trained by another worker now", runner.session_id)
-        except _NotSavedError:
+        except NotSavedError:
             raise
         except StorageError as error:  # a progress record the store refused
             logger.error("session %s: %s", runner.session_id, error)
@@ -199,7 +203,7 @@ class SessionRunners:
         """Save the model's weights and the snapshot, then the row (so the row never points
         past what is saved). A deleted model's session keeps no snapshot. A save the data
         directory refuses fails the session with the error on its row (never left to resume
-        from an older snapshot) and raises _NotSavedError."""
+        from an older snapshot) and raises NotSavedError."""
         session = runner.session
         try:
             self._save(runner)
@@ -208,7 +212,7 @@ class SessionRunners:
             session.status = status = "failed"
             session.error = f"the snapshot at step {session.step_count} was not saved: {error}"
             self._report_failure(runner)
-            raise _NotSavedError from error
+            raise NotSavedError(error) from error
         self.store.update_session(
             runner.session_id,
             status=status,
@@ -254,6 +258,8 @@ class SessionRunners:
                 logger.error("session %s: its failure not recorded: %s", runner.session_id, error)
                 if error.fault == "full":
                     self.store.release_reserve()  # room for this row
+            if runner.thread is None:  # not training yet (a start): the answer says why
+                return
             if runner.interrupt.wait(self.settings.heartbeat_seconds):
                 return
 

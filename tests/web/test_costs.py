@@ -115,3 +115,32 @@ def test_a_body_shorter_than_its_content_length_is_answered_408(tmp_path: Path) 
         assert body["limit"] == {"setting": "body_timeout_seconds", "value": 1.0}
         assert "Content-Length" in body["detail"]
         assert "Traceback" not in server.log()
+
+
+def test_the_stream_receives_every_message_up_to_its_own_bound(tmp_path: Path) -> None:
+    """uvicorn's WebSocket bound is the setting's, not its 16 MiB default: a message of 18 MiB
+    (under a 20 MiB max_request_bytes) is read and answered; one above the bound gets the error
+    frame that names it."""
+    from websockets.sync.client import connect
+
+    from tests.servers import OWNER, owner_headers
+
+    limit = 20 * 2**20
+    with LiveServer(tmp_path / "data", max_request_bytes=limit) as server:
+        config = {"input_size": 1, "hidden_size": 2, "output_size": 1}
+        model_id = OWNER.post(f"{server.base_url}/api/v1/models", json={"config": config}).json()[
+            "id"
+        ]
+        url = f"ws://127.0.0.1:{server.port}/api/v1/models/{model_id}/stream"
+        for size, said in ((18 * 2**20, "expected tags"), (limit + 1000, "MAX_REQUEST_BYTES")):
+            padded = json.dumps({"type": "nope", "pad": "x" * size})
+            with connect(
+                url,
+                additional_headers={**owner_headers(), "Origin": server.base_url},
+                max_size=None,
+                open_timeout=20,
+            ) as ws:
+                ws.send(padded)
+                answer = json.loads(ws.recv(timeout=60))
+            assert answer["type"] == "error", answer
+            assert said in answer["detail"], answer
