@@ -95,6 +95,7 @@ class StreamConnection:
         self.pending_steps = 0
         self.interval = 0.0
         self.wake = asyncio.Event()
+        self.active_at = time.monotonic()  # when the last frame was made (see _receive_commands)
 
     async def serve(self) -> None:
         await self.websocket.accept()
@@ -110,6 +111,13 @@ class StreamConnection:
                 code=1013,
             )
             return
+        self.stats.open += 1  # taken before any await: a burst cannot pass the check together
+        try:
+            await self._serve_model()
+        finally:
+            self.stats.open -= 1
+
+    async def _serve_model(self) -> None:
         try:
             record = await run_in_threadpool(self.models.get, self.model_id)
             # another owner's model is no model at all (the same close as an unknown id)
@@ -119,13 +127,11 @@ class StreamConnection:
         except NotFoundError as error:
             await self._close_with_error(error, code=4404)
             return
-        self.stats.open += 1
         receiver = asyncio.create_task(self._receive_commands())
         sender = asyncio.create_task(self._send_frames())
         try:
             await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self.stats.open -= 1
             await self._cancel_job()
             for task in (receiver, sender):
                 task.cancel()
@@ -133,15 +139,22 @@ class StreamConnection:
                     await task
 
     async def _receive_commands(self) -> None:
+        """Commands until the socket closes, or until it is idle: no frame for
+        `stream_idle_seconds` (commands that make none, such as a repeated pause, do not count)
+        while no job is playing."""
         idle = self.settings.stream_idle_seconds
         while True:
             try:
-                message = await asyncio.wait_for(self.websocket.receive(), idle)
+                left = self.active_at + idle - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(self.websocket.receive(), left)
             except TimeoutError:
-                if self.job is not None and not self.job.done():
-                    continue  # frames are still flowing: the socket is not idle
-                # A silent socket holds one of the max_streams places: give it back.
-                error = InputError("stream", f"no command for {idle:g} s; the stream is closed")
+                if self.job is not None and not self.job.done() and not self.paused:
+                    self.active_at = time.monotonic()
+                    continue  # a playing job (or a followed session) is not idle
+                # An idle socket holds one of the max_streams places: give it back.
+                error = InputError("stream", f"no command made a frame for {idle:g} s; closed")
                 await self._close_with_error(error, code=1001)
                 return
             except _CLOSED:
@@ -303,6 +316,8 @@ class StreamConnection:
     async def _send(self, message: dict[str, Any]) -> None:
         """Queue a frame; waits while the queue is full (the reader is slower than the job)."""
         await self.outbox.put(json.dumps(message))
+        if message.get("type") != "error":
+            self.active_at = time.monotonic()  # progress: a frame, not a refusal
         self.stats.frames_made += 1
         self.stats.queue_high_water = max(self.stats.queue_high_water, self.outbox.qsize())
 
