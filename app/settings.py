@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     max_steps: int = Field(1000, ge=1, description="T: timesteps of one sequence")
     max_batch: int = Field(1024, ge=1, description="B: sequences in one request or batch")
     max_answer_elements: int = Field(
-        3_000_000,
+        4_000_000,
         ge=1,
         description="B·T·(3·Q + L·(2G + 2)·H): the numbers a forward or backward answer holds, "
         "bounded before the pass runs",

@@ -2,8 +2,8 @@
 
 A real `python -m app` (one worker, default settings) on a fresh data directory. A T-step LSTM
 (D = Q = 1, H = 128, L = 2) gets the largest forward and the largest backward that
-`max_answer_elements` allows (T = max_answer_elements // (3Q + L·(2G + 2)·H), capped at
-`max_steps`); while each runs, a client asks /health every 10 ms. The same client's /health
+`max_answer_elements` allows (B = 2, T = max_answer_elements // (B·(3Q + L·(2G + 2)·H)), capped
+at `max_steps`); while each runs, a client asks /health every 10 ms. The same client's /health
 latencies with the server idle are the baseline; the results are ratios to it.
 
     python -m benchmarks.bench_health_under_load          # writes benchmarks/HEALTH_RESULTS.md
@@ -63,10 +63,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     H, L, G, Q = 128, 2, 4, 1
-    T = min(settings.max_answer_elements // (3 * Q + L * (2 * G + 2) * H), settings.max_steps)
+    B = 2  # two sequences: at T = max_steps one alone stays under the bound
+    per_step = 3 * Q + L * (2 * G + 2) * H
+    T = min(settings.max_answer_elements // (B * per_step), settings.max_steps)
     rng = np.random.default_rng(0)
-    inputs = rng.normal(size=(T, 1)).round(4).tolist()
-    targets = rng.normal(size=(T, 1)).round(4).tolist()
+    inputs = rng.normal(size=(B, T, 1)).round(4).tolist()
+    targets = rng.normal(size=(B, T, 1)).round(4).tolist()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         server = LiveServer(Path(folder) / "data")
@@ -111,9 +113,10 @@ def main() -> None:
         "",
         f"on {platform.machine()} with {os.cpu_count()} cores shared with other work (load "
         f"average {os.getloadavg()[0]:.1f}); one `python -m app` worker, default settings. The "
-        f"request: an LSTM with D = Q = 1, H = {H}, L = {L}, T = {T} (the largest T that "
-        f"max_answer_elements = {settings.max_answer_elements:,} and max_steps allow), one "
-        "sequence, JSON "
+        f"request: an LSTM with D = Q = 1, H = {H}, L = {L}, B = {B}, T = {T} (the largest T "
+        "that "
+        f"max_answer_elements = {settings.max_answer_elements:,} allows: {B * T * per_step:,} "
+        "numbers), JSON "
         "answer without gzip. /health is asked every 10 ms while it runs; the idle baseline "
         f"(3 s, same client) is p50 {base_p50:.2f} ms, p99 {base_p99:.2f} ms.",
         "",
