@@ -1,4 +1,5 @@
 # RNN Explorer: docker build -t rnn-explorer . && docker run -p 8000:8000 rnn-explorer
+# Pinned by tag; README ("Docker") says how to move it, and how to pin it by digest.
 FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,10 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/rnn-explorer
 
-# Dependencies get a layer of their own, rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install --no-compile -r requirements.txt
+# Dependencies get a layer of their own, rebuilt only when the lock changes: every version pinned
+# and every file's hash checked (requirements.lock says how it is made from pyproject.toml).
+COPY requirements.lock ./
+RUN pip install --no-compile --require-hashes --no-deps -r requirements.lock
 
 COPY app ./app
 COPY static ./static

@@ -8,6 +8,10 @@ import uvicorn
 
 from app.settings import Settings
 
+# A message this much above max_request_bytes still reaches the app, which answers it with an
+# error frame naming the setting.
+WS_MARGIN_BYTES = 2**20
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = Settings()
@@ -39,4 +43,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     # Workers are separate processes that build their own app from the environment.
     os.environ["RNN_EXPLORER_DATA_DIR"] = args.data_dir
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ws_max_size=ws_max_size(Settings()),
+    )
+
+
+def ws_max_size(settings: Settings) -> int:
+    """What uvicorn lets through in one WebSocket message: the app's own bound (a command above
+    max_request_bytes gets an error frame naming it) and a margin; larger ones close the socket
+    with 1009 (uvicorn's default, 16 MiB, would hide a bound above it)."""
+    return settings.max_request_bytes + WS_MARGIN_BYTES

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # Data sizes (forward, backward, stream, training data).
     max_steps: int = Field(1000, ge=1, description="T: timesteps of one sequence")
     max_batch: int = Field(1024, ge=1, description="B: sequences in one request or batch")
+    max_answer_elements: int = Field(
+        4_000_000,
+        ge=1,
+        description="B·T·(3·Q + L·(2G + 2)·H): the numbers a forward or backward answer holds, "
+        "bounded before the pass runs",
+    )
     max_elements: int = Field(
         2_000_000, ge=1, description="B·T·max(D, G·H): the largest array one request may produce"
     )
@@ -91,6 +97,17 @@ class Settings(BaseSettings):
         20_000_000, ge=1, description="T·G·H²: the largest ‖∂H_T/∂H_t‖ computation on request"
     )
     max_request_bytes: int = Field(32 * 2**20, ge=1024, description="a JSON request body")
+    max_array_request_bytes: int = Field(
+        4 * 2**20,
+        ge=1024,
+        description="a JSON body of an array route (forward, backward, connectivity)",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="a request body of which no part comes for this long is answered 408",
+    )
     max_upload_bytes: int = Field(64 * 2**20, ge=1024, description="an uploaded weights file")
     max_text_length: int = Field(
         100_000, ge=1, description="bytes (UTF-8) of a text task parameter: a corpus, a CSV"
@@ -133,6 +150,20 @@ class Settings(BaseSettings):
     )
     stale_seconds: float = Field(
         15.0, gt=0, description="a session silent this long is reported interrupted"
+    )
+    sweep_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="how often each worker removes orphan files (temp files of unfinished "
+        "writes, weights and snapshots without a row) and retries a read-only store",
+    )
+    orphan_grace_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=86_400,
+        description="an orphan file is removed only once unmodified this long (a write another "
+        "worker is making now is never touched)",
     )
 
 

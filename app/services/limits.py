@@ -40,6 +40,15 @@ class Limits:
         width = config.input_size + config.num_layers * config.gates * config.hidden_size
         self.check(field, "the trace size B·T·(D + L·G·H)", "max_elements", B * T * width)
 
+    def answer(self, config: ModelConfig, B: int, T: int, field: str = "inputs") -> None:
+        """What a forward or backward pass over (B, T) inputs holds and answers, before it is
+        computed: per step and sequence the outputs, logits and dO (3·Q), and per layer H, A
+        (G·H), the gates and the cell state ((G + 1)·H) or their gradients: (2G + 2)·H."""
+        G, H, L, Q = config.gates, config.hidden_size, config.num_layers, config.output_size
+        size = B * T * (3 * Q + L * (2 * G + 2) * H)
+        what = "the answer's size B·T·(3·Q + L·(2G + 2)·H)"
+        self.check(field, what, "max_answer_elements", size)
+
     def step_grads(self, config: ModelConfig, T: int) -> None:
         G, H = config.gates, config.hidden_size
         width = config.input_size + H + (config.num_layers - 1) * 2 * H

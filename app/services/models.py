@@ -201,14 +201,17 @@ class ModelService:
         c0: Array | None = None,
         targets: Array | None = None,
         needs_targets: bool = False,
+        answered: bool = True,
     ) -> PreparedData:
         """Check a request's arrays against the model and the limits, and give them a batch
         axis. inputs: (T, D) or (B, T, D); h0, c0: (L, H) or (L, B, H); targets: see
-        `_targets`."""
+        `_targets`; `answered`: the whole trace is answered (its size bounded)."""
         batched = inputs.ndim == 3
         X = inputs if batched else inputs[None]
         B, T, D = X.shape
         self.limits.data(config, B, T)
+        if answered:
+            self.limits.answer(config, B, T)
         if config.input_size != D:
             raise InputError(
                 "inputs",
@@ -305,7 +308,7 @@ class ModelService:
         """How much the output at step t depends on each input step, for sequence 0."""
         network, _ = self.network(model_id)
         config = network.config
-        data = self.prepare(config, inputs, h0, c0)
+        data = self.prepare(config, inputs, h0, c0, answered=False)
         T = data.X.shape[1]
         steps = output_steps(network, T)
         if t not in steps:

@@ -24,10 +24,10 @@ from safetensors.numpy import save as save_safetensors
 from app.rnn import weights as weights_io
 from app.services.tasks import finite
 from app.settings import Settings
-from app.store import NotFoundError, Store, snapshot_key
+from app.store import NotFoundError, StorageError, Store, snapshot_key
 from app.training import Snapshot, TrainingSession
 
-__all__ = ["CONTROL_POLL_SECONDS", "Runner", "SessionRunners", "read_snapshot"]
+__all__ = ["CONTROL_POLL_SECONDS", "NotSavedError", "Runner", "SessionRunners", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,15 @@ CONTROL_POLL_SECONDS = 0.1
 
 class _ShutdownError(Exception):
     """The worker is shutting down: leave the training loop between two updates."""
+
+
+class NotSavedError(Exception):
+    """A checkpoint could not be written (a full or read-only data directory): the session
+    failed, its row says why (if the store took even that); `cause` is the StorageError."""
+
+    def __init__(self, cause: StorageError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class _LostError(Exception):
@@ -105,20 +114,34 @@ class SessionRunners:
 
     def _train(self, runner: Runner) -> None:
         try:
+            self._run(runner)
+        except NotSavedError:
+            pass  # the session's row says why
+        finally:
+            with self._lock:
+                self._runners.pop(runner.session_id, None)
+
+    def _run(self, runner: Runner) -> None:
+        try:
             status = runner.session.run()
             self.checkpoint(runner, status)
         except _ShutdownError:
             self.checkpoint(runner, "interrupted")
         except _LostError:
             logger.warning("session %s is trained by another worker now", runner.session_id)
+        except NotSavedError:
+            raise
+        except StorageError as error:  # a progress record the store refused
+            logger.error("session %s: %s", runner.session_id, error)
+            runner.session.status = "failed"
+            step = runner.session.step_count
+            runner.session.error = f"the progress at step {step} was not saved: {error}"
+            self._report_failure(runner)
         except Exception as error:  # a bug must not leave the session "running" forever
             logger.exception("training session %s crashed", runner.session_id)
             runner.session.status = "failed"
             runner.session.error = f"{type(error).__name__}: {error}"
             self.checkpoint(runner, "failed")
-        finally:
-            with self._lock:
-                self._runners.pop(runner.session_id, None)
 
     def _poll(self, runner: Runner) -> str:
         """The session's `poll_control` hook: the control from the store, and bookkeeping."""
@@ -178,21 +201,18 @@ class SessionRunners:
 
     def checkpoint(self, runner: Runner, status: str) -> None:
         """Save the model's weights and the snapshot, then the row (so the row never points
-        past what is saved). A deleted model's session keeps no snapshot."""
+        past what is saved). A deleted model's session keeps no snapshot. A save the data
+        directory refuses fails the session with the error on its row (never left to resume
+        from an older snapshot) and raises NotSavedError."""
         session = runner.session
         try:
-            weights = weights_io.save(session.model, session.net.params)
-            self.store.write_weights(runner.model_id, weights)
-        except NotFoundError:
-            logger.info(
-                "model %s was deleted during session %s", runner.model_id, runner.session_id
-            )
-        else:
-            snapshot = session.snapshot()
-            metadata = {"meta": json.dumps(snapshot.meta)}
-            arrays = {k: np.ascontiguousarray(v) for k, v in snapshot.arrays.items()}
-            blob = save_safetensors(arrays, metadata)
-            self.store.write_blob(snapshot_key(runner.session_id), blob)
+            self._save(runner)
+        except StorageError as error:
+            logger.error("session %s: %s", runner.session_id, error)
+            session.status = status = "failed"
+            session.error = f"the snapshot at step {session.step_count} was not saved: {error}"
+            self._report_failure(runner)
+            raise NotSavedError(error) from error
         self.store.update_session(
             runner.session_id,
             status=status,
@@ -202,6 +222,46 @@ class SessionRunners:
         )
         runner.saved_step = session.step_count
         runner.saved_at = runner.touched_at = time.monotonic()
+
+    def _save(self, runner: Runner) -> None:
+        session = runner.session
+        try:
+            weights = weights_io.save(session.model, session.net.params)
+            self.store.write_weights(runner.model_id, weights)
+        except NotFoundError:
+            logger.info(
+                "model %s was deleted during session %s", runner.model_id, runner.session_id
+            )
+            return
+        snapshot = session.snapshot()
+        metadata = {"meta": json.dumps(snapshot.meta)}
+        arrays = {k: np.ascontiguousarray(v) for k, v in snapshot.arrays.items()}
+        blob = save_safetensors(arrays, metadata)
+        self.store.write_blob(snapshot_key(runner.session_id), blob)
+
+    def _report_failure(self, runner: Runner) -> None:
+        """Write the failed status and its error on the row; while the store refuses even that,
+        try again at the heartbeat's pace (the worker keeps the session, so no one takes it for
+        interrupted and resumes it) until it is written or the worker shuts down."""
+        while True:
+            try:
+                self.store.update_session(
+                    runner.session_id,
+                    status="failed",
+                    step=runner.session.step_count,
+                    error=runner.session.error,
+                )
+                return
+            except NotFoundError:
+                return
+            except StorageError as error:
+                logger.error("session %s: its failure not recorded: %s", runner.session_id, error)
+                if error.fault == "full":
+                    self.store.release_reserve()  # room for this row
+            if runner.thread is None:  # not training yet (a start): the answer says why
+                return
+            if runner.interrupt.wait(self.settings.heartbeat_seconds):
+                return
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Checkpoint every session this worker runs and mark it interrupted."""

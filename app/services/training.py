@@ -8,13 +8,14 @@ and reported "interrupted"; `resume` continues an interrupted session from its s
 bit.
 """
 
+import contextlib
+import dataclasses
 import math
 import os
 import socket
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -24,10 +25,20 @@ from app.rnn import weights as weights_io
 from app.rnn.arrays import Array
 from app.services.errors import ConflictError, InputError, LimitError
 from app.services.limits import Limits
-from app.services.runner import Runner, SessionRunners, read_snapshot
+from app.services.liveness import owner_alive, process_identity
+from app.services.runner import NotSavedError, Runner, SessionRunners, read_snapshot
 from app.services.tasks import TaskService
 from app.settings import Settings
-from app.store import ACTIVE, ENDED, FINAL, SessionRecord, SessionStatus, Store, new_id
+from app.store import (
+    ACTIVE,
+    ENDED,
+    FINAL,
+    SessionRecord,
+    SessionStatus,
+    StorageError,
+    Store,
+    new_id,
+)
 from app.training import TrainingConfig, TrainingSession
 
 __all__ = ["ACTIVE", "ENDED", "FINAL", "SessionStatus", "TrainingService"]
@@ -39,37 +50,6 @@ ACK_SECONDS = 3.0
 # Fields whose null means "the task's default"; for clip, truncate, early_stop and
 # validation_fraction null means "none".
 _DEFAULTED = ("optimizer", "lr", "batch_size", "steps", "report_every", "seed")
-
-
-def process_identity(pid: int) -> str | None:
-    """What tells process `pid` from a later one given the same pid (a restarted container):
-    this boot's id and the process's start time in clock ticks (/proc/<pid>/stat, field 22).
-    None where /proc does not say."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 2 (the command) is in parentheses and may hold spaces: count from its end.
-    fields = stat.rpartition(")")[2].split()
-    return f"{boot}.{fields[19]}" if len(fields) > 19 else None
-
-
-def _owner_alive(owner: str) -> bool | None:
-    """True/False when `owner` (host:pid:token[:identity]) ran on this host, else None. A live
-    pid whose identity is not the recorded one is another process: the owner is gone."""
-    host, pid_text, _, identity = ([*owner.split(":", 3), "", "", ""])[:4]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if identity:
-        return process_identity(int(pid_text)) == identity
-    return True
 
 
 class TrainingService:
@@ -119,6 +99,7 @@ class TrainingService:
             max_batch_elements=self.settings.max_elements,
             task_limits=self.limits.task_limits,
         )
+        self._check_metric(training, session)
         now = time.time()
         control = "pause" if start_paused else "run"
         status = "paused" if start_paused else "running"
@@ -140,9 +121,25 @@ class TrainingService:
         if active >= self.settings.max_sessions:
             raise self._full(active)
         runner = Runner(session_record.id, model_id, session, control=control)
-        self.runners.checkpoint(runner, status)
+        try:
+            self.runners.checkpoint(runner, status)
+        except NotSavedError as error:  # the row says "failed" and why; the answer 507 or 503
+            raise error.cause from None
         self.runners.launch(runner)
         return self.status(session_record.id)
+
+    @staticmethod
+    def _check_metric(training: TrainingConfig, session: TrainingSession) -> None:
+        """An early stop on a metric this session never reports would never stop it."""
+        if training.early_stop is None:
+            return
+        known = sorted(session.evaluate())
+        if training.early_stop.metric not in known:
+            raise InputError(
+                "early_stop.metric",
+                f"early_stop.metric: {training.early_stop.metric!r} is not a metric this "
+                f"session reports; known: {', '.join(known)}",
+            )
 
     def _training_config(
         self, fields: Mapping[str, Any], has_data: bool, config: ModelConfig
@@ -288,7 +285,10 @@ class TrainingService:
         """The session's row, "interrupted" if its worker is gone."""
         record = self.store.get_session(session_id)
         if record.status in ACTIVE and self._lost(record):
-            self.store.mark_interrupted_if_silent(session_id, math.inf)
+            try:
+                self.store.mark_interrupted_if_silent(session_id, math.inf)
+            except StorageError:  # a read-only store: say so without writing it down
+                return dataclasses.replace(record, status="interrupted")
             record = self.store.get_session(session_id)
         return record
 
@@ -296,7 +296,7 @@ class TrainingService:
         """Whether an active session's worker is gone."""
         if record.owner == self.owner:
             return not self.runners.is_running(record.id)
-        alive = _owner_alive(record.owner)
+        alive = owner_alive(record.owner)
         if alive is not None:
             return not alive
         return record.updated_at < time.time() - self.settings.stale_seconds
@@ -320,7 +320,8 @@ class TrainingService:
         """Mark interrupted the active sessions whose worker on this host has died."""
         for record in self.store.list_sessions():
             if record.status in ACTIVE and self._lost(record):
-                self.store.mark_interrupted_if_silent(record.id, math.inf)
+                with contextlib.suppress(StorageError):  # read-only: each status() says so
+                    self.store.mark_interrupted_if_silent(record.id, math.inf)
 
     def shutdown(self) -> None:
         """Checkpoint every session this worker trains and mark it interrupted."""

@@ -4,6 +4,7 @@ Everything every worker process must see lives here, never in one process's memo
 (`records.py`) is the small interface the services use; `SQLiteStore` (`sqlite.py`) implements it.
 """
 
+from app.store.faults import StorageError, fault_of_directory
 from app.store.files import atomic_write
 from app.store.records import (
     ACTIVE,
@@ -28,8 +29,10 @@ __all__ = [
     "SQLiteStore",
     "SessionRecord",
     "SessionStatus",
+    "StorageError",
     "Store",
     "atomic_write",
+    "fault_of_directory",
     "new_id",
     "snapshot_key",
 ]

@@ -1,12 +1,15 @@
 """Files written so that a crash leaves either the old file or the new one, whole."""
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove_orphans"]
+__all__ = ["atomic_write", "remove_files", "remove_orphans"]
+
+logger = logging.getLogger(__name__)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -46,3 +49,13 @@ def remove_orphans(folders: Iterable[tuple[Path, set[str]]], before: float) -> l
                     path.unlink()
                     removed.append(path)
     return removed
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    """Remove `paths` (absent ones are fine); one that cannot go is logged and left to the orphan
+    sweep, which removes files without a row."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            logger.warning("could not remove %s (%s): the orphan sweep will retry", path, error)

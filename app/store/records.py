@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
+from app.store.faults import StorageError
+
 __all__ = [
     "ACTIVE",
     "ENDED",
@@ -83,6 +85,10 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def fault(self) -> StorageError | None: ...
+    def check_writable(self) -> None: ...
+    def release_reserve(self) -> None: ...
     def collect_orphans(self, grace_seconds: float = 60.0) -> list[Path]: ...
 
     def create_model(self, record: ModelRecord, weights: bytes) -> None: ...

@@ -7,22 +7,18 @@ sessions, their histories; arrays (weights, snapshots) are safetensors files wri
 
 import contextlib
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.store.files import atomic_write, remove_orphans
+from app.store.connection import Database
+from app.store.faults import StorageError
+from app.store.files import remove_files, remove_orphans
 from app.store.records import ACTIVE, ModelRecord, NotFoundError, SessionRecord, snapshot_key
 from app.store.rows import (
     JSON_COLUMNS,
     MODEL_COLUMNS,
-    SCHEMA,
     SESSION_COLUMNS,
-    migrate,
     model_of,
     session_of,
     session_row,
@@ -36,27 +32,30 @@ class SQLiteStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "models").mkdir(exist_ok=True)
-        (self.data_dir / "blobs").mkdir(exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.data_dir / "rnn-explorer.sqlite3",
-            timeout=30.0,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        with self._transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            migrate(db)
+        self._database = Database(self.data_dir)
+        self._transaction = self._database.transaction
+        self._query = self._database.query
+
+    @property
+    def fault(self) -> StorageError | None:
+        """Why the store is in read-only mode (it opened on a full or read-only directory and
+        has not been able to write since), or None."""
+        return self._database.fault
+
+    def release_reserve(self) -> None:
+        """Free the space kept aside for a full disk (see connection.RESERVE_BYTES)."""
+        self._database.release_reserve()
+
+    def check_writable(self) -> None:
+        """Raise the read-only mode's StorageError, unless the directory takes writes again."""
+        self._database.require_writable()
 
     def collect_orphans(self, grace_seconds: float = 60.0) -> list[Path]:
-        """Remove what a killed process left behind (see files.remove_orphans)."""
+        """Remove what a killed process left behind (see files.remove_orphans); nothing in
+        read-only mode."""
+        if self.fault is not None:
+            return []
+        self._database.keep_reserve()
         models = {row[0] for row in self._query("SELECT id FROM models")}
         snapshots = {snapshot_key(row[0]) for row in self._query("SELECT id FROM sessions")}
         return remove_orphans(
@@ -65,23 +64,7 @@ class SQLiteStore:
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        self._database.close()
 
     # Models ---------------------------------------------------------------------------------
 
@@ -90,7 +73,7 @@ class SQLiteStore:
 
     def create_model(self, record: ModelRecord, weights: bytes) -> None:
         # The file first: a crash between the two leaves an orphan file, never a row without one.
-        atomic_write(self._weights_path(record.id), weights)
+        self._database.write_file(self._weights_path(record.id), weights)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO models(id, name, config, created_at, updated_at, weights_version, "
@@ -123,17 +106,36 @@ class SQLiteStore:
         return int(self._query("SELECT COUNT(*) FROM models")[0][0])
 
     def delete_model(self, model_id: str) -> None:
+        """The model's row, its sessions' controls ("stop"), then its files. On a full disk the
+        files go first (the space they free lets the row go); a file that cannot be removed
+        once the row is gone is left to the orphan sweep (logged, not an error)."""
+        sessions = [
+            row[0] for row in self._query("SELECT id FROM sessions WHERE model_id = ?", (model_id,))
+        ]
+        files = [self._weights_path(model_id)]
+        files += [self._blob_path(snapshot_key(session_id)) for session_id in sessions]
+        full = self.fault is not None and self.fault.fault == "full"
+        if full and self._query("SELECT 1 FROM models WHERE id = ?", (model_id,)):
+            remove_files(files)
+            self.release_reserve()
+            self._database.require_writable(retry_now=True)
+        try:
+            self._delete_model_row(model_id)
+        except StorageError as error:
+            if error.fault != "full" or not self._query(
+                "SELECT 1 FROM models WHERE id = ?", (model_id,)
+            ):
+                raise
+            remove_files(files)  # the space they free lets the row go
+            self.release_reserve()
+            self._delete_model_row(model_id)
+        remove_files(files)
+
+    def _delete_model_row(self, model_id: str) -> None:
         with self._transaction() as db:
             if db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount == 0:
                 raise NotFoundError(f"no model with id {model_id!r}")
-            sessions = [
-                row[0]
-                for row in db.execute("SELECT id FROM sessions WHERE model_id = ?", (model_id,))
-            ]
             db.execute("UPDATE sessions SET control = 'stop' WHERE model_id = ?", (model_id,))
-        self._weights_path(model_id).unlink(missing_ok=True)
-        for session_id in sessions:
-            self._blob_path(snapshot_key(session_id)).unlink(missing_ok=True)
 
     def read_weights(self, model_id: str) -> bytes:
         self.get_model(model_id)
@@ -145,7 +147,7 @@ class SQLiteStore:
     def write_weights(self, model_id: str, weights: bytes) -> int:
         """Replace a model's weights; returns the new weights version."""
         self.get_model(model_id)
-        atomic_write(self._weights_path(model_id), weights)
+        self._database.write_file(self._weights_path(model_id), weights)
         with self._transaction() as db:
             db.execute(
                 "UPDATE models SET weights_version = weights_version + 1, updated_at = ? "
@@ -180,7 +182,7 @@ class SQLiteStore:
         return self.data_dir / "blobs" / f"{key}.safetensors"
 
     def write_blob(self, key: str, data: bytes) -> None:
-        atomic_write(self._blob_path(key), data)
+        self._database.write_file(self._blob_path(key), data)
 
     def read_blob(self, key: str) -> bytes | None:
         try:

@@ -12,6 +12,7 @@ from app import __version__
 from app.services.lessons import LessonService
 from app.services.limits import Limits
 from app.services.models import ModelService
+from app.services.sweeper import Sweeper
 from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, extra_origins, get_settings, trusted_hosts
@@ -60,8 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
             )
         store = SQLiteStore(settings.data_dir)
-        for path in store.collect_orphans():
-            logger.warning("removed %s: left behind by a process that was killed", path)
+        if store.fault is not None:
+            logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
+        sweeper = Sweeper(store, settings)
+        sweeper.sweep()  # at start-up, then every sweep_seconds
+        sweeper.start()
         limits = Limits(settings)
         tasks_service = TaskService(limits)
         training_service = TrainingService(store, settings, limits, tasks_service)
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Sessions first: they checkpoint into the store before it closes.
+            sweeper.stop()
             training_service.shutdown()
             store.close()
 
@@ -117,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_array_request_bytes=settings.max_array_request_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
     # Before the body is read: a request another site's page sent (app.web.crosssite), and a
     # Host this server does not serve (DNS rebinding), are refused.

@@ -1,8 +1,9 @@
 """JSON nested lists ⇄ NumPy arrays, with errors that give the path of the bad element.
 
-A ragged array, a string among numbers or a list where a number belongs is reported as e.g.
-"inputs[3] has 2 elements, expected 4 (a ragged array)"; NaN, ±Infinity and numbers too large for
-a float (1e999) as "inputs[3][0] is not a finite number", by one vectorised test of the array.
+A ragged array, a string or a boolean among numbers, or a list where a number belongs, is
+reported as e.g. "inputs[3] has 2 elements, expected 4 (a ragged array)"; NaN, ±Infinity and
+numbers too large for a float (1e999) as "inputs[3][0] is not a finite number", by one vectorised
+test of the array.
 """
 
 import math
@@ -23,7 +24,7 @@ def to_array(value: Any, field: str, ndims: tuple[int, ...], dtype: str = "float
         array = _convert(value)
     except (ValueError, TypeError, OverflowError):
         raise InputError(*_first_problem(value, field)) from None
-    if array.dtype.kind not in "iuf":
+    if array.dtype.kind not in "iuf" or _holds_bool(value):
         raise InputError(*_first_problem(value, field))
     if array.ndim not in ndims:
         expected = " or ".join(str(n) for n in ndims)
@@ -50,6 +51,22 @@ def _convert(value: Any) -> Array:
         if len({(row.shape, row.dtype.kind in "iuf") for row in rows}) == 1:
             return np.stack(rows)
     return np.array(value)
+
+
+def _holds_bool(value: Any) -> bool:
+    """Whether a JSON true or false stands among the numbers (NumPy would take it for 1 or 0):
+    one C-level pass per innermost list (the set of its elements' types)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is bool:
+            return True
+        if isinstance(item, list):
+            if item and isinstance(item[0], list):
+                todo.extend(item)
+            elif bool in set(map(type, item)):
+                return True
+    return False
 
 
 def _first_problem(value: Any, field: str) -> tuple[str, str]:

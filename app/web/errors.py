@@ -2,7 +2,8 @@
 
 Every error is a 4xx JSON `{"detail": ...}` that says what is wrong and where; an error about one
 field adds `field`, a limit error `limit` (the setting's name and value), so a client can tell
-which bound it hit. The stream sends the same bodies as error frames.
+which bound it hit. A storage fault (a full or read-only data directory) answers 507 or 503 with
+`storage` (fault, path, cause). The stream sends the same bodies as error frames.
 """
 
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from app.rnn.errors import RNNError
 from app.services.errors import ConflictError, InputError, LimitError, NotFoundError
+from app.store import StorageError
 
 __all__ = ["DOMAIN_ERRORS", "error_body", "install_error_handlers", "validation_message"]
 
@@ -25,6 +27,7 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ConflictError,
     RNNError,
     ValidationError,
+    StorageError,
 )
 
 
@@ -55,6 +58,11 @@ def error_body(error: Exception) -> tuple[int, dict[str, Any]]:
         return 404, {"detail": str(error.args[0]) if error.args else "not found"}
     if isinstance(error, ConflictError):
         return error.status_code, {"detail": str(error)}
+    if isinstance(error, StorageError):
+        return error.status_code, {
+            "detail": str(error),
+            "storage": {"fault": error.fault, "path": str(error.path), "cause": error.cause},
+        }
     if isinstance(error, RNNError):
         return 422, {"detail": str(error)}
     raise TypeError(f"not a domain error: {type(error).__name__}")

@@ -4,11 +4,14 @@
   from this origin (no inline script, no remote origin; the plotly.js bundle injects styles, so
   inline *styles* are allowed), no framing, no MIME sniffing, no referrer to other origins.
 - Request bodies over a byte bound are refused with 413 before they are read whole: at once when
-  Content-Length says so, and as soon as a chunked body passes the bound otherwise.
+  Content-Length says so, and as soon as a chunked body passes the bound otherwise; a body that
+  stops arriving gets 408 after a timeout.
 - 405 answers list every method the path supports in `Allow` (RFC 9110 §15.5.6).
 """
 
+import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 Scope = MutableMapping[str, Any]
@@ -71,25 +75,46 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+# The routes whose JSON bodies are arrays of numbers (each parsed one by one): a smaller bound.
+ARRAY_ROUTES = re.compile(r"^/api/v1/models/[^/]+/(forward|backward|connectivity)/?$")
+
+
 class BodySizeLimitMiddleware:
     """Refuses a request body larger than its bound with 413, without reading it whole: a
     multipart upload may hold `max_upload_bytes` (the weights file plus 1 MiB for the form's
-    other fields), any other body `max_request_bytes`."""
+    other fields), an array route's body (ARRAY_ROUTES) `max_array_request_bytes`, any other
+    body `max_request_bytes`. A body that stops arriving (no part of it for `body_timeout`
+    seconds: shorter than its Content-Length, or a chunked body never ended) gets 408, and the
+    connection is closed."""
 
-    def __init__(self, app: ASGIApp, max_request_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_request_bytes: int,
+        max_upload_bytes: int,
+        max_array_request_bytes: int | None = None,
+        body_timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.max_request_bytes = max_request_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_array_request_bytes = max_array_request_bytes or max_request_bytes
+        self.body_timeout = body_timeout
+
+    def _bound(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, str]:
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/"):
+            return self.max_upload_bytes + 2**20, "max_upload_bytes"
+        array_bound = min(self.max_array_request_bytes, self.max_request_bytes)
+        if ARRAY_ROUTES.match(scope.get("path", "")) and array_bound < self.max_request_bytes:
+            return array_bound, "max_array_request_bytes"
+        return self.max_request_bytes, "max_request_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
-        if headers.get(b"content-type", b"").lower().startswith(b"multipart/"):
-            limit, setting = self.max_upload_bytes + 2**20, "max_upload_bytes"
-        else:
-            limit, setting = self.max_request_bytes, "max_request_bytes"
+        limit, setting = self._bound(scope, headers)
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
@@ -103,16 +128,26 @@ class BodySizeLimitMiddleware:
         received = 0
         answered = False
         app_started = False
+        body_done = declared == b"0"
 
         async def counting_receive() -> Message:
             # Past the bound, the client gets its 413 at once, and the app is told the client
             # has gone: it stops reading, and whatever it answers is dropped.
-            nonlocal received, answered
+            nonlocal received, answered, body_done
             if answered:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if body_done:  # after the body, receive() waits for a disconnect: no timeout
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                answered = True
+                if not app_started:
+                    await send_json(send, 408, _too_slow(received, self.body_timeout))
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit and not app_started:
                     answered = True
                     await send_json(send, 413, _too_large(received, limit, setting))
@@ -127,7 +162,20 @@ class BodySizeLimitMiddleware:
                 app_started = True
             await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except ClientDisconnect:
+            if not answered:
+                raise  # the client did go: not this middleware's answer
+
+
+def _too_slow(received: int, timeout: float) -> dict[str, Any]:
+    return {
+        "detail": f"body: no part of the request body came for {timeout:g} s after {received} "
+        "bytes (shorter than its Content-Length?) (setting RNN_EXPLORER_BODY_TIMEOUT_SECONDS)",
+        "field": "body",
+        "limit": {"setting": "body_timeout_seconds", "value": timeout},
+    }
 
 
 def _too_large(size: int, limit: int, setting: str) -> dict[str, Any]:

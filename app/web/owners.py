@@ -12,6 +12,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.services.errors import ConflictError
 from app.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "COOKIE",
@@ -79,6 +82,17 @@ def secret_of(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = Path(settings.data_dir) / "secret.key"
+    try:
+        return _stored_secret(path)
+    except OSError as error:
+        # a read-only (or full) data directory without a key yet: this process's own key,
+        # so cookies last as long as it does
+        logger.error("no signing key at %s (%s): using a key of this process only", path, error)
+        return secrets.token_hex(32).encode()
+
+
+def _stored_secret(path: Path) -> bytes:
+    """data_dir/secret.key, made if absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # written whole under a temporary name, then linked: a worker starting at the same

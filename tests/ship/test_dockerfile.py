@@ -9,11 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -51,6 +55,41 @@ def test_base_image_is_an_official_slim_python_with_a_pinned_version(
     version = tag.split("-")[0]
     assert version.count(".") == 2, f"pin a patch release, not {tag!r}"
     assert tuple(int(part) for part in version.split(".")) >= (3, 11, 0)
+
+
+def _locked() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {name: (version, hashes)}."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    text = (ROOT / "requirements.lock").read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        name, _, version = requirement.partition("==")
+        hashes = [o.removeprefix("--hash=") for o in options if o.startswith("--hash=sha256:")]
+        entries[canonicalize_name(name.split("[")[0])] = (version, hashes)
+    return entries
+
+
+def test_the_image_installs_a_complete_hashed_lock_of_the_tested_versions(
+    dockerfile: DockerfileParser,
+) -> None:
+    installs = [value for value in _instructions(dockerfile, "RUN") if "pip install" in value]
+    assert installs and all(
+        "--require-hashes" in cmd and "-r requirements.lock" in cmd for cmd in installs
+    ), installs
+    locked = _locked()
+    assert all(version and hashes for version, hashes in locked.values()), locked
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dependency in project["dependencies"]:
+        requirement = Requirement(dependency)
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{name} is a dependency but not in requirements.lock"
+        assert requirement.specifier.contains(locked[name][0]), (dependency, locked[name])
+    # what the image runs is what the tests run with (this interpreter's packages)
+    for name, (version, _) in locked.items():
+        assert metadata.version(name) == version, (name, version, metadata.version(name))
 
 
 def test_every_copy_source_exists(dockerfile: DockerfileParser) -> None:

@@ -13,7 +13,8 @@ from tests.servers import OWNER, LiveServer
 def test_health_answers_while_a_large_body_is_parsed(tmp_path) -> None:
     # Its own process, as deployed: a server thread in the test process would share the GIL and the
     # collector with pytest's heap, and measure them instead of the server.
-    with LiveServer(tmp_path / "data") as server:
+    # ~8 MB: above an array route's default bound, so that bound is raised for this test
+    with LiveServer(tmp_path / "data", max_array_request_bytes=16 * 2**20) as server:
         config = {"input_size": 8, "hidden_size": 20, "output_size": 1}
         url = server.base_url
         model_id = OWNER.post(f"{url}/api/v1/models", json={"config": config}).json()["id"]

@@ -1,12 +1,15 @@
 """A client cannot hold the server: streams and training sessions past their bounds are refused,
 and a silent socket is closed so that its place comes back."""
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect as connect_async
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -78,6 +81,60 @@ def test_a_silent_socket_is_closed_and_its_place_returns(server: LiveServer, mod
         waited = time.monotonic() - started
     assert code == 1001
     assert frame["type"] == "error" and "no command" in str(frame["detail"])
+    assert IDLE_SECONDS * 0.9 <= waited < IDLE_SECONDS + 5
+
+
+def test_a_burst_of_connections_gets_exactly_max_streams_places(
+    server: LiveServer, model_id: str
+) -> None:
+    """60 sockets opened at once: the check and the taking of a place are one step, so exactly
+    max_streams = 2 are served and the others are refused with 1013."""
+    url = server.base_url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
+    run = json.dumps({"type": "run", "inputs": [[0.0, 0.0]] * 100, "rate": 1})
+
+    async def one(start: asyncio.Event) -> str:
+        await start.wait()
+        try:
+            async with connect_async(
+                url, open_timeout=30, additional_headers=owner_headers()
+            ) as ws:
+                await ws.send(run)
+                first = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if first["type"] == "start":
+                    await asyncio.sleep(2)  # hold the place while the others try
+                return str(first["type"]) if first["type"] == "start" else "refused"
+        except ConnectionClosed:
+            return "refused"
+
+    async def burst() -> list[str]:
+        start = asyncio.Event()
+        tasks = [asyncio.create_task(one(start)) for _ in range(60)]
+        await asyncio.sleep(0.2)
+        start.set()
+        return await asyncio.gather(*tasks)
+
+    outcomes = asyncio.run(burst())
+    assert outcomes.count("start") == 2, outcomes
+    assert outcomes.count("refused") == 58
+
+
+def test_a_paused_run_that_gets_only_no_op_commands_gives_its_place_back(
+    server: LiveServer, model_id: str
+) -> None:
+    with _stream(server, model_id) as socket:
+        socket.send(json.dumps({"type": "run", "inputs": [[0.0, 0.0]] * 5, "manual": True}))
+        assert json.loads(socket.recv(timeout=10))["type"] == "start"
+        started = time.monotonic()
+        closed_code = None
+        while closed_code is None and time.monotonic() - started < IDLE_SECONDS + 10:
+            try:
+                socket.send(json.dumps({"type": "pause"}))  # changes nothing, makes no frame
+                with contextlib.suppress(TimeoutError):
+                    socket.recv(timeout=0.2)
+            except ConnectionClosed as closed:
+                closed_code = closed.rcvd.code if closed.rcvd else -1
+        waited = time.monotonic() - started
+    assert closed_code == 1001, closed_code
     assert IDLE_SECONDS * 0.9 <= waited < IDLE_SECONDS + 5
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "NumberArray",
     "NumberOrArray",
     "RequestBody",
+    "Storage",
 ]
 
 STREAM_PROTOCOL_VERSION = 1
@@ -35,17 +36,35 @@ class ErrorResponse(BaseModel):
     detail: Any = Field(description="a message, or FastAPI's list of validation errors")
     field: str | None = None
     limit: dict[str, Any] | None = Field(None, examples=[{"setting": "max_steps", "value": 1000}])
+    storage: dict[str, str] | None = Field(
+        None,
+        description="a storage fault (507 full, 503 read-only): fault, path, cause",
+        examples=[{"fault": "full", "path": "/data/models", "cause": "No space left on device"}],
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (403, 404, 409, 413, 415, 422, 429)
+    code: {"model": ErrorResponse} for code in (403, 404, 409, 413, 415, 422, 429, 503, 507)
 }
+
+
+class Storage(BaseModel):
+    """The data directory's state as the answering worker sees it."""
+
+    mode: Literal["read-write", "read-only"] = Field(
+        description="read-only: the store opened on a full or read-only data directory and has "
+        "not been able to write since (reads are served, writes answer 507 or 503)"
+    )
+    writable: bool = Field(description="whether the data directory takes a write right now")
+    fault: Literal["full", "read-only"] | None = None
+    detail: str | None = Field(None, description="the path and the cause, when not writable")
 
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
     worker: int = Field(description="the answering worker's process id")
+    storage: Storage | None = None
 
 
 class Choices(BaseModel):

@@ -14,7 +14,13 @@ class CreateModelRequest(RequestBody):
         json_schema_extra={
             "examples": [
                 {
-                    "config": {"cell": "rnn", "input_size": 1, "hidden_size": 16, "output_size": 1},
+                    "config": {
+                        "cell": "rnn",
+                        "input_size": 1,
+                        "hidden_size": 16,
+                        "output_size": 1,
+                        "output_mode": "last",
+                    },
                     "name": "sine predictor",
                 }
             ]
@@ -61,9 +67,7 @@ class ForwardRequest(RequestBody):
 
 class BackwardRequest(ForwardRequest):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"inputs": [[0.0], [0.5], [1.0]], "targets": [[0.5], [1.0], [0.0]]}]
-        },
+        json_schema_extra={"examples": [{"inputs": [[0.0], [0.5], [1.0]], "targets": [0.5]}]},
     )
 
     targets: NumberOrArray = Field(
