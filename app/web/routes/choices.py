@@ -34,6 +34,7 @@ _LIMITS = (
     "max_training_steps",
     "max_fps",
     "max_text_length",
+    "max_generate_length",
 )
 
 
