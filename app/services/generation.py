@@ -42,8 +42,8 @@ def generate(
         ) from None
     models.limits.check("length", "the characters generated", "max_generate_length", length)
     models.limits.check("prefix", "the prefix's characters", "max_steps", len(prefix))
-    if seed is None:
-        seed = secrets.randbits(63)
+    if seed is None:  # below 2**53: a JavaScript number holds it exactly
+        seed = secrets.randbits(53)
     try:
         generated = sample_text(network, chars, prefix, length, temperature, top_k, seed)
     except TaskError as error:

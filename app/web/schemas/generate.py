@@ -33,7 +33,10 @@ class GenerateRequest(RequestBody):
         None, ge=1, le=2**31, description="draw only among the k likeliest characters"
     )
     seed: WholeOrNone = Field(
-        None, ge=0, le=2**63 - 1, description="the same seed gives the same text; null: a fresh one"
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="the same seed gives the same text; null: a fresh one (< 2^53)",
     )
 
 

@@ -87,6 +87,7 @@ def test_same_seed_same_text_and_a_fresh_seed_is_returned(client, char_model: st
     assert client.post(url, json={**body, "seed": 5}).json() == first
     assert client.post(url, json={**body, "seed": 6}).json()["text"] != first["text"]
     fresh = client.post(url, json=body).json()
+    assert 0 <= fresh["seed"] < 2**53  # exact as a JavaScript number
     assert client.post(url, json={**body, "seed": fresh["seed"]}).json() == fresh
     greedy = client.post(url, json={**body, "top_k": 1, "seed": 1}).json()
     assert greedy["probabilities"] == [1.0] * 60
