@@ -111,3 +111,13 @@ def test_weight_decay_and_a_schedule_from_the_form_reach_the_session(
     training = SERVER.get(f"{live_server}/api/v1/training/{session}").json()["training"]
     assert training["optimizer"] == "adamw" and training["weight_decay"] == 0.05
     assert training["schedule"] == {"name": "cosine", "t_max": 30, "eta_min": 0.001}
+    # the link carries them, and a page opened from it shows them in its form
+    query = page.evaluate("window.rnnExplorer.query()")
+    assert "wd=0.05" in query and "sched=cosine%7E30%7E0.001" in query, query
+    again = explorer(query.lstrip("?"))
+    expect(again.locator("#weight-decay")).to_have_value("0.05")
+    expect(again.locator("#schedule")).to_have_value("cosine")
+    expect(again.locator("#schedule-period")).to_have_value("30")
+    expect(again.locator("#schedule-factor")).to_have_value("0.001")
+    again.select_option("#schedule", "")
+    again.wait_for_function("() => !window.rnnExplorer.query().includes('sched=')")

@@ -7,6 +7,7 @@
 // axis. The status line says what the session is doing, and why it ended.
 
 /* global Plotly */
+import { SCHEDULE_FIELDS } from "../schedules.js";
 import { COLORS, axis, baseLayout, draw, fmt, range } from "./common.js";
 
 let lossEl = null;
@@ -103,10 +104,10 @@ function scheduleRow() {
   return schedule.row;
 }
 
-// Each schedule's two fields: [name, label, placeholder] for the period and for the factor.
-const SCHEDULE_FIELDS = {
-  step: [["step_size", "Decay every (updates)", "100"], ["gamma", "by γ", "0.1"]],
-  cosine: [["t_max", "T_max (updates)", "the steps"], ["eta_min", "down to η_min", "0"]],
+// Each schedule's two fields as the form shows them: [label, placeholder] for period and factor.
+const SCHEDULE_LABELS = {
+  step: [["Decay every (updates)", "100"], ["by γ", "0.1"]],
+  cosine: [["T_max (updates)", "the steps"], ["down to η_min", "0"]],
 };
 
 const number = (input) => (input.value === "" || !Number.isFinite(Number(input.value)) ? undefined : Number(input.value));
@@ -114,12 +115,11 @@ const number = (input) => (input.value === "" || !Number.isFinite(Number(input.v
 /** The schedule of the form ({name, step_size, gamma} / {name, t_max, eta_min}) or null. */
 function readSchedule() {
   const fields = SCHEDULE_FIELDS[schedule.name.value];
-  if (!fields) return null;
-  const [[periodName], [factorName]] = fields;
-  const fallback = periodName === "t_max" ? number(inputs.steps) ?? 1000 : 100;
-  const body = { name: schedule.name.value, [periodName]: number(schedule.period) ?? fallback };
+  if (!fields) return undefined; // a constant rate
+  const fallback = fields.period === "t_max" ? number(inputs.steps) ?? 1000 : 100;
+  const body = { name: schedule.name.value, [fields.period]: number(schedule.period) ?? fallback };
   const factor = number(schedule.factor);
-  if (factor !== undefined) body[factorName] = factor;
+  if (factor !== undefined) body[fields.factor] = factor;
   return body;
 }
 
@@ -128,7 +128,8 @@ function showSchedule(value) {
   schedule.row.hidden = !fields;
   if (schedule.name !== document.activeElement) schedule.name.value = value?.name ?? "";
   if (!fields) return;
-  const [[periodName, periodLabel, periodHint], [factorName, factorLabel, factorHint]] = fields;
+  const { period: periodName, factor: factorName } = fields;
+  const [[periodLabel, periodHint], [factorLabel, factorHint]] = SCHEDULE_LABELS[value.name];
   schedule.periodLabel.textContent = periodLabel;
   schedule.factorLabel.textContent = factorLabel;
   schedule.period.placeholder = periodHint;
@@ -148,7 +149,7 @@ function readSettings() {
     clip: number(inputs.clip) || null, // 0 or empty: no clipping asked for
     truncate: number(inputs.truncate) || null, // empty: the full backward pass
     weight_decay: number(inputs.weight_decay), // empty: the optimiser's PyTorch default
-    schedule: readSchedule(),
+    schedule: readSchedule(), // undefined: a constant rate
   };
 }
 
