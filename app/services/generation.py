@@ -10,7 +10,7 @@ import secrets
 from app.services.errors import InputError
 from app.services.models import ModelService
 from app.tasks import TaskError, char_lm
-from app.tasks.generation import Generated, check_character_model, sample_text
+from app.tasks.generation import Generated, check_character_model, check_prefix, sample_text
 
 
 def vocabulary_of(models: ModelService, model_id: str) -> list[str]:
@@ -42,11 +42,14 @@ def generate(
         ) from None
     models.limits.check("length", "the characters generated", "max_generate_length", length)
     models.limits.check("prefix", "the prefix's characters", "max_steps", len(prefix))
+    try:
+        check_prefix(chars, prefix)
+    except TaskError as error:
+        raise InputError("prefix", str(error)) from None
     if seed is None:  # below 2**53: a JavaScript number holds it exactly
         seed = secrets.randbits(53)
     try:
         generated = sample_text(network, chars, prefix, length, temperature, top_k, seed)
-    except TaskError as error:
-        field = "prefix" if "prefix" in str(error) else "body"
-        raise InputError(field, str(error)) from None
+    except TaskError as error:  # the numbers are the schema's: what is left is the model's
+        raise InputError("model_id", str(error)) from None
     return generated, seed, chars

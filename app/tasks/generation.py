@@ -44,7 +44,10 @@ def start_character(chars: Sequence[str]) -> str:
 
 
 def next_distribution(logits: Array, temperature: float, top_k: int | None = None) -> Array:
-    """(V,) logits → (V,) probabilities at `temperature`, zero outside the top_k largest."""
+    """(V,) logits → (V,) probabilities at `temperature`, zero outside the top_k largest;
+    TaskError for logits that are not finite (a diverged model)."""
+    if not np.isfinite(logits).all():
+        raise TaskError("the model's outputs are not finite numbers: it cannot be sampled")
     z = (logits - logits.max()) / temperature
     if top_k is not None and top_k < z.shape[0]:
         keep = np.argsort(-logits, kind="stable")[:top_k]
@@ -59,6 +62,14 @@ def unknown_characters(chars: Sequence[str], text: str) -> list[str]:
     """The distinct characters of `text` outside `chars`, in order of appearance."""
     known = set(chars)
     return list(dict.fromkeys(c for c in text if c not in known))
+
+
+def check_prefix(chars: Sequence[str], prefix: str) -> None:
+    """TaskError naming the characters of `prefix` outside `chars`, if any."""
+    unknown = unknown_characters(chars, prefix)
+    if unknown:
+        names = ", ".join(repr(c) for c in unknown)
+        raise TaskError(f"prefix has characters outside the model's vocabulary: {names}")
 
 
 def check_character_model(net: Network, chars: Sequence[str]) -> None:
@@ -92,10 +103,7 @@ def sample_text(
         raise TaskError(f"temperature must lie in (0, {MAX_TEMPERATURE:g}], got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise TaskError(f"top_k must be an integer ≥ 1, got {top_k!r}")
-    unknown = unknown_characters(chars, prefix)
-    if unknown:
-        names = ", ".join(repr(c) for c in unknown)
-        raise TaskError(f"prefix has characters outside the model's vocabulary: {names}")
+    check_prefix(chars, prefix)
     index = {c: i for i, c in enumerate(chars)}
     V = len(chars)
     eye = np.eye(V, dtype=np.dtype(net.config.dtype))
