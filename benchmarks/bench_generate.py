@@ -23,6 +23,8 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +73,11 @@ def settings(data_dir: Path) -> Settings:
     )
 
 
-def timed(call: object, rounds: int) -> float:
+def timed(call: Callable[[], object], rounds: int) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        call()  # type: ignore[operator]
+        call()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -98,8 +100,8 @@ def main() -> None:
         model_id = client.post("/api/v1/models", json={"config": config}).json()["id"]
         for n in (int(x) for x in args.lengths.split(",")):
             assert len(one_request(client, model_id, prefix, n)) == n
-            old = timed(lambda n=n: per_character(client, model_id, prefix, n, chars), args.rounds)
-            new = timed(lambda n=n: one_request(client, model_id, prefix, n), args.rounds)
+            old = timed(partial(per_character, client, model_id, prefix, n, chars), args.rounds)
+            new = timed(partial(one_request, client, model_id, prefix, n), args.rounds)
             rows.append(f"| {n} | {n + 1} | {old:.3f} | {new:.3f} | {old / new:.1f}× |")
             print(rows[-1], flush=True)
     load = os.getloadavg()[0]
