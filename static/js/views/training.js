@@ -85,7 +85,7 @@ export function init(root, callbacks) {
     row(labelled("Optimiser", inputs.optimizer), labelled("Learning rate", inputs.lr)),
     row(labelled("Steps", inputs.steps), labelled("Batch size", inputs.batch_size)),
     row(labelled("Clip ‖g‖ at", inputs.clip), labelled("BPTT length k", inputs.truncate)),
-    row(labelled("Weight decay λ", inputs.weight_decay), labelled("LR schedule", schedule.name)),
+    row(labelled("Weight decay", inputs.weight_decay), labelled("LR schedule", schedule.name)),
     scheduleRow(),
     buttonRow, statusEl, nowEl,
   );
@@ -106,7 +106,7 @@ function scheduleRow() {
 
 // Each schedule's two fields as the form shows them: [label, placeholder] for period and factor.
 const SCHEDULE_LABELS = {
-  step: [["Decay every (updates)", "100"], ["by γ", "0.1"]],
+  step: [["Every (updates)", "100"], ["multiply by γ", "0.1"]],
   cosine: [["T_max (updates)", "the steps"], ["down to η_min", "0"]],
 };
 
@@ -155,10 +155,10 @@ function readSettings() {
 
 function buildChoices({ choices }) {
   inputs.optimizer.replaceChildren(...choices.training.optimizer.map((name) => element("option", { value: name }, name)));
-  const scheduleNames = { step: "step (StepLR)", cosine: "cosine (CosineAnnealingLR)" };
+  const torchNames = { step: "PyTorch's StepLR", cosine: "PyTorch's CosineAnnealingLR" };
   schedule.name.replaceChildren(
-    element("option", { value: "" }, "constant"),
-    ...choices.training.schedule.map((name) => element("option", { value: name }, scheduleNames[name] ?? name)),
+    element("option", { value: "", title: "the same rate at every update" }, "constant"),
+    ...choices.training.schedule.map((name) => element("option", { value: name, title: torchNames[name] ?? name }, name)),
   );
   inputs.steps.max = String(choices.limits.max_training_steps);
   inputs.batch_size.max = String(choices.limits.max_batch);
