@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     max_text_length: int = Field(
         100_000, ge=1, description="bytes (UTF-8) of a text task parameter: a corpus, a CSV"
     )
+    max_generate_length: int = Field(
+        2000, ge=1, description="characters one generate request may ask a character model for"
+    )
 
     # Training and streaming.
     max_training_steps: int = Field(100_000, ge=1, description="steps of one training session")

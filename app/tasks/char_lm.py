@@ -16,7 +16,6 @@ import numpy as np
 
 from app.rnn import Network
 from app.rnn.arrays import Array
-from app.rnn.losses import softmax
 from app.tasks.base import (
     IntArray,
     Param,
@@ -26,6 +25,7 @@ from app.tasks.base import (
     TaskError,
     forward_in_chunks,
 )
+from app.tasks.generation import sample_text
 from app.tasks.metric_info import MetricInfo
 from app.tasks.metrics import Metrics, accuracy_info, class_accuracy, cross_entropy
 
@@ -211,36 +211,16 @@ def generate(
     temperature: float = 1.0,
     seed: int = 0,
 ) -> str:
-    """Continue `prompt` by `length` characters, each drawn from softmax(O_t / temperature).
+    """Continue `prompt` by `length` characters, each drawn from softmax(O_t / temperature)
+    (app.tasks.generation.sample_text, which also takes top_k and an empty prefix).
 
-    vocabulary: the model's characters in order (or a Vocabulary). The prompt is read in one
-    forward pass; then one character at a time is fed back with the carried state. Returns the
-    continuation only. Temperature → 0 approaches greedy decoding.
+    vocabulary: the model's characters in order (or a Vocabulary). Returns the continuation
+    only. Temperature → 0 approaches greedy decoding.
     """
     vocab = Vocabulary("".join(vocabulary)) if isinstance(vocabulary, str) else vocabulary
-    if net.config.input_size != len(vocab) or net.config.output_size != len(vocab):
-        raise TaskError(
-            f"the model has input/output sizes {net.config.input_size}/{net.config.output_size},"
-            f" the vocabulary {len(vocab)} characters"
-        )
-    if net.config.output_mode != "sequence":
-        raise TaskError("generation needs a model with output_mode 'sequence'")
     if not prompt:
         raise TaskError("prompt must hold at least one character")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise TaskError(f"length must be a positive integer, got {length!r}")
-    if not (0.01 <= temperature <= 10.0):
-        raise TaskError(f"temperature must lie in [0.01, 10], got {temperature!r}")
-    rng = np.random.default_rng(seed)
-    trace = net.forward(vocab.one_hot(vocab.encode(prompt))[None])
-    out: list[int] = []
-    for _ in range(length):
-        logits = trace.O[0, -1] / temperature
-        next_id = int(rng.choice(len(vocab), p=softmax(logits)))
-        out.append(next_id)
-        H, C = trace.final_state
-        trace = net.forward(vocab.one_hot(np.array([[next_id]])), H, C)
-    return vocab.decode(np.array(out))
+    return sample_text(net, vocab.chars, prompt, length, temperature, seed=seed).continuation
 
 
 def _sizes(params: dict[str, Any]) -> dict[str, Any]:

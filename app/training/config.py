@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from app.rnn import OPTIMISERS, RNNError
+from app.rnn import OPTIMISERS, Optimizer, RNNError, make_optimizer
+from app.rnn.schedules import Schedule, make_schedule
 from app.tasks import PRESETS, TASKS
 
 
@@ -63,6 +64,11 @@ class TrainingConfig:
     clip: max global gradient norm (None: no clipping). truncate: BPTT length k (None: full).
     validation_fraction: share of the data held out where the task has a finite data set
     (None: the task's default).
+    weight_decay: PyTorch's weight_decay λ (L2 added to the gradient; AdamW's decoupled decay);
+    None: the optimiser's PyTorch default (0.01 for AdamW, else 0).
+    schedule: the learning-rate schedule stepped after every update, None for a constant rate:
+    {"name": "step", "step_size", "gamma"} (StepLR) or {"name": "cosine", "t_max", "eta_min"}
+    (CosineAnnealingLR); stored with its defaults filled in.
     """
 
     task: str | None = None
@@ -77,6 +83,8 @@ class TrainingConfig:
     seed: int = 0
     early_stop: EarlyStop | None = None
     validation_fraction: float | None = None
+    weight_decay: float | None = None
+    schedule: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMISERS:
@@ -98,6 +106,29 @@ class TrainingConfig:
             raise TrainingError(f"task must be a task name, got {self.task!r}")
         if not isinstance(self.task_params, dict):
             raise TrainingError("task_params must be an object of parameter values")
+        if self.weight_decay is not None:
+            _number("weight_decay", self.weight_decay, 0.0, 1.0)
+        if self.schedule is not None:
+            schedule = self.lr_schedule()
+            assert schedule is not None
+            filled = {"name": self.schedule["name"], **asdict(schedule)}
+            object.__setattr__(self, "schedule", filled)
+
+    def lr_schedule(self) -> Schedule | None:
+        """The schedule object of `schedule` (TrainingError naming the field if it is bad)."""
+        if self.schedule is None:
+            return None
+        if not isinstance(self.schedule, Mapping) or "name" not in self.schedule:
+            raise TrainingError("schedule must be {name: 'step' | 'cosine', …} or null")
+        options = {k: v for k, v in self.schedule.items() if k != "name"}
+        try:
+            return make_schedule(self.schedule["name"], **options)
+        except RNNError as error:
+            raise TrainingError(str(error)) from None
+
+    def build_optimizer(self) -> Optimizer:
+        """The optimiser this config trains with: its rate, weight decay and schedule."""
+        return make_optimizer(self.optimizer, self.lr, self.weight_decay, self.lr_schedule())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

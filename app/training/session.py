@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm, make_optimizer
+from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm
 from app.rnn.arrays import Array
 from app.tasks import SizeLimits
 from app.training import setup
@@ -83,7 +83,7 @@ class TrainingSession:
         self.model = setup.model_config(self.training, model)
         setup.check_batch_size(self.training, self.model, inputs, max_batch_elements, task_limits)
         self.net = Network(self.model, None if params is None else dict(params))
-        self.optimizer = make_optimizer(self.training.optimizer, self.training.lr)
+        self.optimizer = self.training.build_optimizer()
         self.rng = np.random.default_rng(self.training.seed)
         self.data, self._user_arrays = setup.make_data(
             self.training, self.net, inputs, targets, max_batch_elements, task_limits

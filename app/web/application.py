@@ -33,6 +33,7 @@ from app.web.pages import router as pages_router
 from app.web.ratelimit import RateLimitMiddleware
 from app.web.routes import (
     choices,
+    generate,
     health,
     lessons,
     models,
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.stream_slots = StreamSlots(settings)
     app.state.stream_stats = app.state.stream_slots.stats
     install_error_handlers(app)
-    for router in (health, choices, models, tasks, presets, lessons, training, stream, owners):
+    routers = (health, choices, models, generate, tasks, presets, lessons, training, stream, owners)
+    for router in routers:
         app.include_router(router.router)
     app.include_router(pages_router)
     app.state.assets = AssetFiles(STATIC_DIR)

@@ -93,6 +93,7 @@ _SETTING_BOUNDS: dict[tuple[str, str], str] = {
     ("TrainRequest", "steps"): "max_training_steps",
     ("TrainCommand", "batch_size"): "max_batch",
     ("TrainCommand", "steps"): "max_training_steps",
+    ("GenerateRequest", "length"): "max_generate_length",
 }
 
 

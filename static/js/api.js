@@ -111,6 +111,10 @@ export const forward = (id, body, { states = false } = {}) =>
   request("POST", tracePath(id, "forward", states), { json: body, expect: "trace" });
 export const backward = (id, body, { states = false } = {}) =>
   request("POST", tracePath(id, "backward", states), { json: body, expect: "trace" });
+/** A character model's continuation: body {prefix, length, temperature, top_k?, seed?} →
+ * {text, prefix, continuation, probabilities, seed, …}. */
+export const generate = (id, body) =>
+  request("POST", `/models/${encodeURIComponent(id)}/generate`, { json: body });
 /** ‖∂Y_t/∂X_s‖_F for every input step s: body {inputs, t, h0?, c0?} → {t, norms, output_steps, reach_90}. */
 export const connectivity = (id, body) =>
   request("POST", `/models/${encodeURIComponent(id)}/connectivity`, { json: body });

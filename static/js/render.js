@@ -33,7 +33,7 @@ const PANELS = {
 
 /**
  * Gives the views their elements. intents: {pickStep(t), pickCell(t, unit), sampleText(temperature,
- * count), training: {change, start, control}, compare: {change, run}}.
+ * count, prompt, topK), training: {change, start, control}, compare: {change, run}}.
  */
 export function init(intents) {
   unrolled.init($("view-unrolled"), $("view-overview"), intents.pickStep, intents.lightWeight);

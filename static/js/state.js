@@ -49,7 +49,8 @@ export const state = {
   session: null, // the training session followed: {id, status, step, steps, records}
   comparison: null, // {a, b}: the two compared traces
   decision: null, // the predicted class over the input plane of a 2-D classifier (decision-session.js)
-  sampled: { traceId: 0, pending: false, text: "" }, // a continuation of the text of trace traceId
+  // a continuation of the prompt (empty: of the text of trace traceId), with its seed
+  sampled: { traceId: 0, pending: false, prompt: "", text: "", seed: null, probabilities: [] },
   lessonText: null, // the lesson followed, whole: {name, title, steps: [{title, html, setup, query}]}
   // input connectivity of the trace on show (connectivity-session.js): {traceId, t, norms, reach_90}
   // for the output at t, or {traceId, t, error}; null until asked

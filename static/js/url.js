@@ -7,6 +7,7 @@
 // default. A choice's values come from the server where the server decides them. FROM_SELECTION defaults are those of the
 // selected task or preset (selection.js); a link names only what differs from them.
 
+import { SCHEDULE_FIELDS } from "./schedules.js";
 import { SPEEDS, TABS, WEIGHT_MATRICES, state as initial } from "./state.js";
 
 const FROM_SELECTION = "the selected task's or preset's value";
@@ -43,6 +44,8 @@ export const URL_STATE = [
   { key: "batch", path: "training.batch_size", type: "int", min: 1, max: limit("max_batch"), default: FROM_SELECTION },
   { key: "clip", path: "training.clip", type: "float", above: 0, optional: true, default: FROM_SELECTION },
   { key: "truncate", path: "training.truncate", type: "int", min: 1, max: limit("max_steps"), optional: true, default: FROM_SELECTION },
+  { key: "wd", path: "training.weight_decay", type: "float", min: 0, max: 1, default: FROM_SELECTION },
+  { key: "sched", path: "training.schedule", type: "schedule", default: FROM_SELECTION },
   // the cursor: out of range it goes to the nearest valid place (the trace bounds it further)
   { key: "t", path: "t", type: "int", min: 0, max: lastIndex("max_steps"), clamp: true, default: 0 },
   { key: "phase", path: "phase", type: "choice", choices: () => ["forward", "backward"], default: "forward" },
@@ -116,6 +119,24 @@ const TYPES = {
   id: {
     parse: (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined),
     format: String,
+  },
+  // a learning-rate schedule: name~period~factor (step~100~0.5, cosine~500~0.0001), the factor
+  // optional
+  schedule: {
+    parse(raw, entry, context) {
+      const [name, period, factor, extra] = raw.split("~");
+      const fields = SCHEDULE_FIELDS[name];
+      if (!fields || extra !== undefined || !context.catalogue.choices.training.schedule.includes(name)) return undefined;
+      if (!/^\d{1,9}$/.test(period ?? "") || Number(period) < 1) return undefined;
+      const value = { name, [fields.period]: Number(period) };
+      if (factor === undefined) return value;
+      if (factor === "" || !Number.isFinite(Number(factor)) || Number(factor) < 0) return undefined;
+      return { ...value, [fields.factor]: Number(factor) };
+    },
+    format(value) {
+      const fields = SCHEDULE_FIELDS[value.name];
+      return [value.name, value[fields.period], value[fields.factor]].filter((v) => v !== undefined).join("~");
+    },
   },
   // two compared configurations: cell.nonlinearity.init, then ~h<hidden size>~l<layers>
   // ~s<seed>~f<forget bias> for those a side sets

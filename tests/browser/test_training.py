@@ -89,3 +89,38 @@ def test_pause_step_resume_and_stop_show_the_servers_state(
     expect(status).to_contain_text("Stopped by request at step")
     expect(page.locator("#train-start")).to_be_enabled()
     assert on_server()["status"] == "stopped"
+
+
+def test_weight_decay_and_a_schedule_from_the_form_reach_the_session(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer("task=sine&tab=train")
+    choices = SERVER.get(f"{live_server}/api/v1/choices").json()["training"]
+    options = page.eval_on_selector_all("#schedule option", "o => o.map(e => e.value)")
+    assert options == ["", *choices["schedule"]]
+    optimisers = page.eval_on_selector_all("#optimizer option", "o => o.map(e => e.value)")
+    assert optimisers == choices["optimizer"]
+    expect(page.locator("#schedule-period")).to_be_hidden()  # a constant rate has no options
+    page.select_option("#optimizer", "adamw")
+    page.fill("#weight-decay", "0.05")
+    page.select_option("#schedule", "cosine")
+    expect(page.locator("label[for=schedule-period]")).to_have_text("T_max (updates)")
+    page.fill("#schedule-period", "30")
+    page.fill("#schedule-factor", "0.001")
+    page.fill("#train-steps", "30")
+    page.click("#train-start")
+    page.wait_for_function("() => window.rnnExplorer.session() !== null", timeout=20_000)
+    session = page.evaluate("window.rnnExplorer.session()")
+    training = SERVER.get(f"{live_server}/api/v1/training/{session}").json()["training"]
+    assert training["optimizer"] == "adamw" and training["weight_decay"] == 0.05
+    assert training["schedule"] == {"name": "cosine", "t_max": 30, "eta_min": 0.001}
+    # the link carries them, and a page opened from it shows them in its form
+    query = page.evaluate("window.rnnExplorer.query()")
+    assert "wd=0.05" in query and "sched=cosine%7E30%7E0.001" in query, query
+    again = explorer(query.lstrip("?"))
+    expect(again.locator("#weight-decay")).to_have_value("0.05")
+    expect(again.locator("#schedule")).to_have_value("cosine")
+    expect(again.locator("#schedule-period")).to_have_value("30")
+    expect(again.locator("#schedule-factor")).to_have_value("0.001")
+    again.select_option("#schedule", "")
+    again.wait_for_function("() => !window.rnnExplorer.query().includes('sched=')")

@@ -103,13 +103,47 @@ def test_text_view_colours_characters_and_samples_a_continuation(
     page.fill("#sample-chars", "6")
     page.click("#sample-text")
     page.wait_for_function(
-        "() => { const s = document.querySelector('#view-text .sampled').textContent;"
+        "() => { const s = document.querySelector('#view-text .sampled .continuation').textContent;"
         " return s.length === 6 && s !== '…'; }",
         timeout=60_000,
     )
     vocabulary = page.evaluate("window.rnnExplorer.trace().meta.vocab")
-    sampled = page.locator("#view-text .sampled").text_content() or ""
+    sampled = page.locator("#view-text .sampled .continuation").text_content() or ""
     assert all(c in vocabulary for c in sampled)
+
+
+def test_a_typed_prompt_is_continued_in_one_request_as_the_api_continues_it(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer("task=char_lm")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.fill("#sample-prompt", "The ferry")
+    page.fill("#sample-chars", "30")
+    page.fill("#sample-top-k", "5")
+    page.press("#sample-prompt", "Enter")  # Enter in the prompt box samples
+    page.wait_for_function("() => window.rnnExplorer.state.sampled.seed !== null", timeout=60_000)
+    prompt = page.locator("#view-text .sampled .prompt").text_content()
+    continuation = page.locator("#view-text .sampled .continuation").text_content() or ""
+    assert prompt == "The ferry" and len(continuation) == 30
+    asked = [url for url in requests if "/api/v1/models/" in url]
+    assert len(asked) == 1 and asked[0].endswith("/generate")  # one request, no /forward
+    sampled = page.evaluate("window.rnnExplorer.state.sampled")
+    expect(page.locator("#view-text .sampled .seed")).to_have_text(f" (seed {sampled['seed']})")
+    model_id = page.evaluate("window.rnnExplorer.trace().modelId")
+    temperature = float(page.input_value("#temperature"))
+    answer = page.request.post(
+        f"{live_server}/api/v1/models/{model_id}/generate",
+        data={
+            "prefix": "The ferry",
+            "length": 30,
+            "temperature": temperature,
+            "top_k": 5,
+            "seed": sampled["seed"],
+        },
+    ).json()
+    assert answer["text"] == prompt + continuation
+    assert answer["probabilities"] == sampled["probabilities"]
 
 
 def test_heatmap_click_moves_the_cursor_and_selects_the_unit(

@@ -21,6 +21,7 @@ TORCH_OPTIMISERS = {
     "adagrad": lambda params: torch.optim.Adagrad(params, lr=LR),
     "rmsprop": lambda params: torch.optim.RMSprop(params, lr=LR),
     "adam": lambda params: torch.optim.Adam(params, lr=LR),
+    "adamw": lambda params: torch.optim.AdamW(params, lr=LR),  # weight_decay 0.01 by default
 }
 
 

@@ -144,12 +144,13 @@ def test_generation_continues_the_prompts_state() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"temperature": 0.0}, r"temperature must lie in \[0.01, 10\]"),
-        ({"temperature": 11.0}, r"temperature must lie in \[0.01, 10\]"),
+        ({"temperature": 0.0}, r"temperature must lie in \(0, 10\]"),
+        ({"temperature": -1.0}, r"temperature must lie in \(0, 10\]"),
+        ({"temperature": 11.0}, r"temperature must lie in \(0, 10\]"),
         ({"length": 0}, "length must be a positive integer"),
         ({"length": 2.5}, "length must be a positive integer"),
         ({"prompt": ""}, "prompt must hold at least one character"),
-        ({"prompt": "xyz"}, "'x' is not in the vocabulary"),
+        ({"prompt": "xyzx"}, "outside the model's vocabulary: 'x', 'y', 'z'$"),
     ],
 )
 def test_generation_bounds_are_checked(kwargs: dict, message: str) -> None:

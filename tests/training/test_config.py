@@ -32,6 +32,15 @@ def test_training_error_is_a_value_error() -> None:
         ({"early_stop": {"metric": "a", "target": 1, "mode": "up"}}, "mode must be 'max' or"),
         ({"early_stop": 3}, "early_stop must be"),
         ({"early_stop": {"metric": "mse", "target": float("inf")}}, "must be a finite number"),
+        ({"weight_decay": -0.01}, r"weight_decay must lie in \[0, 1\], got -0.01"),
+        ({"weight_decay": "lots"}, "weight_decay must be a number"),
+        ({"schedule": {"step_size": 3}}, "schedule must be {name"),
+        ({"schedule": "cosine"}, "schedule must be {name"),
+        ({"schedule": {"name": "cyclic"}}, "schedule.name must be one of step, cosine"),
+        ({"schedule": {"name": "step", "step_size": 2, "gamma": 0}}, r"schedule.gamma .*\(0, 1\]"),
+        ({"schedule": {"name": "step", "step_size": 0}}, "schedule.step_size must lie in"),
+        ({"schedule": {"name": "cosine", "t_max": 0}}, "schedule.t_max must lie in"),
+        ({"schedule": {"name": "cosine", "t_max": 4, "step_size": 2}}, "unknown: step_size"),
     ],
 )
 def test_bad_fields_are_named_with_their_bounds(fields: dict, message: str) -> None:
@@ -51,6 +60,11 @@ def test_for_task_takes_the_tasks_defaults_and_overrides() -> None:
 def test_round_trips_through_a_dict() -> None:
     config = TrainingConfig.for_task("copy", {"length": 5}, truncate=10)
     assert TrainingConfig.from_dict(config.to_dict()) == config
+    scheduled = TrainingConfig.for_task(
+        "copy", weight_decay=0.1, schedule={"name": "cosine", "t_max": 50}
+    )
+    assert scheduled.schedule == {"name": "cosine", "t_max": 50, "eta_min": 0.0}
+    assert TrainingConfig.from_dict(scheduled.to_dict()) == scheduled
 
 
 def test_early_stop_reached_in_both_directions() -> None:

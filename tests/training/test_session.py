@@ -22,10 +22,15 @@ def sine_session(steps: int = 20, **overrides: Any) -> TrainingSession:
     return TrainingSession(config, model)
 
 
-def char_session(steps: int, **params: Any) -> TrainingSession:
+def char_session(
+    steps: int, options: dict[str, Any] | None = None, **params: Any
+) -> TrainingSession:
+    """A small char_lm session: task `params`, training `options`."""
     text = "".join(f"line {i % 7} of a small text; " for i in range(60))
     task_params = {"text": text, "seq_len": 8, **params}
-    config = TrainingConfig.for_task("char_lm", task_params, steps=steps, report_every=4)
+    config = TrainingConfig.for_task(
+        "char_lm", task_params, steps=steps, report_every=4, **(options or {})
+    )
     model = {**TASKS["char_lm"].model_config(task_params), "hidden_size": 12, "cell": "lstm"}
     return TrainingSession({**config.to_dict(), "batch_size": 4}, model)
 
@@ -98,17 +103,28 @@ def test_two_runs_with_the_same_seed_are_equal_bit_for_bit() -> None:
     assert not np.array_equal(other.net.params["W_hq"], first.net.params["W_hq"])
 
 
-@pytest.mark.parametrize("sampling", ["random", "sequential"])
-def test_resuming_a_snapshot_equals_the_uninterrupted_run(sampling: str) -> None:
-    straight = char_session(12, sampling=sampling)
+SCHEDULED = {
+    "optimizer": "adamw",
+    "weight_decay": 0.05,
+    "schedule": {"name": "step", "step_size": 3, "gamma": 0.5},
+}
+
+
+@pytest.mark.parametrize(
+    ("sampling", "options"), [("random", {}), ("sequential", {}), ("random", SCHEDULED)]
+)
+def test_resuming_a_snapshot_equals_the_uninterrupted_run(sampling: str, options: dict) -> None:
+    straight = char_session(12, options, sampling=sampling)
     straight.run()
-    interrupted = char_session(12, sampling=sampling)
+    interrupted = char_session(12, options, sampling=sampling)
     for _ in range(7):
         interrupted.step()
     snapshot = interrupted.snapshot()
     del interrupted
     resumed = TrainingSession.from_snapshot(snapshot)
     assert resumed.step_count == 7 and resumed.status == "paused"
+    # two decays of ½ in 7 updates with step_size 3
+    assert resumed.optimizer.lr == resumed.training.lr * (0.25 if options else 1.0)
     assert resumed.run() == "finished"
     assert_same_params(params_of(straight), params_of(resumed))
 

@@ -6,10 +6,11 @@ stateful sequences (create a model, then call its routes with the id). Every che
 operation, with one exception: `positive_data_acceptance` (every schema-valid request is
 accepted) is left out for the operations whose accepted bodies depend on what is stored or
 uploaded, which no JSON Schema can say — `inputs` must have the stored model's D columns and
-`targets` its output's shape (forward, backward, connectivity, train), and an imported file must
-be a safetensors file whose tensors fit the config (import). The server answers those with a 422
-naming the field, which is the behaviour we want. One more is left out until its schema says
-it: a task sample's `params` (see NOT_SAID_BY_A_SCHEMA).
+`targets` its output's shape (forward, backward, connectivity, train), a generated text's
+prefix the model's characters and the model a character model (generate), and an imported
+file must be a safetensors file whose tensors fit the config (import). The server answers those
+with a 422 naming the field, which is the behaviour we want. One more is left out until its
+schema says it: a task sample's `params` (see NOT_SAID_BY_A_SCHEMA).
 """
 
 import os
@@ -52,6 +53,7 @@ NOT_SAID_BY_A_SCHEMA = [
     "backward_api_v1_models__model_id__backward_post",
     "connectivity_api_v1_models__model_id__connectivity_post",
     "start_training_api_v1_models__model_id__train_post",
+    "generate_api_v1_models__model_id__generate_post",
     "import_model_api_v1_models_import_post",
     "sample_task_with_params_api_v1_tasks__name__sample_post",
 ]

@@ -17,6 +17,7 @@ from app.rnn.config import (
     OUTPUT_MODES,
     ModelConfig,
 )
+from app.rnn.schedules import SCHEDULES
 from app.web.deps import SettingsDep
 from app.web.schemas.common import Choices
 
@@ -34,6 +35,7 @@ _LIMITS = (
     "max_training_steps",
     "max_fps",
     "max_text_length",
+    "max_generate_length",
 )
 
 
@@ -60,7 +62,7 @@ def choices(settings: SettingsDep) -> Choices:
         model_defaults=defaults,
         model_bounds=_bounds(),
         cell_fields={name: list(cells) for name, cells in CELL_FIELDS.items()},
-        training={"optimizer": list(OPTIMISERS)},
+        training={"optimizer": list(OPTIMISERS), "schedule": list(SCHEDULES)},
         limits={name: getattr(settings, name) for name in _LIMITS},
     )
 

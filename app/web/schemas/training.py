@@ -1,11 +1,12 @@
 """Bodies of the training routes: a session's configuration, its state and its history."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rnn.config import WholeOrNone
+from app.rnn.config import Whole, WholeOrNone
 from app.rnn.optim import OptimizerName
+from app.rnn.schedules import MAX_PERIOD
 from app.services.training import SessionStatus
 from app.web.schemas.common import NumberArray, NumberOrArray, RequestBody
 
@@ -14,6 +15,26 @@ class EarlyStopBody(RequestBody):
     metric: str = Field(description="a metric the task reports, e.g. accuracy or relative_mse")
     target: float = Field(allow_inf_nan=False)
     mode: Literal["max", "min"] = "max"
+
+
+class StepSchedule(RequestBody):
+    """PyTorch's StepLR: the rate times gamma after every step_size updates."""
+
+    name: Literal["step"]
+    step_size: Whole = Field(ge=1, le=MAX_PERIOD, description="updates per decay")
+    gamma: float = Field(0.1, gt=0, le=1, allow_inf_nan=False, description="the decay factor")
+
+
+class CosineSchedule(RequestBody):
+    """PyTorch's CosineAnnealingLR: from lr to eta_min over t_max updates along half a cosine
+    (past t_max it climbs back, period 2·t_max, as PyTorch's does)."""
+
+    name: Literal["cosine"]
+    t_max: Whole = Field(ge=1, le=MAX_PERIOD, description="updates to the minimum")
+    eta_min: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, description="the minimum rate")
+
+
+Schedule = Annotated[StepSchedule | CosineSchedule, Field(discriminator="name")]
 
 
 class TrainingData(RequestBody):
@@ -49,6 +70,17 @@ class TrainRequest(RequestBody):
     seed: WholeOrNone = Field(None, ge=0, le=2**63 - 1)
     early_stop: EarlyStopBody | None = None
     validation_fraction: float | None = Field(None, ge=0, allow_inf_nan=False)
+    weight_decay: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="PyTorch's weight_decay: L2 added to the gradient, decoupled for adamw; "
+        "null: the optimiser's PyTorch default (0.01 for adamw, else 0)",
+    )
+    schedule: Schedule | None = Field(
+        None, description="the learning-rate schedule, stepped after every update; null: constant"
+    )
     start_paused: bool = Field(False, description="wait for step or resume before training")
 
 

@@ -1,6 +1,7 @@
 // The character model's text, each character coloured by the selected unit's activation, the
-// top-k next-character predictions of the current step, and a sampled continuation (asked of
-// the page with the temperature and length chosen here; the text comes back in the state).
+// top-k next-character predictions of the current step, and a sampled continuation of a prompt
+// (empty: of the text on show), asked of the page with the prompt, temperature, top-k and
+// length chosen here; the text, its seed and probabilities come back in the state.
 
 import { fmt, traceKey } from "./common.js";
 import { diverging } from "./colour.js";
@@ -21,7 +22,7 @@ function node(tag, attrs = {}, text = undefined) {
   return e;
 }
 
-/** intents: {pickStep(t), sample(temperature, count)} */
+/** intents: {pickStep(t), sample(temperature, count, prompt, topK)} */
 export function init(element, callbacks) {
   el = element;
   intents = callbacks;
@@ -38,14 +39,27 @@ export function init(element, callbacks) {
   parts.temperature.addEventListener("input", () => { temperatureValue.textContent = parts.temperature.value; });
   parts.length = node("input", { type: "number", id: "sample-chars", min: "1", max: "200", value: "40" });
   parts.length.style.width = "60px";
+  parts.topK = node("input", { type: "number", id: "sample-top-k", min: "1", step: "1", placeholder: "all" });
+  parts.topK.style.width = "60px";
+  parts.prompt = node("input", { type: "text", id: "sample-prompt", placeholder: "empty: the text on show", autocomplete: "off" });
   parts.button = node("button", { type: "button", id: "sample-text" }, "Sample a continuation");
-  parts.button.addEventListener("click", () => intents.sample(Number(parts.temperature.value), Number(parts.length.value)));
+  parts.button.addEventListener("click", () => {
+    const topK = Number(parts.topK.value) >= 1 ? Math.floor(Number(parts.topK.value)) : null;
+    intents.sample(Number(parts.temperature.value), Number(parts.length.value), parts.prompt.value, topK);
+  });
+  parts.prompt.addEventListener("keydown", (event) => { if (event.key === "Enter") parts.button.click(); });
   parts.controls = node("div", { class: "sample-controls" });
   parts.controls.append(
+    node("label", { for: "sample-prompt" }, "Prompt"), parts.prompt,
     node("label", { for: "temperature" }, "Temperature"), parts.temperature, temperatureValue,
+    node("label", { for: "sample-top-k" }, "Top-k"), parts.topK,
     node("label", { for: "sample-chars" }, "Chars"), parts.length, parts.button,
   );
   parts.sampled = node("div", { class: "sampled", "aria-live": "polite" });
+  parts.sampledPrompt = node("span", { class: "prompt" });
+  parts.continuation = node("span", { class: "continuation" });
+  parts.seed = node("span", { class: "seed" });
+  parts.sampled.append(parts.sampledPrompt, parts.continuation, parts.seed);
   el.replaceChildren(parts.empty, parts.heading, parts.chars, parts.topk, parts.controls, parts.sampled);
   showText(false);
 }
@@ -109,6 +123,11 @@ export function update(state, trace) {
   currentSpan?.classList.add("current");
   showTopK(trace, state.t);
   // a continuation belongs to the text it continues
-  parts.sampled.textContent = state.sampled.traceId === trace.id ? state.sampled.text : "";
+  const sampled = state.sampled.traceId === trace.id ? state.sampled : null;
+  parts.sampledPrompt.textContent = sampled?.prompt ?? "";
+  parts.continuation.textContent = sampled?.text ?? "";
+  parts.seed.textContent = sampled?.seed != null ? ` (seed ${sampled.seed})` : "";
   parts.button.disabled = state.sampled.pending;
+  const longest = state.catalogue?.choices?.limits?.max_generate_length;
+  if (longest) parts.length.max = String(longest);
 }

@@ -1,4 +1,5 @@
-// The training dashboard: the training settings (the server's optimisers and limits), the
+// The training dashboard: the training settings (the server's optimisers, learning-rate
+// schedules and limits; weight decay as PyTorch's weight_decay), the
 // session's buttons and status, the live loss and metric curves and the gradient-norm history,
 // extended in place with each metric record the session has received. One point per record.
 // Metrics the task calls fractions (accuracies) share a fixed [0, 1] axis with their chance
@@ -6,6 +7,7 @@
 // axis. The status line says what the session is doing, and why it ended.
 
 /* global Plotly */
+import { SCHEDULE_FIELDS } from "../schedules.js";
 import { COLORS, axis, baseLayout, draw, fmt, range } from "./common.js";
 
 let lossEl = null;
@@ -14,6 +16,7 @@ let nowEl = null;
 let statusEl = null;
 const buttons = {};
 const inputs = {};
+const schedule = {}; // the schedule's select and its two numbers (their meaning follows the select)
 let metricNames = [];
 let metricInfo = {}; // the session's metric descriptions (range, chance level) from the server
 let layerCurves = 0; // how many per-layer ‖dW_xh‖ curves the gradient plot has (traces 2, 3, …)
@@ -54,7 +57,14 @@ export function init(root, callbacks) {
   inputs.batch_size = element("input", { id: "batch-size", type: "number", min: "1", step: "1" });
   inputs.clip = element("input", { id: "clip", type: "number", min: "0", step: "any", placeholder: "off" });
   inputs.truncate = element("input", { id: "truncate", type: "number", min: "1", step: "1", placeholder: "full" });
-  for (const input of Object.values(inputs)) {
+  inputs.weight_decay = element("input", { id: "weight-decay", type: "number", min: "0", max: "1", step: "any", placeholder: "default" });
+  inputs.weight_decay.title = "PyTorch's weight_decay λ: L2 added to the gradient (AdamW: decoupled, default 0.01)";
+  schedule.name = element("select", { id: "schedule" });
+  schedule.period = element("input", { id: "schedule-period", type: "number", min: "1", step: "1" });
+  schedule.factor = element("input", { id: "schedule-factor", type: "number", min: "0", step: "any" });
+  schedule.periodLabel = element("label", { for: "schedule-period" });
+  schedule.factorLabel = element("label", { for: "schedule-factor" });
+  for (const input of [...Object.values(inputs), schedule.name, schedule.period, schedule.factor]) {
     input.addEventListener("input", () => intents.change(readSettings()));
     input.addEventListener("change", () => intents.change(readSettings()));
   }
@@ -75,6 +85,8 @@ export function init(root, callbacks) {
     row(labelled("Optimiser", inputs.optimizer), labelled("Learning rate", inputs.lr)),
     row(labelled("Steps", inputs.steps), labelled("Batch size", inputs.batch_size)),
     row(labelled("Clip ‖g‖ at", inputs.clip), labelled("BPTT length k", inputs.truncate)),
+    row(labelled("Weight decay", inputs.weight_decay), labelled("LR schedule", schedule.name)),
+    scheduleRow(),
     buttonRow, statusEl, nowEl,
   );
   lossEl = element("div", { class: "plot", id: "view-loss" });
@@ -85,9 +97,50 @@ export function init(root, callbacks) {
   resetCurves();
 }
 
+function scheduleRow() {
+  schedule.row = row(element("div"), element("div"));
+  schedule.row.children[0].append(schedule.periodLabel, schedule.period);
+  schedule.row.children[1].append(schedule.factorLabel, schedule.factor);
+  return schedule.row;
+}
+
+// Each schedule's two fields as the form shows them: [label, placeholder] for period and factor.
+const SCHEDULE_LABELS = {
+  step: [["Every (updates)", "100"], ["multiply by γ", "0.1"]],
+  cosine: [["T_max (updates)", "the steps"], ["down to η_min", "0"]],
+};
+
+const number = (input) => (input.value === "" || !Number.isFinite(Number(input.value)) ? undefined : Number(input.value));
+
+/** The schedule of the form ({name, step_size, gamma} / {name, t_max, eta_min}) or null. */
+function readSchedule() {
+  const fields = SCHEDULE_FIELDS[schedule.name.value];
+  if (!fields) return undefined; // a constant rate
+  const fallback = fields.period === "t_max" ? number(inputs.steps) ?? 1000 : 100;
+  const body = { name: schedule.name.value, [fields.period]: number(schedule.period) ?? fallback };
+  const factor = number(schedule.factor);
+  if (factor !== undefined) body[fields.factor] = factor;
+  return body;
+}
+
+function showSchedule(value) {
+  const fields = SCHEDULE_FIELDS[value?.name ?? ""];
+  schedule.row.hidden = !fields;
+  if (schedule.name !== document.activeElement) schedule.name.value = value?.name ?? "";
+  if (!fields) return;
+  const { period: periodName, factor: factorName } = fields;
+  const [[periodLabel, periodHint], [factorLabel, factorHint]] = SCHEDULE_LABELS[value.name];
+  schedule.periodLabel.textContent = periodLabel;
+  schedule.factorLabel.textContent = factorLabel;
+  schedule.period.placeholder = periodHint;
+  schedule.factor.placeholder = factorHint;
+  for (const [input, name] of [[schedule.period, periodName], [schedule.factor, factorName]]) {
+    if (input !== document.activeElement) input.value = value[name] === undefined ? "" : String(value[name]);
+  }
+}
+
 /** The settings of the form; an empty or unreadable number is left to the task's default. */
 function readSettings() {
-  const number = (input) => (input.value === "" || !Number.isFinite(Number(input.value)) ? undefined : Number(input.value));
   return {
     optimizer: inputs.optimizer.value,
     lr: number(inputs.lr),
@@ -95,11 +148,18 @@ function readSettings() {
     batch_size: number(inputs.batch_size),
     clip: number(inputs.clip) || null, // 0 or empty: no clipping asked for
     truncate: number(inputs.truncate) || null, // empty: the full backward pass
+    weight_decay: number(inputs.weight_decay), // empty: the optimiser's PyTorch default
+    schedule: readSchedule(), // undefined: a constant rate
   };
 }
 
 function buildChoices({ choices }) {
   inputs.optimizer.replaceChildren(...choices.training.optimizer.map((name) => element("option", { value: name }, name)));
+  const torchNames = { step: "PyTorch's StepLR", cosine: "PyTorch's CosineAnnealingLR" };
+  schedule.name.replaceChildren(
+    element("option", { value: "", title: "the same rate at every update" }, "constant"),
+    ...choices.training.schedule.map((name) => element("option", { value: name, title: torchNames[name] ?? name }, name)),
+  );
   inputs.steps.max = String(choices.limits.max_training_steps);
   inputs.batch_size.max = String(choices.limits.max_batch);
   inputs.truncate.max = String(choices.limits.max_steps);
@@ -111,6 +171,7 @@ function showSettings(training) {
     const value = training[name];
     input.value = value === undefined || value === null ? "" : String(value);
   }
+  showSchedule(training.schedule);
 }
 
 /** The description of metric `name` ("train_accuracy" is described as "accuracy"), or null. */
