@@ -119,6 +119,20 @@ def _bound_by_settings(document: dict[str, Any], settings: Settings) -> None:
                     _set_maximum(parameter["schema"], settings.max_batch)
 
 
+def _add_a_character_model(document: dict[str, Any], tasks: TaskService) -> None:
+    """A second model example, of the char_lm task's sizes (its vocabulary), so that the
+    generate example has a model it fits."""
+    config = tasks.get("char_lm").model_config()
+    example = {
+        "config": {key: config[key] for key in ("cell", "input_size", "output_size", "head")}
+        | {"hidden_size": 32, "loss": config["loss"], "output_mode": config["output_mode"]},
+        "name": "character model",
+    }
+    schema = document.get("components", {}).get("schemas", {}).get("CreateModelRequest")
+    if schema is not None:
+        schema.setdefault("examples", []).append(example)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -131,7 +145,9 @@ def install_openapi(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 component_schemas()
             )
-            _name_the_choices(document, TaskService(Limits(app.state.settings)))
+            tasks = TaskService(Limits(app.state.settings))
+            _name_the_choices(document, tasks)
+            _add_a_character_model(document, tasks)
             _bound_by_settings(document, app.state.settings)
             document["x-websocket"] = {
                 "/api/v1/models/{model_id}/stream": {

@@ -197,6 +197,8 @@ def test_a_task_after_a_shapes_only_preset_is_as_before(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
     page = explorer()
+    # KaTeX loads after the first trace is drawn; its flag is part of the state compared below
+    page.wait_for_function("window.rnnExplorer.state.typesetter === true")
     first = page.evaluate("window.rnnExplorer.state")
     click_preset(page, "SimpleRNN shapes")
     before = page.evaluate("document.body.dataset.traceReady")
