@@ -46,6 +46,8 @@ def test_the_link_of_a_page_opened_from_a_link_is_that_link(
 ) -> None:
     page = explorer(urlencode(LINK))
     first_query = query_of(page)
+    # KaTeX loads after the first trace is drawn; its flag is part of the state compared below
+    page.wait_for_function("window.rnnExplorer.state.typesetter === true")
     first_state = page.evaluate("window.rnnExplorer.state")
     # every value of the link is kept, and nothing is added
     assert dict(parse_qsl(first_query, keep_blank_values=True)) == LINK
@@ -60,6 +62,7 @@ def test_the_link_of_a_page_opened_from_a_link_is_that_link(
 
     page = explorer(first_query)
     assert query_of(page) == first_query
+    page.wait_for_function("window.rnnExplorer.state.typesetter === true")
     assert page.evaluate("window.rnnExplorer.state") == first_state
 
 
