@@ -41,10 +41,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(
-    workers: int, app: str = "app.main:app", env: dict[str, str] | None = None
+    workers: int,
+    app: str = "app.main:app",
+    env: dict[str, str] | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
     """`uvicorn app` (the service by default) with `workers` processes on a fresh data
-    directory, `env` added to the environment → its URL."""
+    directory, `env` added to the environment → its URL; the process is appended to `started`
+    (with one worker, it is the worker)."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
         environment = {**os.environ, "RNN_EXPLORER_DATA_DIR": data_dir, **(env or {})}
@@ -53,6 +57,8 @@ def serve(
             "--port", str(port), "--workers", str(workers), "--log-level", "warning",
         ]  # fmt: skip
         process = subprocess.Popen(command, env=environment)
+        if started is not None:
+            started.append(process)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
