@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = Field(
+        "",
+        max_length=2048,
+        description="the shared database, postgresql://user:password@host:port/name (processes "
+        "on any hosts on one database share models, sessions and owners); empty: the embedded "
+        "SQLite file data_dir/rnn-explorer.sqlite3",
+    )
 
     # Owners (docs/api.md, "Owners, tokens and share links").
     secret_key: str | None = Field(
