@@ -77,14 +77,19 @@ def test_a_model_made_on_one_server_is_read_trained_followed_and_deleted_on_the_
         assert one.get(f"/api/v1/models/{model_id}/weights").status_code == 404
 
 
-def load(server: LiveServer, stop: threading.Event, answers: list[httpx2.Response]) -> None:
-    """Create small models until `stop`; every answer (or transport error) is kept."""
+def load(
+    server: LiveServer,
+    stop: threading.Event,
+    answers: list[httpx2.Response],
+    errors: list[Exception],
+) -> None:
+    """Create small models until `stop`; every answer (and transport error) is kept."""
     with http(server) as client:
         while not stop.is_set():
             try:
                 answers.append(client.post("/api/v1/models", json={"config": SINE_MODEL}))
-            except httpx2.HTTPError:
-                pass
+            except httpx2.HTTPError as error:
+                errors.append(error)
             time.sleep(0.01)
 
 
@@ -92,9 +97,10 @@ def test_postgres_restarted_under_load_gives_503s_then_the_servers_recover(
     servers: tuple[LiveServer, LiveServer], postgres: Postgres
 ) -> None:
     answers: list[httpx2.Response] = []
+    errors: list[Exception] = []
     stop = threading.Event()
     threads = [
-        threading.Thread(target=load, args=(server, stop, answers))
+        threading.Thread(target=load, args=(server, stop, answers, errors))
         for server in servers
         for _ in range(2)
     ]
@@ -110,6 +116,7 @@ def test_postgres_restarted_under_load_gives_503s_then_the_servers_recover(
         stop.set()
         for thread in threads:
             thread.join(60)
+    assert errors == []  # every request was answered, none dropped
     codes = [answer.status_code for answer in answers]
     assert set(codes) <= {201, 503}, sorted(set(codes))
     refused = [answer for answer in answers if answer.status_code == 503]
