@@ -26,5 +26,6 @@ def upgrade(connection: Connection, data_dir: Path) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    config.attributes["data_dir"] = data_dir
+    if connection.dialect.name == "sqlite":  # the files of the data directory are its own
+        config.attributes["data_dir"] = data_dir
     command.upgrade(config, "head")

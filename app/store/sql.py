@@ -75,7 +75,9 @@ class SQLStore(SessionTables):
         read them in), or once it has no row and is older than the grace (an orphan); their
         temp files likewise. Nothing in read-only mode; nothing to do for a database server."""
         folders = [self.data_dir / "models", self.data_dir / "blobs"]
-        if self.fault is not None or not any(folder.is_dir() for folder in folders):
+        if self.dialect != "sqlite" or self.fault is not None:
+            return []
+        if not any(folder.is_dir() for folder in folders):
             return []
         self._database.keep_reserve()
         with self._database.read() as db:

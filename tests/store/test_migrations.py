@@ -6,6 +6,7 @@ without a row) collected, a fresh file kept for its grace. A fresh database gets
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +130,7 @@ def test_an_old_data_directory_is_migrated_with_its_models_and_files(
     store = SQLStore(data)
     try:
         assert store.read_blob(snapshot_key(session)) == snapshot
+        assert store.read_blob("session-fedcba9876543210-snapshot") is None  # an orphan's
         assert store.get_model(model_id).owner_id == ("instructor" if with_owners else "")
     finally:
         store.close()
@@ -144,9 +146,29 @@ def test_an_old_data_directory_is_migrated_with_its_models_and_files(
     assert tables == {*metadata.tables, "alembic_version"}
 
 
-def test_a_fresh_database_has_the_schema_of_the_tables(tmp_path: Path) -> None:
-    SQLStore(tmp_path).close()
-    engine = create_engine(f"sqlite:///{tmp_path / 'rnn-explorer.sqlite3'}")
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_fresh_database_has_the_schema_of_the_tables(
+    tmp_path: Path, dialect: str, request: pytest.FixtureRequest
+) -> None:
+    url = ""
+    if dialect == "postgresql":
+        url = str(request.getfixturevalue("postgres_url"))
+    # two stores opened at once on a fresh database: one migrates, the other finds it current
+    opened: list[SQLStore] = []
+    threads = [
+        threading.Thread(target=lambda: opened.append(SQLStore(tmp_path, url))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 2
+    for store in opened:
+        store.close()
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://")
+        or f"sqlite:///{tmp_path / 'rnn-explorer.sqlite3'}"
+    )
     try:
         found = inspect(engine)
         assert set(found.get_table_names()) == {*metadata.tables, "alembic_version"}

@@ -39,16 +39,19 @@ def upgrade() -> None:
     if data_dir is None:
         return
     models = sa.table("models", sa.column("id", sa.String))
+    sessions = sa.table("sessions", sa.column("id", sa.String))
     kept = {row[0] for row in bind.execute(sa.select(models.c.id))}
     folder = Path(data_dir) / "models"
     for model_id in sorted(kept):
         path = folder / f"{model_id}.safetensors"
         if path.is_file():
             bind.execute(sa.insert(weights).values(model_id=model_id, data=path.read_bytes()))
+    # a session's snapshot (records.snapshot_key); a file with no session is left to the sweep
+    keys = {f"session-{row[0]}-snapshot" for row in bind.execute(sa.select(sessions.c.id))}
     folder = Path(data_dir) / "blobs"
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.safetensors")):
-            key = path.name.removesuffix(".safetensors")
+    for key in sorted(keys):
+        path = folder / f"{key}.safetensors"
+        if path.is_file():
             row = {"key": key, "data": path.read_bytes(), "updated_at": path.stat().st_mtime}
             bind.execute(sa.insert(blobs).values(**row))
 
