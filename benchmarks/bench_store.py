@@ -37,16 +37,14 @@ def follow_latency(writer: SQLStore, follower: SQLStore, rounds: int) -> list[fl
     session_id = _session(writer)
     latencies = []
     for step in range(1, rounds + 1):
-        written = threading.Event()
         stamp: list[float] = []
 
-        def write(step: int = step, written: threading.Event = written) -> None:
+        def write(step: int, stamp: list[float]) -> None:
             time.sleep(0.02)  # the follower is waiting by now
             writer.append_history(session_id, [{"step": step}])
             stamp.append(time.perf_counter())
-            written.set()
 
-        thread = threading.Thread(target=write)
+        thread = threading.Thread(target=write, args=(step, stamp))
         thread.start()
         got = follower.wait_for_history(session_id, step - 1, timeout=10)
         returned = time.perf_counter()
