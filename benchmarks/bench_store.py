@@ -33,7 +33,8 @@ def _session(store: SQLStore) -> str:
 
 
 def follow_latency(writer: SQLStore, follower: SQLStore, rounds: int) -> list[float]:
-    """Seconds from a record's commit by `writer` to `follower`'s wait returning it."""
+    """Seconds from `writer`'s call to write a record (its commit included) to `follower`'s
+    wait returning it."""
     session_id = _session(writer)
     latencies = []
     for step in range(1, rounds + 1):
@@ -41,8 +42,8 @@ def follow_latency(writer: SQLStore, follower: SQLStore, rounds: int) -> list[fl
 
         def write(step: int, stamp: list[float]) -> None:
             time.sleep(0.02)  # the follower is waiting by now
-            writer.append_history(session_id, [{"step": step}])
             stamp.append(time.perf_counter())
+            writer.append_history(session_id, [{"step": step}])
 
         thread = threading.Thread(target=write, args=(step, stamp))
         thread.start()
@@ -116,7 +117,7 @@ def main() -> None:
             f"`python -m benchmarks.bench_store --rounds {args.rounds}` (2 shared cores; the",
             "PostgreSQL server local, on loopback, fsync off as in the tests).",
             "",
-            "| database | follow median (ms) | follow p95 (ms) | record write median (ms) | "
+            "| database | write → follower median (ms) | write → follower p95 (ms) | record write median (ms) | "
             "record write p95 (ms) |",
             "|---|---:|---:|---:|---:|",
             *rows,
