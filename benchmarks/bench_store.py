@@ -117,8 +117,8 @@ def main() -> None:
             f"`python -m benchmarks.bench_store --rounds {args.rounds}` (2 shared cores; the",
             "PostgreSQL server local, on loopback, fsync off as in the tests).",
             "",
-            "| database | write → follower median (ms) | write → follower p95 (ms) | record write median (ms) | "
-            "record write p95 (ms) |",
+            "| database | write → follower median (ms) | write → follower p95 (ms) | "
+            "record write median (ms) | record write p95 (ms) |",
             "|---|---:|---:|---:|---:|",
             *rows,
             "",
