@@ -39,6 +39,9 @@ RETRY_SECONDS = 1.0
 # Space kept aside in data_dir/.reserve while there is plenty: on a full disk SQLite needs room
 # for its shared-memory file and a few WAL pages before a DELETE can free anything.
 RESERVE_BYTES = 256 * 1024
+# PostgreSQL connections of one process: 5 kept, up to 25 under load (and one more for the
+# notifications), so that a few instances stay within the server's default 100 connections.
+PG_POOL_SIZE, PG_POOL_OVERFLOW = 5, 20
 # How long start-up waits for a database server that is not up yet.
 STARTUP_WAIT_SECONDS = 30.0
 
@@ -117,8 +120,8 @@ class Database:
             self.engine = create_engine(
                 self.url,
                 pool_pre_ping=True,
-                pool_size=8,
-                max_overflow=56,
+                pool_size=PG_POOL_SIZE,
+                max_overflow=PG_POOL_OVERFLOW,
                 pool_timeout=10,
                 connect_args={"connect_timeout": 5},
             )
