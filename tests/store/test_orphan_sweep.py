@@ -1,15 +1,17 @@
 """kill -9 in a loop while the server writes models, weights and snapshots: with every array in
 the database, a killed write leaves nothing behind. Read from the data directory itself: no file
 but the database's own (and the secret key, the reserve), every model with its weights and every
-weights row with its model, every snapshot with its session, every acknowledged model kept."""
+weights row with its model, every snapshot with its session, every acknowledged model kept; on
+the embedded SQLite file and on PostgreSQL."""
 
 import signal
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import httpx2
+import pytest
+from sqlalchemy import create_engine, text
 
 from tests.servers import LiveServer
 
@@ -19,18 +21,26 @@ SINE_MODEL = {"input_size": 1, "hidden_size": 64, "output_size": 1, "output_mode
 DATABASE_FILES = {"rnn-explorer.sqlite3", "rnn-explorer.sqlite3-wal", "rnn-explorer.sqlite3-shm"}
 
 
-def strays(data: Path) -> list[str]:
-    """What the data directory holds that has no place there, and rows without their pair."""
+def strays(data: Path, url: str) -> list[str]:
+    """What the data directory holds that has no place there, and rows without their pair (in
+    its SQLite file, or in the PostgreSQL database at `url`)."""
     found = [
         path.name
         for path in data.iterdir()
         if path.name not in DATABASE_FILES | {"secret.key", ".reserve"}
     ]
-    with sqlite3.connect(f"file:{data / 'rnn-explorer.sqlite3'}?mode=ro", uri=True) as db:
-        models = {row[0] for row in db.execute("SELECT id FROM models")}
-        weights = {row[0] for row in db.execute("SELECT model_id FROM weights")}
-        sessions = {row[0] for row in db.execute("SELECT id FROM sessions")}
-        blobs = {row[0] for row in db.execute("SELECT key FROM blobs")}
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://")
+        or f"sqlite:///file:{data / 'rnn-explorer.sqlite3'}?mode=ro&uri=true"
+    )
+    try:
+        with engine.connect() as db:
+            models = {row[0] for row in db.execute(text("SELECT id FROM models"))}
+            weights = {row[0] for row in db.execute(text("SELECT model_id FROM weights"))}
+            sessions = {row[0] for row in db.execute(text("SELECT id FROM sessions"))}
+            blobs = {row[0] for row in db.execute(text("SELECT key FROM blobs"))}
+    finally:
+        engine.dispose()
     found += [f"model {m} without weights" for m in models - weights]
     found += [f"weights {m} without a model" for m in weights - models]
     snapshots = {f"session-{s}-snapshot" for s in sessions}
@@ -52,11 +62,13 @@ def hammer(base_url: str, stop: threading.Event, acknowledged: list[str]) -> Non
                 acknowledged.append(reply.json()["id"])
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_kill_9_in_a_loop_leaves_nothing_behind_and_loses_nothing_acknowledged(
-    tmp_path: Path,
+    tmp_path: Path, dialect: str, request: pytest.FixtureRequest
 ) -> None:
     data = tmp_path / "data"
-    settings = {"instructor_token": INSTRUCTOR, "snapshot_seconds": 0.02}
+    url = str(request.getfixturevalue("postgres_url")) if dialect == "postgresql" else ""
+    settings = {"instructor_token": INSTRUCTOR, "snapshot_seconds": 0.02, "database_url": url}
     victim = LiveServer(data, **settings)
     headers = {"Authorization": f"Bearer {INSTRUCTOR}"}
     acknowledged: list[str] = []
@@ -81,7 +93,7 @@ def test_kill_9_in_a_loop_leaves_nothing_behind_and_loses_nothing_acknowledged(
         stop.set()
         for thread in threads:
             thread.join(15)
-        assert strays(data) == []
+        assert strays(data, url) == []
     victim.start()
     try:
         with httpx2.Client(base_url=victim.base_url, timeout=30, headers=headers) as http:
@@ -91,4 +103,4 @@ def test_kill_9_in_a_loop_leaves_nothing_behind_and_loses_nothing_acknowledged(
                 assert http.get(f"/api/v1/models/{model}/weights").status_code == 200
     finally:
         victim.stop()
-    assert strays(data) == []
+    assert strays(data, url) == []
