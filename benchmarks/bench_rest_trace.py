@@ -76,7 +76,9 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
 def run(rounds: int, length: int, hidden: int) -> list[dict[str, Any]]:
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-")))
     models = ModelService(
-        SQLStore(settings.data_dir, settings.database_url), settings, Limits(settings)
+        SQLStore(settings.data_dir, settings.database_url.get_secret_value()),
+        settings,
+        Limits(settings),
     )
     config = ModelConfig(cell="lstm", input_size=1, hidden_size=hidden, output_size=1)
     model_id = models.create(config, "bench").id

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "clients use (a page elsewhere can reach this server by DNS rebinding)",
                 settings.host,
             )
-        store = SQLStore(settings.data_dir, settings.database_url)
+        store = SQLStore(settings.data_dir, settings.database_url.get_secret_value())
         if store.fault is not None:
             logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
         sweeper = Sweeper(store, settings)

@@ -275,3 +275,22 @@ def test_a_wait_returns_the_records_another_store_writes_as_they_come(
     finally:
         waiter.close()
         writer.close()
+
+
+def test_a_database_url_other_than_postgresql_is_refused_naming_the_setting_not_its_password() -> (
+    None
+):
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    for url, words in (
+        ("mysql://user:hunter2-pw@db/x", "only postgresql://"),
+        ("not a url", "not a database URL"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            Settings(database_url=url)
+        assert "database_url" in str(refused.value) and words in str(refused.value)
+        assert "hunter2-pw" not in str(refused.value)
+    kept = Settings(database_url="postgresql://user:hunter2-pw@db/x")
+    assert "hunter2-pw" not in repr(kept)
