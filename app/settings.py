@@ -8,8 +8,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import exc, make_url
 
 
 def default_data_dir() -> Path:
@@ -21,12 +22,36 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything configurable about the service; every size a client controls has a bound here."""
 
-    model_config = SettingsConfigDict(env_prefix="RNN_EXPLORER_")
+    # hide_input_in_errors: a refused setting is named with its rule, never its value (the
+    # database URL holds a password)
+    model_config = SettingsConfigDict(env_prefix="RNN_EXPLORER_", hide_input_in_errors=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        max_length=2048,
+        description="the shared database, postgresql://user:password@host:port/name (processes "
+        "on any hosts on one database share models, sessions and owners); empty: the embedded "
+        "SQLite file data_dir/rnn-explorer.sqlite3",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgresql_url(cls, secret: SecretStr) -> SecretStr:
+        """Empty, or a postgresql:// URL (a secret: its password is never shown)."""
+        url = secret.get_secret_value()
+        if not url:
+            return secret
+        try:
+            backend = make_url(url).get_backend_name()
+        except exc.ArgumentError:
+            raise ValueError("not a database URL (postgresql://user:password@host/name)") from None
+        if backend != "postgresql":
+            raise ValueError(f"only postgresql:// URLs are supported, not {backend}://")
+        return secret
 
     # Owners (docs/api.md, "Owners, tokens and share links").
     secret_key: str | None = Field(

@@ -35,7 +35,7 @@ from app.rnn import ModelConfig
 from app.services.limits import Limits
 from app.services.models import ModelService
 from app.settings import Settings
-from app.store import SQLiteStore
+from app.store import SQLStore
 from app.web.responses import FastJSONResponse
 from app.web.schemas.models import BackwardResponse, ForwardResponse
 from app.web.traces import backward_payload, forward_payload
@@ -75,7 +75,11 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 def run(rounds: int, length: int, hidden: int) -> list[dict[str, Any]]:
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="rnn-explorer-bench-")))
-    models = ModelService(SQLiteStore(settings.data_dir), settings, Limits(settings))
+    models = ModelService(
+        SQLStore(settings.data_dir, settings.database_url.get_secret_value()),
+        settings,
+        Limits(settings),
+    )
     config = ModelConfig(cell="lstm", input_size=1, hidden_size=hidden, output_size=1)
     model_id = models.create(config, "bench").id
     X = np.sin(np.arange(length) / 10.0)[:, None]

@@ -33,6 +33,17 @@ if [ "$fast" = 0 ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev
   fi
 fi
 
+# The store tests run against a real PostgreSQL too (tests/postgres.py starts it once per run, as
+# the postgres system user, and stops it at the end): Debian's package where apt is at hand.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL is needed by the store tests: install Debian's postgresql package" >&2
+    exit 1
+  fi
+fi
+
 ruff check .
 ruff format --check .
 lint-imports

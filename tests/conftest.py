@@ -4,13 +4,16 @@ drives."""
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.postgres import Postgres
 
 # TestClient's requests come to Host "testserver"; every test's settings (and every server a test
 # starts) serve it besides the loopback names.
@@ -66,3 +69,26 @@ def make_model(client: TestClient) -> Callable[..., str]:
         return str(response.json()["id"])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator["Postgres"]:
+    """One real PostgreSQL server for the whole test run (started on first use, stopped at
+    the end); see tests/postgres.py."""
+    from tests.postgres import remove, start_postgres
+
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        remove(server)
+
+
+@pytest.fixture
+def postgres_url(postgres: "Postgres") -> Iterator[str]:
+    """The URL of a fresh database on the test run's PostgreSQL server (dropped after)."""
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)

@@ -1,3 +1,4 @@
+import sqlite3
 import subprocess
 import sys
 
@@ -29,4 +30,6 @@ def test_the_command_serves_the_app_on_the_given_port_and_data_dir(tmp_path) -> 
         process.terminate()
         process.wait(30)
     assert (data_dir / "rnn-explorer.sqlite3").is_file()
-    assert (data_dir / "models" / f"{created.json()['id']}.safetensors").is_file()
+    with sqlite3.connect(data_dir / "rnn-explorer.sqlite3") as db:  # its weights in the file
+        rows = db.execute("SELECT model_id FROM weights").fetchall()
+    assert rows == [(created.json()["id"],)]

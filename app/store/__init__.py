@@ -1,9 +1,12 @@
 """Persistence: models, weights, training sessions, their snapshots and their history.
 
-Everything every worker process must see lives here, never in one process's memory. `Store`
-(`records.py`) is the small interface the services use; `SQLiteStore` (`sqlite.py`) implements it.
+Everything every worker process must see lives in one database, never in one process's memory:
+the embedded SQLite file of the data directory, or a PostgreSQL server shared by processes on
+any hosts. `Store` (`records.py`) is the small interface the services use; `SQLStore` (`sql.py`,
+on SQLAlchemy Core, its schema migrated by Alembic) implements it over both.
 """
 
+from app.store.engine import safe_url
 from app.store.faults import StorageError, fault_of_directory
 from app.store.files import atomic_write
 from app.store.records import (
@@ -18,7 +21,7 @@ from app.store.records import (
     new_id,
     snapshot_key,
 )
-from app.store.sqlite import SQLiteStore
+from app.store.sql import SQLStore
 
 __all__ = [
     "ACTIVE",
@@ -26,7 +29,7 @@ __all__ = [
     "FINAL",
     "ModelRecord",
     "NotFoundError",
-    "SQLiteStore",
+    "SQLStore",
     "SessionRecord",
     "SessionStatus",
     "StorageError",
@@ -34,5 +37,6 @@ __all__ = [
     "atomic_write",
     "fault_of_directory",
     "new_id",
+    "safe_url",
     "snapshot_key",
 ]

@@ -4,7 +4,8 @@ A write that fails because the file system is full (ENOSPC, EDQUOT, SQLITE_FULL)
 written (EROFS, EACCES, EPERM, SQLITE_READONLY) becomes a `StorageError` whose message names the
 path and the cause; the web layer answers it 507 (full) or 503 (read-only). What the error says
 is checked against the file system itself (`statvfs`), since SQLite reports a full disk as an
-I/O error when the shared-memory file cannot grow.
+I/O error when the shared-memory file cannot grow. A database server that is down or restarting
+is the fault "unavailable" (503, with Retry-After), named by its URL without the password.
 """
 
 import errno
@@ -15,28 +16,38 @@ from typing import Literal
 
 __all__ = ["Fault", "StorageError", "diagnose", "fault_of_directory"]
 
-Fault = Literal["full", "read-only"]
+Fault = Literal["full", "read-only", "unavailable"]
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class StorageError(OSError):
-    """A write the data directory refused. `fault` is "full" or "read-only"; `path` the file or
-    folder; `cause` what the system said; `status_code` 507 (full) or 503 (read-only)."""
+    """A write the data directory refused, or a database that cannot be reached. `fault` is
+    "full", "read-only" or "unavailable"; `path` the file or folder (or the database's URL,
+    without its password); `cause` what the system said; `status_code` 507 (full) or 503;
+    `retry_after` seconds for an unavailable database (else None)."""
 
-    def __init__(self, fault: Fault, path: Path, cause: str) -> None:
+    def __init__(self, fault: Fault, path: Path | str, cause: str) -> None:
         self.fault: Fault = fault
-        self.path = Path(path)
+        self.path = path
         self.cause = cause
         self.status_code = 507 if fault == "full" else 503
-        what = "is full" if fault == "full" else "cannot be written (read-only)"
-        hint = (
-            ": delete models or sessions to free space"
-            if fault == "full"
-            else ": reads keep working; make it writable and restart, or wait for it"
-        )
-        super().__init__(f"the data directory {what}: {self.path}: {cause}{hint}")
+        self.retry_after: int | None = 1 if fault == "unavailable" else None
+        if fault == "unavailable":
+            message = (
+                f"the database {path} is unavailable: {cause}: the request was not carried "
+                "out; retry in a moment"
+            )
+        else:
+            what = "is full" if fault == "full" else "cannot be written (read-only)"
+            hint = (
+                ": delete models or sessions to free space"
+                if fault == "full"
+                else ": reads keep working; make it writable and restart, or wait for it"
+            )
+            message = f"the data directory {what}: {path}: {cause}{hint}"
+        super().__init__(message)
 
 
 def fault_of_directory(folder: Path | str) -> tuple[Fault, str] | None:

@@ -1,15 +1,13 @@
-"""Files written so that a crash leaves either the old file or the new one, whole."""
+"""Files written so that a crash leaves either the old file or the new one, whole; and the files a
+data directory of the version that kept arrays in files still holds."""
 
 import contextlib
-import logging
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove_files", "remove_orphans"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["atomic_write", "remove_orphans"]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -32,30 +30,26 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
-def remove_orphans(folders: Iterable[tuple[Path, set[str]]], before: float) -> list[Path]:
-    """In each (folder, names kept): remove the temp files of unfinished writes (`.<name>.*.tmp`)
-    and the `<name>.safetensors` whose name is not kept, if last modified before `before` (a
-    time: a write another live process is making now is never touched). Returns what went."""
+def remove_orphans(
+    folders: Iterable[Path], before: float, in_database: set[str], with_rows: set[str]
+) -> list[Path]:
+    """In each folder: remove `<key>.safetensors` if `key` is `in_database` (its bytes are kept
+    there), or if it has no row (not in `with_rows`) and was last modified before `before`; and
+    the temp files of unfinished writes (`.<name>.*.tmp`) older than that. Returns what went."""
     removed = []
-    for folder, keep in folders:
+    for folder in folders:
+        if not folder.is_dir():
+            continue
         for path in folder.iterdir():
             name = path.name
-            temp = name.startswith(".") and name.endswith(".tmp")
-            stray = name.endswith(".safetensors") and name.removesuffix(".safetensors") not in keep
-            if not path.is_file() or not (temp or stray):
+            if not path.is_file():
                 continue
+            key = name.removesuffix(".safetensors")
+            temp = name.startswith(".") and name.endswith(".tmp")
+            stray = name.endswith(".safetensors") and key not in with_rows
             with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime < before:
+                kept = name.endswith(".safetensors") and key in in_database
+                if kept or ((temp or stray) and path.stat().st_mtime < before):
                     path.unlink()
                     removed.append(path)
     return removed
-
-
-def remove_files(paths: Iterable[Path]) -> None:
-    """Remove `paths` (absent ones are fine); one that cannot go is logged and left to the orphan
-    sweep, which removes files without a row."""
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as error:
-            logger.warning("could not remove %s (%s): the orphan sweep will retry", path, error)

@@ -81,7 +81,7 @@ def snapshot_key(session_id: str) -> str:
 
 
 class Store(Protocol):
-    """What the service needs from persistence; a server database can replace SQLite here."""
+    """What the service needs from persistence (`SQLStore`: SQLite or PostgreSQL)."""
 
     def close(self) -> None: ...
 
@@ -125,4 +125,12 @@ class Store(Protocol):
     def append_history(self, session_id: str, records: list[dict[str, Any]]) -> None: ...
     def history(
         self, session_id: str, after_step: int = -1, limit: int = 10_000
+    ) -> list[dict[str, Any]]: ...
+    def wait_for_history(
+        self,
+        session_id: str,
+        after_step: int,
+        timeout: float,
+        status: str | None = None,
+        limit: int = 10_000,
     ) -> list[dict[str, Any]]: ...

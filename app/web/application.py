@@ -16,7 +16,7 @@ from app.services.sweeper import Sweeper
 from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, extra_origins, get_settings, trusted_hosts
-from app.store import SQLiteStore
+from app.store import SQLStore
 from app.web.assets import AssetFiles, RevalidatedFiles
 from app.web.crosssite import CrossSiteMiddleware
 from app.web.docs import install_docs
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "clients use (a page elsewhere can reach this server by DNS rebinding)",
                 settings.host,
             )
-        store = SQLiteStore(settings.data_dir)
+        store = SQLStore(settings.data_dir, settings.database_url.get_secret_value())
         if store.fault is not None:
             logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
         sweeper = Sweeper(store, settings)

@@ -1,8 +1,8 @@
-"""A full or read-only data directory, for real: a 2 MiB tmpfs filled up or remounted read-only
-under a running `python -m app`. Writes answer 507 (full) or 503 (read-only) naming the path and
-the cause; reads keep working; DELETE frees space; the server starts on such a directory in
-read-only mode and says so in /health; a DELETE whose file cannot go answers 204 once the row
-is gone; a session whose snapshot could not be written is failed with the error on its row."""
+"""A full or read-only data directory of the embedded SQLite store, for real: a 2 MiB tmpfs
+filled up under a running `python -m app`, or remounted read-only between two runs. Writes
+answer 507 (full) or 503 (read-only) naming the path and the cause; reads keep working; DELETE
+frees space; the server starts on such a directory in read-only mode and says so in /health; a
+session whose snapshot could not be written is failed with the error on its row."""
 
 import os
 import subprocess
@@ -89,7 +89,7 @@ def test_a_full_directory_refuses_writes_with_507_and_a_delete_frees_space(disk:
         filler = fill(disk)
         refused = create(http)
         assert_fault(refused, 507, "full", data)
-        assert "No space left" in refused.json()["detail"]
+        assert "SQLITE_FULL" in refused.json()["detail"]
         assert_reads_work(http, ids)
         health = http.get("/api/v1/health").json()["storage"]
         assert health == {**health, "mode": "read-write", "writable": False, "fault": "full"}
@@ -123,30 +123,20 @@ def test_the_server_starts_on_a_full_directory_read_only_and_a_delete_ends_the_m
         assert {m["id"] for m in http.get("/api/v1/models").json()} == set(ids[1:])
 
 
-def read_only_bind(folder: Path) -> None:
-    """`folder` read-only from now on (a bind mount of itself, remounted read-only: unlike the
-    whole tmpfs, it can be while the server holds its database open for writing)."""
-    mount("--bind", str(folder), str(folder))
-    mount("-o", "remount,ro,bind", str(folder))
-
-
 def test_a_read_only_directory_answers_503_and_the_server_starts_on_it(disk: Path) -> None:
     data = disk
     server = LiveServer(data, instructor_token=INSTRUCTOR)
     with server, client(server) as http:
         ids = [create(http).json()["id"] for _ in range(2)]
-        read_only_bind(data / "models")
-        refused = create(http)
-        assert_fault(refused, 503, "read-only", data / "models")
-        assert "Read-only file system" in refused.json()["detail"]
-        assert_reads_work(http, ids)
     mount("-o", "remount,ro", str(disk))
     with server, client(server) as http:
         storage = http.get("/api/v1/health").json()["storage"]
         assert storage == {**storage, "mode": "read-only", "fault": "read-only"}
         assert str(data) in storage["detail"]
         assert_reads_work(http, ids)
-        assert_fault(create(http), 503, "read-only", data)
+        refused = create(http)
+        assert_fault(refused, 503, "read-only", data)
+        assert "read-only" in refused.json()["detail"]
         assert_fault(http.delete(f"/api/v1/models/{ids[0]}"), 503, "read-only", data)
         assert http.get(f"/api/v1/models/{ids[0]}").status_code == 200
 
@@ -158,20 +148,6 @@ def test_the_server_starts_on_an_empty_read_only_directory(disk: Path) -> None:
         assert http.get("/api/v1/health").json()["storage"]["mode"] == "read-only"
         assert http.get("/api/v1/models").json() == []
         assert_fault(create(http), 503, "read-only", disk)
-
-
-def test_a_delete_whose_file_cannot_go_answers_204_once_the_row_is_gone(disk: Path) -> None:
-    data = disk
-    server = LiveServer(data, instructor_token=INSTRUCTOR)
-    with server, client(server) as http:
-        model_id = create(http).json()["id"]
-        models = data / "models"
-        read_only_bind(models)
-        reply = http.delete(f"/api/v1/models/{model_id}")
-        assert reply.status_code == 204, reply.text
-        assert http.get(f"/api/v1/models/{model_id}").status_code == 404
-        assert (models / f"{model_id}.safetensors").exists()  # left for the orphan sweep
-        assert "could not remove" in server.log()
 
 
 def start_training(http: httpx2.Client) -> str:
@@ -195,14 +171,6 @@ def assert_failed_with(http: httpx2.Client, session: str, *words: str) -> None:
     assert http.post(f"/api/v1/training/{session}/resume").status_code == 409
     time.sleep(0.5)
     assert http.get(f"/api/v1/training/{session}").json()["status"] == "failed"
-
-
-def test_a_session_whose_snapshot_cannot_be_written_is_failed_with_the_error(disk: Path) -> None:
-    server = LiveServer(disk, instructor_token=INSTRUCTOR, snapshot_seconds=0.2)
-    with server, client(server) as http:
-        session = start_training(http)
-        read_only_bind(disk / "blobs")
-        assert_failed_with(http, session, "snapshot", "not saved", str(disk / "blobs"), "read-only")
 
 
 def test_a_session_on_a_disk_that_fills_up_is_failed_with_the_error(disk: Path) -> None:

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.settings import Settings
-from app.store import SQLiteStore
+from app.store import SQLStore
 from app.web.owners import COOKIE
 
 INSTRUCTOR = "instructor-secret-0123456789"
@@ -217,7 +217,7 @@ def test_a_store_without_owner_columns_opens_and_its_rows_are_the_instructors(
             ('{"cell": "rnn", "input_size": 1, "hidden_size": 2, "output_size": 1}',)
             + (time.time(),) * 2,
         )
-    store = SQLiteStore(data)
+    store = SQLStore(data)
     assert store.get_model("old1").owner_id == ""
     store.close()
     with TestClient(create_app(app_settings)) as visitor:

@@ -1,4 +1,5 @@
-"""The SQLite store, directly: models and their weights, blobs, sessions, controls, history."""
+"""The store, directly, on both its databases (the embedded SQLite file and a real PostgreSQL
+server): models and their weights, blobs, sessions, controls, history, waiting for changes."""
 
 import os
 import threading
@@ -12,16 +13,25 @@ from app.store import (
     ModelRecord,
     NotFoundError,
     SessionRecord,
-    SQLiteStore,
+    SQLStore,
     atomic_write,
     new_id,
     snapshot_key,
 )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """ "" (the SQLite file of the data directory) or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(tmp_path / "data")
+def store(tmp_path: Path, database_url: str) -> Iterator[SQLStore]:
+    opened = SQLStore(tmp_path / "data", database_url)
+    assert opened.dialect == (database_url.split(":")[0] if database_url else "sqlite")
     yield opened
     opened.close()
 
@@ -40,7 +50,7 @@ def _session(model_id: str, status: str = "running", **fields: object) -> Sessio
     )
 
 
-def test_a_model_is_stored_read_listed_and_deleted_with_its_weights(store: SQLiteStore) -> None:
+def test_a_model_is_stored_read_listed_and_deleted_with_its_weights(store: SQLStore) -> None:
     first, second = _model("first"), _model("second")
     store.create_model(first, b"weights-1")
     store.create_model(second, b"weights-2")
@@ -58,7 +68,7 @@ def test_a_model_is_stored_read_listed_and_deleted_with_its_weights(store: SQLit
     assert store.count_models() == 1
 
 
-def test_writing_weights_bumps_the_version_and_replaces_the_file(store: SQLiteStore) -> None:
+def test_writing_weights_bumps_the_version_and_replaces_them(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"old")
     assert store.write_weights(record.id, b"new") == 2
@@ -69,7 +79,7 @@ def test_writing_weights_bumps_the_version_and_replaces_the_file(store: SQLiteSt
         store.write_weights("nope", b"x")
 
 
-def test_deleting_a_model_stops_its_sessions_and_drops_their_snapshots(store: SQLiteStore) -> None:
+def test_deleting_a_model_stops_its_sessions_and_drops_their_snapshots(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id)
@@ -80,7 +90,7 @@ def test_deleting_a_model_stops_its_sessions_and_drops_their_snapshots(store: SQ
     assert store.get_session(session.id).control == "stop"
 
 
-def test_blob_keys_are_checked_and_a_missing_blob_is_none(store: SQLiteStore) -> None:
+def test_blob_keys_are_checked_and_a_missing_blob_is_none(store: SQLStore) -> None:
     store.write_blob("a-key_1", b"data")
     assert store.read_blob("a-key_1") == b"data"
     assert store.read_blob("absent") is None
@@ -89,7 +99,7 @@ def test_blob_keys_are_checked_and_a_missing_blob_is_none(store: SQLiteStore) ->
             store.write_blob(bad, b"x")
 
 
-def test_a_session_is_created_only_while_there_is_room(store: SQLiteStore) -> None:
+def test_a_session_is_created_only_while_there_is_room(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     kept = [_session(record.id) for _ in range(2)]
@@ -103,7 +113,7 @@ def test_a_session_is_created_only_while_there_is_room(store: SQLiteStore) -> No
     assert store.create_session_if_room(refused, 2, time.time() + 1) == 0
 
 
-def test_of_two_workers_claiming_an_interrupted_session_one_wins(store: SQLiteStore) -> None:
+def test_of_two_workers_claiming_an_interrupted_session_one_wins(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id, status="interrupted")
@@ -125,7 +135,7 @@ def test_of_two_workers_claiming_an_interrupted_session_one_wins(store: SQLiteSt
     assert claimed.status == "running" and claimed.owner in ("host:1:x", "host:2:x")
 
 
-def test_a_step_control_is_consumed_as_it_is_read(store: SQLiteStore) -> None:
+def test_a_step_control_is_consumed_as_it_is_read(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id)
@@ -138,7 +148,7 @@ def test_a_step_control_is_consumed_as_it_is_read(store: SQLiteStore) -> None:
         store.set_control("nope", "run")
 
 
-def test_only_a_silent_active_session_is_marked_interrupted(store: SQLiteStore) -> None:
+def test_only_a_silent_active_session_is_marked_interrupted(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id)
@@ -149,7 +159,7 @@ def test_only_a_silent_active_session_is_marked_interrupted(store: SQLiteStore) 
     assert not store.mark_interrupted_if_silent(session.id, alive_after=time.time() + 1)
 
 
-def test_updates_renew_the_heartbeat_and_refuse_unknown_fields(store: SQLiteStore) -> None:
+def test_updates_renew_the_heartbeat_and_refuse_unknown_fields(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id, updated_at=0.0)
@@ -164,7 +174,7 @@ def test_updates_renew_the_heartbeat_and_refuse_unknown_fields(store: SQLiteStor
         store.update_session("nope", step=1)
 
 
-def test_history_pages_by_step_and_is_cut_back_on_resume(store: SQLiteStore) -> None:
+def test_history_pages_by_step_and_is_cut_back_on_resume(store: SQLStore) -> None:
     record = _model()
     store.create_model(record, b"w")
     session = _session(record.id)
@@ -177,9 +187,13 @@ def test_history_pages_by_step_and_is_cut_back_on_resume(store: SQLiteStore) -> 
     assert store.history(session.id, after_step=5) == [{"step": 6, "loss": 9.0}]
 
 
-def test_two_stores_on_one_folder_see_each_others_writes(tmp_path: Path) -> None:
-    # The workers of one machine are processes with a store each, over the same data folder.
-    first, second = SQLiteStore(tmp_path / "data"), SQLiteStore(tmp_path / "data")
+def test_two_stores_on_one_database_see_each_others_writes(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The workers are processes with a store each, over the same data folder or server (for
+    # PostgreSQL: on other hosts, with data folders of their own).
+    first = SQLStore(tmp_path / "one", database_url)
+    second = SQLStore(tmp_path / ("one" if not database_url else "two"), database_url)
     try:
         record = _model()
         first.create_model(record, b"w")
@@ -187,6 +201,9 @@ def test_two_stores_on_one_folder_see_each_others_writes(tmp_path: Path) -> None
         second.write_weights(record.id, b"w2")
         assert first.get_model(record.id).weights_version == 2
         assert first.read_weights(record.id) == b"w2"
+        assert first.owner_usage("") == (1, 2)
+        second.write_blob(snapshot_key("s1"), b"snap")
+        assert first.read_blob(snapshot_key("s1")) == b"snap"
     finally:
         first.close()
         second.close()
@@ -212,3 +229,68 @@ def test_an_atomic_write_leaves_the_old_file_whole_when_it_fails(
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]  # no temporary file left
     atomic_write(path, b"new")
     assert path.read_bytes() == b"new"
+
+
+def test_a_wait_returns_the_records_another_store_writes_as_they_come(
+    tmp_path: Path, database_url: str
+) -> None:
+    waiter = SQLStore(tmp_path / "data", database_url)
+    writer = SQLStore(tmp_path / "data", database_url)
+    try:
+        record = _model()
+        writer.create_model(record, b"w")
+        session = _session(record.id)
+        writer.create_session_if_room(session, 10, 0.0)
+        writer.append_history(session.id, [{"step": 1, "loss": 1.0}])
+        # records already there come back at once
+        assert waiter.wait_for_history(session.id, 0, timeout=30) == [{"step": 1, "loss": 1.0}]
+        # nothing new: the wait ends at its timeout, empty
+        assert waiter.wait_for_history(session.id, 1, timeout=0.3) == []
+
+        def write_later() -> None:
+            time.sleep(0.3)
+            writer.append_history(session.id, [{"step": 2, "loss": 0.5}])
+
+        thread = threading.Thread(target=write_later)
+        thread.start()
+        began = time.monotonic()
+        got = waiter.wait_for_history(session.id, 1, timeout=30)
+        waited = time.monotonic() - began
+        thread.join()
+        assert got == [{"step": 2, "loss": 0.5}]
+        assert waited < 10, waited  # woken by the write, not by the timeout
+
+        # a status change ends a wait with no record
+        def stop_later() -> None:
+            time.sleep(0.3)
+            writer.update_session(session.id, status="stopped")
+
+        thread = threading.Thread(target=stop_later)
+        thread.start()
+        assert waiter.wait_for_history(session.id, 2, timeout=30, status="running") == []
+        thread.join()
+        assert waiter.get_session(session.id).status == "stopped"
+        with pytest.raises(NotFoundError):
+            waiter.wait_for_history("nope", 0, timeout=1)
+    finally:
+        waiter.close()
+        writer.close()
+
+
+def test_a_database_url_other_than_postgresql_is_refused_naming_the_setting_not_its_password() -> (
+    None
+):
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    for url, words in (
+        ("mysql://user:hunter2-pw@db/x", "only postgresql://"),
+        ("not a url", "not a database URL"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            Settings(database_url=url)
+        assert "database_url" in str(refused.value) and words in str(refused.value)
+        assert "hunter2-pw" not in str(refused.value)
+    kept = Settings(database_url="postgresql://user:hunter2-pw@db/x")
+    assert "hunter2-pw" not in repr(kept)
