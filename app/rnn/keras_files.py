@@ -27,7 +27,7 @@ __all__ = ["RECURRENT_CLASSES", "KerasLayer", "is_keras", "read_layers"]
 
 _ZIP_MAGIC, _HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 _MAX_ZIP_MEMBERS, _MAX_CONFIG_BYTES = 16, 2**20
-_MAX_OBJECTS, _MAX_DATASETS = 512, 64
+_MAX_OBJECTS, _MAX_DATASETS = 512, 128  # a 4-layer LSTM with Adam's state holds 46
 # Keras' recurrent layers → our cells; a bare file's recurrent layer is known by its gates
 RECURRENT_CLASSES = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 _GATES_TO_CLASS = {1: "SimpleRNN", 4: "LSTM", 3: "GRU"}
@@ -163,6 +163,8 @@ def _walk(
             raise WeightsError(f"the h5 file holds more than {_MAX_DATASETS} datasets")
         if item.external or item.is_virtual:
             raise WeightsError(f"the h5 dataset {where} keeps its values outside the file")
+        if re.fullmatch(r"/(?:optimizer|vars)(?:/.*)?", where):
+            continue  # the optimizer's state, the model's own variables: never read
         if item.dtype.kind != "f" or item.ndim > 2:
             raise WeightsError(
                 f"the h5 dataset {where} is {item.dtype} of shape {item.shape}; "
@@ -174,7 +176,7 @@ def _walk(
             found.setdefault(match.group(1), []).append((int(match.group(2)), item))
         elif other is not None:  # a wrapper's (Bidirectional's) or an unknown layer's
             found.setdefault(other.group(1), []).append((-1, item))
-        elif not re.fullmatch(r"/(?:optimizer|vars)(?:/.*)?", where):
+        else:
             raise WeightsError(f"the h5 dataset {where} is not a Keras layer's variable")
 
 

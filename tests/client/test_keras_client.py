@@ -23,9 +23,10 @@ keras_dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    with LiveServer(tmp_path_factory.mktemp("keras") / "data") as live, Client(
-        live.base_url
-    ) as made:
+    with (
+        LiveServer(tmp_path_factory.mktemp("keras") / "data") as live,
+        Client(live.base_url) as made,
+    ):
         yield made
 
 
