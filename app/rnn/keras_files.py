@@ -187,9 +187,12 @@ def _from_config(document: dict[str, Any]) -> list[KerasLayer]:
         raise WeightsError(
             f"config.json describes a {kind!r}; expected a Sequential or Functional model"
         )
+    entries = options.get("layers", [])
+    if not isinstance(entries, list):
+        raise WeightsError("config.json: the model's layers are not a list")
     layers: list[KerasLayer] = []
     previous = None
-    for entry in options.get("layers", []):
+    for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
             raise WeightsError("config.json: a layer entry is not an object with a config")
         layer = KerasLayer(

@@ -26,6 +26,7 @@ _HEAD_ACTIVATIONS = {"linear": "identity", "softmax": "softmax", "sigmoid": "sig
 _HEAD_LOSS = {"identity": "mse", "softmax": "cross_entropy", "sigmoid": "bce"}
 # what a layer's Keras config may hold that changes its forward pass and the engine does not do
 _REFUSED_OPTIONS = {"go_backwards": True}
+_GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
 
 def load(
@@ -60,21 +61,30 @@ def _check_shapes(recurrent: list[KerasLayer], head: KerasLayer | None) -> None:
     first = recurrent[0].tensors
     if len(first) < 2 or first[1].ndim != 2:
         raise WeightsError(f"layer {recurrent[0].name} has no recurrent kernel in the h5 file")
-    H, GH = first[1].shape
+    H = first[1].shape[0]
+    GH = _GATES[recurrent[0].kind] * H
     D = first[0].shape[0] if first[0].ndim == 2 else 0
     for k, layer in enumerate(recurrent):
         shapes = [(D if k == 0 else H, GH), (H, GH), (2, GH) if _two_biases(layer) else (GH,)]
-        _check_variables(layer, shapes, 2)
+        _check_variables(layer, shapes, 2, H)
     if head is not None:
         Q = head.tensors[0].shape[-1] if head.tensors else 0
-        _check_variables(head, [(H, Q), (Q,)], 1)
+        _check_variables(head, [(H, Q), (Q,)], 1, Q)
 
 
 def _two_biases(layer: KerasLayer) -> bool:
     return layer.kind == "GRU" and layer.options.get("reset_after", True) is not False
 
 
-def _check_variables(layer: KerasLayer, shapes: Sequence[tuple[int, ...]], least: int) -> None:
+def _check_variables(
+    layer: KerasLayer, shapes: Sequence[tuple[int, ...]], least: int, units: int
+) -> None:
+    """The layer's variables have these shapes (the bias may be absent) and its units."""
+    if layer.options.get("units", units) != units:
+        raise WeightsError(
+            f"layer {layer.name} ({layer.kind}) has units={layer.options['units']!r} but its "
+            f"variables hold {units}"
+        )
     names = ("kernel", "recurrent_kernel", "bias") if len(shapes) == 3 else ("kernel", "bias")
     if not least <= len(layer.tensors) <= len(shapes):
         raise WeightsError(

@@ -321,3 +321,56 @@ def test_the_servers_bounds_hold_for_keras_files(tmp_path) -> None:
     with TestClient(create_app(settings)) as shallow:
         response = upload(shallow, tmp_path / "deep.keras")
         assert response.status_code == 422 and response.json()["field"] == "config.num_layers"
+
+
+def keras_zip(config: object, h5: bytes = b"") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", h5)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        [],
+        {"class_name": "Sequential", "config": {"layers": 3}},
+        {"class_name": "Sequential", "config": {"layers": [1, "x"]}},
+        {"class_name": "Sequential", "config": {"layers": [{"class_name": "LSTM"}]}},
+        {"class_name": "Sequential", "config": {"layers": []}},
+        {"class_name": "Model", "config": {}},
+        {"class_name": "Sequential", "config": {"layers": [{"config": {"units": 4}}]}},
+    ],
+)
+def test_a_malformed_config_json_is_a_422_never_a_500(client, config) -> None:
+    weights = h5_bytes(lambda file: file.create_group("layers"))
+    response = post_bytes(client, keras_zip(config, weights))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+
+
+def test_a_keras_file_whose_config_does_not_match_its_weights_is_a_422(client, tmp_path) -> None:
+    model = build(layers.LSTM(H), layers.Dense(Q))
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+        h5 = archive.read("model.weights.h5")
+    config["config"]["layers"][1]["class_name"] = "GRU"  # saved under another name: not found
+    response = post_bytes(client, keras_zip(config, h5))
+    assert response.status_code == 422, response.text
+    assert "variables of layer(s) lstm that config.json does not list" in response.text
+    with h5py.File(io.BytesIO(h5), "r") as original:  # the LSTM's variables under gru/
+        as_gru = h5_bytes(
+            lambda file: [
+                original.copy(f"layers/{old}", file, name=f"layers/{new}")
+                for old, new in (("lstm", "gru"), ("dense", "dense"))
+            ]
+        )
+    response = post_bytes(client, keras_zip(config, as_gru))
+    assert response.status_code == 422, response.text
+    assert "kernel has shape (3, 16), expected (3, 12)" in response.json()["detail"]
+    config["config"]["layers"][1]["class_name"] = "LSTM"
+    config["config"]["layers"][1]["config"]["units"] = 5
+    response = post_bytes(client, keras_zip(config, h5))
+    assert response.status_code == 422 and "units=5" in response.json()["detail"]
