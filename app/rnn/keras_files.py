@@ -88,12 +88,19 @@ def _unzip(data: bytes) -> tuple[dict[str, Any], bytes]:
         ):
             if name not in members:
                 raise WeightsError(f"not a .keras file: the zip holds no {name}")
-            if members[name].file_size > bound:
+            with archive.open(name) as member:  # its size as read, whatever the zip says
+                parts.append(member.read(bound + 1))
+            if max(members[name].file_size, len(parts[-1])) > bound:
                 raise WeightsError(f"{name} in the .keras zip is above {bound} bytes unpacked")
-            with archive.open(name) as member:
-                parts.append(member.read(bound + 1)[:bound])
         config = json.loads(parts[0])
-    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        RuntimeError,
+        EOFError,
+        NotImplementedError,
+    ) as error:
         if isinstance(error, WeightsError):
             raise
         raise WeightsError(f"not a valid .keras file: {error}") from None
@@ -134,7 +141,9 @@ def _variables(data: bytes, max_numbers: int) -> dict[str, tuple[list[Array], li
                 )
                 for name, datasets in found.items()
             }
-    except (OSError, KeyError, TypeError) as error:
+    except WeightsError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:
         raise WeightsError(f"not a valid Keras weights file (HDF5): {error}") from None
 
 
@@ -158,6 +167,8 @@ def _walk(
         if isinstance(item, h5py.Group):
             _walk(item, where, found, counts)
             continue
+        if not isinstance(item, h5py.Dataset):
+            raise WeightsError(f"the h5 object {where} is neither a group nor a dataset")
         counts[1] += 1
         if counts[1] > _MAX_DATASETS:
             raise WeightsError(f"the h5 file holds more than {_MAX_DATASETS} datasets")

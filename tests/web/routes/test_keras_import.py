@@ -374,3 +374,18 @@ def test_a_keras_file_whose_config_does_not_match_its_weights_is_a_422(client, t
     config["config"]["layers"][1]["config"]["units"] = 5
     response = post_bytes(client, keras_zip(config, h5))
     assert response.status_code == 422 and "units=5" in response.json()["detail"]
+
+
+def test_corrupted_keras_files_are_422s_never_500s(client, tmp_path) -> None:
+    model = build(layers.GRU(H, return_sequences=True), layers.Dense(Q))
+    model.save(tmp_path / "m.keras")
+    model.save_weights(tmp_path / "m.weights.h5")
+    rng = np.random.default_rng(12)
+    for path in (tmp_path / "m.keras", tmp_path / "m.weights.h5"):
+        original = path.read_bytes()
+        for _ in range(60):
+            data = bytearray(original)
+            for _ in range(rng.integers(1, 8)):  # a few bytes anywhere past the magic
+                data[rng.integers(8, len(data))] = rng.integers(0, 256)
+            response = post_bytes(client, bytes(data))
+            assert response.status_code in (201, 422), response.text
