@@ -195,6 +195,20 @@ class Client:
         answer: dict[str, Any] = response.json()
         return answer
 
+    def import_keras(
+        self, path: str | Path | bytes, *, name: str = "", **config: Any
+    ) -> dict[str, Any]:
+        """A model from a Keras 3 file: `.keras` (its config says the layers) or `.weights.h5`
+        (the shapes say them; config fields such as output_mode="last", head="softmax" or
+        nonlinearity="relu" say what they cannot). Keras is not needed to import."""
+        data, filename = (path, "model.keras") if isinstance(path, bytes) else (
+            Path(path).read_bytes(), Path(path).name
+        )  # fmt: skip
+        form = {"name": name, "config": orjson.dumps(_plain(config)).decode()}
+        files = {"weights": (filename, data, "application/octet-stream")}
+        answer: dict[str, Any] = self._call("POST", "/models/import", data=form, files=files).json()
+        return answer
+
     def import_torch(
         self, module: Any, *, head: str | None = None, name: str = "", **config: Any
     ) -> dict[str, Any]:

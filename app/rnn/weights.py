@@ -13,7 +13,8 @@ are; one with bias "one" keeps their sum b_h = bias_ih + bias_hh, except the GRU
 where r multiplies (H W_hn + b_hn): there b_hn = bias_hh's n block stays apart. bias "none" has
 no bias tensors (bias=False), and a model without a linear head no head tensors. At import the
 recurrent module and the head may have other names (`canonical_names`). Files are safetensors
-(never pickle), with the model config in the metadata.
+(never pickle), with the model config in the metadata. Keras' layouts and gate orders come in
+through `from_keras` (the files themselves are read in keras_files).
 """
 
 import json
@@ -162,6 +163,39 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
         params["W_hq"] = np.ascontiguousarray(tensors["head.weight"].T)
         params["b_q"] = tensors["head.bias"].copy()
     return params
+
+
+# Keras' gate blocks in PyTorch's order: its LSTM's i, f, c, o are PyTorch's i, f, g, o; its
+# GRU's z, r, h become r, z, n.
+_KERAS_GATE_ORDER = {"rnn": (0,), "lstm": (0, 1, 2, 3), "gru": (1, 0, 2)}
+
+
+def from_keras(cell: str, layers: list[list[Array]], head: list[Array] | None) -> dict[str, Array]:
+    """Keras' variables → a PyTorch state dict (shapes checked by the caller). Per layer,
+    kernel (D_k, G·H), recurrent_kernel (H, G·H) and a bias (G·H,), the GRU's (2, 3H) or none:
+    weight_ih = kernelᵀ, weight_hh = recurrent_kernelᵀ, their gate blocks in PyTorch's order;
+    bias_ih = the bias (the GRU's input bias, row 0), bias_hh = 0 (its recurrent bias, row 1).
+    A Dense head's kernel (H, Q) and bias (Q,) or none: head.weight = kernelᵀ, head.bias."""
+    order = _KERAS_GATE_ORDER[cell]
+
+    def in_torch_order(value: Array) -> Array:
+        blocks = np.split(value, len(order), axis=-1)
+        return np.concatenate([blocks[i] for i in order], axis=-1)
+
+    state: dict[str, Array] = {}
+    for k, tensors in enumerate(layers):
+        state[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(in_torch_order(tensors[0]).T)
+        state[f"rnn.weight_hh_l{k}"] = np.ascontiguousarray(in_torch_order(tensors[1]).T)
+        if len(tensors) > 2:
+            bias = in_torch_order(tensors[2])
+            two = bias.ndim == 2
+            state[f"rnn.bias_ih_l{k}"] = bias[0] if two else bias
+            state[f"rnn.bias_hh_l{k}"] = bias[1] if two else np.zeros_like(bias)
+    if head is not None:
+        state["head.weight"] = np.ascontiguousarray(head[0].T)
+        if len(head) > 1:
+            state["head.bias"] = head[1]
+    return state
 
 
 def _bias_free(state: dict[str, Array], name: str) -> bool:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from app.rnn import spectral_radius as compute_spectral_radius
 from app.rnn import weights as weights_io
 from app.rnn.arrays import Array
 from app.rnn.connectivity import input_connectivity, output_steps, reach
+from app.rnn.keras_layers import load as load_keras
 from app.rnn.network import StepGrads
 from app.services.errors import InputError, LimitError
 from app.services.limits import Limits
@@ -120,18 +122,21 @@ class ModelService:
     def import_model(
         self,
         data: bytes,
-        config: ModelConfig | None,
+        config: ModelConfig | dict[str, Any] | None,
         name: str,
         owner_id: str = "",
         bounded: bool = True,
         head_prefix: str | None = None,
     ) -> ModelRecord:
-        """A safetensors file in PyTorch's names + a config (else the file's metadata); the
-        head is the Linear named `head_prefix`, else the one found (weights.canonical_names)."""
+        """Safetensors in PyTorch's names (weights.load) + a config, else the file's metadata;
+        or a Keras file + a partial config over its own, ≤ max_upload_bytes/2 numbers read."""
         self.limits.upload(len(data))
-        if config is not None:
-            self.limits.config(config)
-        config, params = weights_io.load(data, config, head_prefix)
+        if isinstance(config, dict):
+            config, params = load_keras(data, config, self.settings.max_upload_bytes // 2)
+        else:
+            if config is not None:
+                self.limits.config(config)
+            config, params = weights_io.load(data, config, head_prefix)
         self.limits.config(config)
         self._check_room()
         return self._store_new(config, params, name, owner_id, bounded)

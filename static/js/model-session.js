@@ -201,11 +201,14 @@ export async function refresh() {
   await show(await api.getModel(state.model.id), sample, ticket);
 }
 
-/** Imports PyTorch weights for the current task's sizes; the link then names the new model. */
+/** Imports PyTorch weights for the current task's sizes, or a Keras file (.keras, .h5) as its own
+ * config says; the link then names the new model. */
 export async function importWeights(file) {
   if (!state.sample) throw new api.ApiError("Pick a task first: the imported model needs its input and output sizes.");
   set({ status: `Importing ${file.name}…` });
-  const info = await api.importWeights(file, wantedConfig(), file.name.replace(/\.safetensors$/, ""));
+  const keras = /\.(keras|h5)$/i.test(file.name);
+  const name = file.name.replace(/(\.weights)?\.(safetensors|keras|h5)$/i, "");
+  const info = await api.importWeights(file, keras ? {} : wantedConfig(), name);
   letGoOfPrevious(info);
   set({ modelId: info.id });
   await show(info, state.sample, ++latest);

@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.rnn import ModelConfig
+from app.rnn import ModelConfig, keras_files
 from app.rnn import weights as weights_io
 from app.services.errors import InputError
 from app.store import ModelRecord
@@ -79,18 +79,24 @@ def model_info(record: ModelRecord) -> ModelInfo:
     )
 
 
-def _config_form(text: str | None) -> ModelConfig | None:
-    """The import form's `config` field: a ModelConfig as JSON (or {"config": ModelConfig})."""
+def _config_document(text: str | None) -> Any:
+    """The import form's `config` field parsed: JSON (a ModelConfig or {"config": ModelConfig});
+    None when absent, empty or null (the file says)."""
     if text is None or not text.strip():
         return None
     try:
         document = parse_json(text)
     except ValueError as error:
         raise InputError("config", f"config is not valid JSON: {error}") from None
-    if document is None:  # JSON null: as if absent, the file's metadata says
-        return None
     if isinstance(document, dict) and isinstance(document.get("config"), dict):
         document = document["config"]
+    return document
+
+
+def _config_form(document: Any) -> ModelConfig | None:
+    """The import form's `config` for a safetensors file: a whole ModelConfig."""
+    if document is None:  # as if absent, the file's metadata says
+        return None
     try:
         return ModelConfig.model_validate(document)
     except ValidationError as error:
@@ -122,10 +128,19 @@ def list_models(models: ModelsDep, caller: CallerDep) -> list[ModelInfo]:
 async def import_model(
     models: ModelsDep,
     caller: CallerDep,
-    weights: Annotated[UploadFile, File(description="safetensors, PyTorch names and layouts")],
+    weights: Annotated[
+        UploadFile,
+        File(
+            description="safetensors in PyTorch's names and layouts, or a Keras 3 file "
+            "(.keras or .weights.h5)"
+        ),
+    ],
     config: Annotated[
         str | None,
-        Form(description="the model config as a JSON string; else the file's metadata"),
+        Form(
+            description="the model config as a JSON string, else the file's metadata; for a "
+            "Keras file, fields over those the file says"
+        ),
     ] = None,
     name: Annotated[str, Form(max_length=200)] = "",
     head_prefix: Annotated[
@@ -138,12 +153,22 @@ async def import_model(
 ) -> ModelInfo:
     """Import a PyTorch RNN/LSTM/GRU, with or without biases, with a Linear head under any
     name or none, from a safetensors file; every tensor's name, dtype and shape is checked
-    against the config."""
+    against the config. Or a Keras 3 SimpleRNN/LSTM/GRU stack with or without a Dense head,
+    from a .keras or .weights.h5 file (read without Keras)."""
     data = await weights.read()
+    document = _config_document(config)
+    if keras_files.is_keras(data):
+        if head_prefix:
+            raise InputError("head_prefix", "head_prefix: a Keras file's head is its Dense layer")
+        if document is not None and not isinstance(document, dict):
+            raise InputError("config", "config: for a Keras file, an object of config fields")
+        given: ModelConfig | dict[str, Any] | None = document or {}
+    else:
+        given = _config_form(document)
     record = await run_in_threadpool(
         models.import_model,
         data,
-        _config_form(config),
+        given,
         name,
         caller.owner,
         not caller.instructor,

@@ -218,3 +218,24 @@ def test_a_headless_model_streams_and_answers_connectivity_as_torch(client) -> N
     )  # (H, T, D): ∂Y_t/∂X_s
     expected = np.sqrt((jacobian.numpy() ** 2).sum(axis=(0, 2)))
     np.testing.assert_allclose(answer.json()["norms"], expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", sorted(KINDS))
+def test_a_module_without_recurrent_biases_but_a_linear_head_round_trips_bit_for_bit(
+    client, cell
+) -> None:
+    model = Model(cell, bias=False)
+    response = upload(client, dict(model.state_dict()), base_config(cell))
+    assert response.status_code == 201, response.text
+    info = response.json()
+    assert info["config"]["bias"] == "none" and info["config"]["linear_head"]
+    passes_match(client, info["id"], model, Q)
+    exported = load_torch_safetensors(client.get(f"/api/v1/models/{info['id']}/weights").content)
+    again = Model(cell, bias=False)
+    with torch.no_grad():  # nothing of the original left to hide a missing tensor
+        for parameter in again.parameters():
+            parameter.zero_()
+    again.load_state_dict(renamed(exported), strict=True)
+    assert sorted(again.state_dict()) == sorted(model.state_dict())
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(again.state_dict()[name], tensor), name
