@@ -1,0 +1,94 @@
+"""Sessions train in trainer processes, never in the web worker: a trainer killed with -9 is
+reported interrupted, and its session resumes from its last snapshot bit for bit."""
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.waiting import wait_until
+from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
+
+BODY = {**SINE, "steps": 1500, "report_every": 10, "seed": 7}
+
+
+def straight_run(data_dir: Path) -> tuple[bytes, list[dict[str, Any]]]:
+    """The session's weights and history when nothing interrupts it."""
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(f"/api/v1/models/{model_id}/train", json=BODY).json()["id"]
+        wait_for(client, session, ("finished",), timeout=120)
+        weights = client.get(f"/api/v1/models/{model_id}/weights").content
+        history = client.get(f"/api/v1/training/{session}/history").json()["records"]
+    return weights, history
+
+
+def without_clock(record: dict[str, Any]) -> dict[str, Any]:
+    """A progress record but its wall-clock time (the only field two runs may not share)."""
+    return {key: value for key, value in record.items() if key != "elapsed"}
+
+
+def trainer_pid(worker: str) -> int:
+    """The pid in a session's `worker` (host:pid:nonce[:identity])."""
+    return int(worker.split(":")[1])
+
+
+def test_a_trainer_killed_mid_session_is_interrupted_and_resumes_bit_for_bit(tmp_path) -> None:
+    expected_weights, expected_history = straight_run(tmp_path / "straight")
+
+    settings = Settings(data_dir=tmp_path / "killed", snapshot_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        session = client.post(f"/api/v1/models/{model_id}/train", json=BODY).json()["id"]
+        url = f"/api/v1/training/{session}"
+        # the trainer names itself in the row: a process of its own, not this (the web) one
+        running = wait_until(
+            lambda: (body := client.get(url).json())["step"] >= 200 and body,
+            60,
+            "the session never reached step 200",
+        )
+        assert running["status"] == "running"
+        pid = trainer_pid(running["worker"])
+        assert pid != os.getpid()
+        assert pid in client.app.state.training.trainers.pids().values()
+        os.kill(pid, signal.SIGKILL)
+
+        interrupted = wait_until(
+            lambda: (body := client.get(url).json())["status"] == "interrupted" and body,
+            30,
+            "the killed trainer's session was never reported interrupted",
+        )
+        assert interrupted["resumable"]
+        assert interrupted["step"] < BODY["steps"]
+        # the dead trainer was reaped: no zombie keeps its pid
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), 10, "the trainer was not reaped")
+
+        resumed = client.post(f"{url}/resume").json()
+        assert resumed["status"] in ("running", "finished")
+        finished = wait_for(client, session, ("finished",), timeout=120)
+        assert trainer_pid(finished["worker"]) != pid
+        weights = client.get(f"/api/v1/models/{model_id}/weights").content
+        history = client.get(f"{url}/history").json()["records"]
+    assert weights == expected_weights
+    assert [without_clock(record) for record in history] == [
+        without_clock(record) for record in expected_history
+    ]
+
+
+def test_the_web_worker_never_runs_a_training_loop(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        body = {**BODY, "steps": 100_000}
+        session = client.post(f"/api/v1/models/{model_id}/train", json=body).json()["id"]
+        url = f"/api/v1/training/{session}"
+        wait_until(lambda: client.get(url).json()["step"] > 0, 60, "the session never trained")
+        names = [thread.name for thread in threading.enumerate()]
+        assert not [name for name in names if name.startswith("training-")], names
+        assert trainer_pid(client.get(url).json()["worker"]) != os.getpid()
+        assert client.post(f"{url}/stop").json()["status"] == "stopped"
