@@ -168,6 +168,13 @@ class Settings(BaseSettings):
         description="a Ray cluster (host:port of its head, or ray://host:10001) whose actors "
         "train the sessions, one actor per session; unset: a local trainer process per session",
     )
+    trainer_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="the scheduling niceness of local trainer processes: on shared cores the "
+        "web workers (a student's step) go first, training takes what is left",
+    )
     ray_trainer_cpus: float = Field(
         1.0, gt=0, le=64, description="the CPUs a session's Ray actor reserves on its node"
     )

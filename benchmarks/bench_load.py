@@ -62,12 +62,18 @@ def free_port() -> int:
 
 
 def process_tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and its children (the uvicorn workers), in MiB."""
+    """Resident memory of `pid` and all its descendants (the uvicorn workers, their trainer
+    processes and the fork server), in MiB."""
     total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    pids, pending = [], [pid]
+    while pending:
+        each = pending.pop()
+        pids.append(each)
+        children = Path(f"/proc/{each}/task/{each}/children")
+        try:
+            pending += [int(p) for p in children.read_text().split()]
+        except OSError:
+            continue
     for each in pids:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():

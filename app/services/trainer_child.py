@@ -146,7 +146,9 @@ def trainer_main(
     """A local trainer process: train one session, steered by the store and `connection`."""
     # Ctrl-C reaches the whole process group: the web worker decides when its trainers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    trainer = SessionTrainer(Settings(**values), session_id, model_id, control, launcher)
+    settings = Settings(**values)
+    os.nice(settings.trainer_nice)  # batch work: a student's step on the same cores goes first
+    trainer = SessionTrainer(settings, session_id, model_id, control, launcher)
     signal.signal(signal.SIGTERM, lambda *_: trainer.interrupt())
     threading.Thread(target=_listen, args=(connection, trainer), daemon=True).start()
     try:

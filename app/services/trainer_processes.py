@@ -55,6 +55,7 @@ class ProcessTrainers:
         self._context.set_forkserver_preload(PRELOAD)
         self._children: dict[str, _Child] = {}
         self._lock = threading.Lock()
+        self._stopping = False  # shutdown() marks what it kills; the store closes after it
         # the fork server imports numpy and the engine once, off the request that first trains
         threading.Thread(target=self._warm, name="trainer-forkserver", daemon=True).start()
 
@@ -101,7 +102,8 @@ class ProcessTrainers:
         code = child.process.exitcode
         if code != 0:
             logger.warning("the trainer of session %s ended with exit code %s", session_id, code)
-        self._mark_interrupted(session_id, child)
+        if not self._stopping:
+            self._mark_interrupted(session_id, child)
 
     def _mark_interrupted(self, session_id: str, child: _Child) -> None:
         mine = (self.owner, f"{socket.gethostname()}:{child.process.pid}:")
@@ -132,6 +134,7 @@ class ProcessTrainers:
         """Interrupt every child (each checkpoints its session as "interrupted"), wait up to
         `timeout` seconds, then kill what is left and mark its session interrupted."""
         with self._lock:
+            self._stopping = True
             children = dict(self._children)
         for child in children.values():
             child.send("interrupt")
