@@ -90,6 +90,11 @@ class SessionTrainer:
             logger.warning("session %s was taken over before its trainer began", self.session_id)
             return None
         snapshot = read_snapshot(store, self.session_id)
+        # stopped before it began (its model deleted, snapshot and all): it ends here
+        stopped = snapshot is None or record.control == "stop"
+        if stopped and store.get_session(self.session_id).control == "stop":
+            store.update_session(self.session_id, status="stopped")
+            return None
         try:
             if snapshot is None:
                 raise ValueError("it has no snapshot")

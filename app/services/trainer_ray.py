@@ -81,12 +81,18 @@ class RayTrainers:
         self.settings = settings
         self.owner = owner
         if not ray.is_initialized():
-            ray.init(
-                address=settings.ray_address,
-                namespace=NAMESPACE,
-                log_to_driver=False,
-                configure_logging=False,
-            )
+            try:
+                ray.init(
+                    address=settings.ray_address,
+                    namespace=NAMESPACE,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            except Exception as error:  # the operator's setting, named with the cause
+                raise RuntimeError(
+                    f"RNN_EXPLORER_RAY_ADDRESS={settings.ray_address}: no Ray cluster answers "
+                    f"there ({type(error).__name__}: {error})"
+                ) from error
         self._launched: dict[str, float] = {}
 
     def launch(self, session_id: str, model_id: str, control: str) -> None:

@@ -127,7 +127,7 @@ class TrainingService:
             self.runners.checkpoint(runner, status)
         except NotSavedError as error:  # the row says "failed" and why; the answer 507 or 503
             raise error.cause from None
-        self.trainers.launch(session_record.id, model_id, control)
+        self._launch(session_record.id, model_id, control)
         return self.status(session_record.id)
 
     @staticmethod
@@ -277,7 +277,18 @@ class TrainingService:
         if not self.store.claim_session(session_id, self.owner, ("interrupted",), control):
             raise ConflictError(f"session {session_id!r} was resumed by another worker")
         self.store.truncate_history(session_id, session.step_count)
-        self.trainers.launch(session_id, record.model_id, control)
+        self._launch(session_id, record.model_id, control)
+
+    def _launch(self, session_id: str, model_id: str, control: str) -> None:
+        """Hand the session to a trainer; one that cannot be started leaves it interrupted
+        (resumable from its snapshot) and answers 503 with the cause."""
+        try:
+            self.trainers.launch(session_id, model_id, control)
+        except Exception as error:
+            cause = f"no trainer could be started: {type(error).__name__}: {error}"
+            with contextlib.suppress(StorageError):
+                self.store.update_session(session_id, status="interrupted", error=cause)
+            raise ConflictError(f"session {session_id!r}: {cause}", status_code=503) from error
 
     # Reading --------------------------------------------------------------------------------
 
