@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.servers import OWNER, LiveServer
 from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
@@ -96,3 +97,38 @@ def test_the_web_worker_never_runs_a_training_loop(tmp_path) -> None:
         own = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + settings.trainer_nice)
         assert client.post(f"{url}/stop").json()["status"] == "stopped"
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_a_trainer_never_outlives_its_killed_web_worker(tmp_path) -> None:
+    with LiveServer(tmp_path) as live:
+        url = live.base_url
+        model_id = OWNER.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
+        body = {**BODY, "steps": 100_000}
+        session = OWNER.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
+        worker = OWNER.get(f"{url}/api/v1/health").json()["worker"]
+        status = f"{url}/api/v1/training/{session}"
+        trainer = wait_until(
+            lambda: (pid := trainer_pid(OWNER.get(status).json()["worker"])) != worker and pid,
+            60,
+            "the session's trainer never began",
+        )
+        wait_until(lambda: OWNER.get(status).json()["step"] > 0, 60, "it never trained")
+        os.kill(worker, signal.SIGKILL)
+        # its pipe to the dead worker closes: it checkpoints the session and exits
+        wait_until(lambda: not running(trainer), 30, "the trainer outlived its web worker")
+    with LiveServer(tmp_path) as live:
+        url = live.base_url
+        interrupted = OWNER.get(f"{url}/api/v1/training/{session}").json()
+        assert interrupted["status"] == "interrupted" and interrupted["resumable"]
+        resumed = OWNER.post(f"{url}/api/v1/training/{session}/resume", timeout=30).json()
+        assert resumed["status"] == "running"
+        assert OWNER.post(f"{url}/api/v1/training/{session}/stop").json()["status"] == "stopped"
