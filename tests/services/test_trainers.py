@@ -18,11 +18,14 @@ from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 BODY = {**SINE, "steps": 1500, "report_every": 10, "seed": 7}
 
 
-def straight_run(data_dir: Path) -> tuple[bytes, list[dict[str, Any]]]:
+def straight_run(
+    data_dir: Path, body: dict[str, Any] | None = None
+) -> tuple[bytes, list[dict[str, Any]]]:
     """The session's weights and history when nothing interrupts it."""
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
-        session = client.post(f"/api/v1/models/{model_id}/train", json=BODY).json()["id"]
+        url = f"/api/v1/models/{model_id}/train"
+        session = client.post(url, json=body or BODY).json()["id"]
         wait_for(client, session, ("finished",), timeout=120)
         weights = client.get(f"/api/v1/models/{model_id}/weights").content
         history = client.get(f"/api/v1/training/{session}/history").json()["records"]
