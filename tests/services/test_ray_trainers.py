@@ -51,6 +51,7 @@ def actor_node(session_id: str) -> str:
     return str(ray.get(actor.node_id.remote(), timeout=30))
 
 
+@pytest.mark.slow
 def test_a_session_trains_as_an_actor_and_resumes_on_the_other_node_after_its_node_died(
     tmp_path: Path, ray_cluster: Any
 ) -> None:
