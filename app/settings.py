@@ -179,6 +179,30 @@ class Settings(BaseSettings):
     stale_seconds: float = Field(
         15.0, gt=0, description="a session silent this long is reported interrupted"
     )
+    control_poll_seconds: float = Field(
+        0.1,
+        gt=0,
+        le=3600,
+        description="a running session reads its control (pause, step, stop) from the store "
+        "this often when no nudge comes first",
+    )
+
+    # Where training runs (docs/design.md, "Trainers").
+    ray_address: str | None = Field(
+        None,
+        description="a Ray cluster (host:port of its head, or ray://host:10001) whose actors "
+        "train the sessions, one actor per session; unset: a local trainer process per session",
+    )
+    trainer_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="the scheduling niceness of local trainer processes: on shared cores the "
+        "web workers (a student's step) go first, training takes what is left",
+    )
+    ray_trainer_cpus: float = Field(
+        1.0, gt=0, le=64, description="the CPUs a session's Ray actor reserves on its node"
+    )
     sweep_seconds: float = Field(
         300.0,
         gt=0,

@@ -62,12 +62,18 @@ def free_port() -> int:
 
 
 def process_tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and its children (the uvicorn workers), in MiB."""
+    """Resident memory of `pid` and all its descendants (the uvicorn workers, their trainer
+    processes and the fork server), in MiB."""
     total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    pids, pending = [], [pid]
+    while pending:
+        each = pending.pop()
+        pids.append(each)
+        children = Path(f"/proc/{each}/task/{each}/children")
+        try:
+            pending += [int(p) for p in children.read_text().split()]
+        except OSError:
+            continue
     for each in pids:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
@@ -118,14 +124,28 @@ class Server:
         self.log.close()
 
 
-async def student(url: str, model_id: str, seed: int, until: float, think: float, tally: Tally):
+def cookie_header(client: httpx2.AsyncClient) -> dict[str, str]:
+    """The student's owner cookie for its WebSocket (a browser sends it with the upgrade)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in client.cookies.items())}
+
+
+async def student(
+    url: str,
+    client: httpx2.AsyncClient,
+    model_id: str,
+    seed: int,
+    until: float,
+    think: float,
+    tally: Tally,
+):
     """Step through runs on one socket until `until`; the first run warms the worker up and is
     not counted."""
     ws_url = url.replace("http", "ws", 1) + f"/api/v1/models/{model_id}/stream"
     rng = random.Random(seed)
     warm = False
     try:
-        async with websockets.connect(ws_url, max_size=2**24) as ws:
+        headers = cookie_header(client)
+        async with websockets.connect(ws_url, max_size=2**24, additional_headers=headers) as ws:
             while time.monotonic() < until:
                 phase = rng.uniform(0, 2 * math.pi)
                 xs = [[0.5 * (1 + math.sin(phase + 0.3 * t))] for t in range(T + 1)]
@@ -187,7 +207,8 @@ async def trainer(url: str, client: httpx2.AsyncClient, model_id: str, until: fl
         session = reply.json()["id"]
         tally.sessions += 1
         try:
-            async with websockets.connect(ws_url, max_size=2**24) as ws:
+            headers = cookie_header(client)
+            async with websockets.connect(ws_url, max_size=2**24, additional_headers=headers) as ws:
                 await ws.send(json.dumps({"type": "follow", "session": session}))
                 while time.monotonic() < until:
                     frame = json.loads(await ws.recv())
@@ -209,10 +230,12 @@ async def classroom(
 ) -> tuple[Tally, list[tuple[float, float]]]:
     tally = Tally()
     memory: list[tuple[float, float]] = []
-    async with httpx2.AsyncClient(timeout=60) as client:
+    # each student is a visitor of its own (an owner cookie of its own, as a browser has)
+    clients = [httpx2.AsyncClient(timeout=60) for _ in range(n)]
+    try:
         model_ids = []
         config = {"cell": "rnn", "input_size": 2, "hidden_size": 16, "output_size": 1}
-        for i in range(n):
+        for i, client in enumerate(clients):
             trains = train_every > 0 and i % train_every == train_every - 1
             body = (
                 {"config": {**config, "head": "sigmoid", "loss": "bce"}}
@@ -233,10 +256,13 @@ async def classroom(
         jobs = [
             trainer(server.url, client, model_id, until, tally)
             if trains
-            else student(server.url, model_id, i, until, think, tally)
-            for i, (model_id, trains) in enumerate(model_ids)
+            else student(server.url, client, model_id, i, until, think, tally)
+            for i, (client, (model_id, trains)) in enumerate(zip(clients, model_ids, strict=True))
         ]
         await asyncio.gather(sample_memory(), *jobs)
+    finally:
+        for client in clients:
+            await client.aclose()
     return tally, memory
 
 

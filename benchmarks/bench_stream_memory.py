@@ -1,4 +1,4 @@
-"""The worker's memory (RSS) while twelve slow readers stream the largest pass, and after they close.
+"""The worker's memory (RSS) while twelve slow readers stream the largest pass, and after.
 
     python -m benchmarks.bench_stream_memory
     python -m benchmarks.bench_stream_memory --write benchmarks/SERVICE_RESULTS.md

@@ -21,7 +21,7 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 python -m pip install --quiet --upgrade pip
 # torch is pinned: it is the reference for parity tests and benchmarks, never a runtime dependency.
-python -m pip install --quiet -e ".[dev]"
+python -m pip install --quiet -e ".[dev,cluster]"
 
 # The browser tests drive a real Chromium: Debian's package where apt is at hand (Playwright's
 # own download needs the open internet), Playwright's build elsewhere.

@@ -45,7 +45,8 @@ class LimitError(InputError):
 
 class ConflictError(RuntimeError):
     """A request that cannot be served in the current state (a finished session asked to resume,
-    a session resumed elsewhere); `status_code` is 409 or 429."""
+    a session resumed elsewhere); `status_code` is 409 or 429, or 503 when no trainer could be
+    started for a session."""
 
     def __init__(self, message: str, status_code: int = 409) -> None:
         super().__init__(message)

@@ -1,12 +1,14 @@
-"""The thread that trains one session, and its bookkeeping in the store.
+"""The loop that trains one session, and its bookkeeping in the store.
 
-A session trains in a thread of the worker that started (or resumed) it. Before every update the
-thread asks the store for the session's control ("run" | "pause" | "stop" | "step", written by any
-worker; at most every `CONTROL_POLL_SECONDS` while running), appends progress records to the
-history, touches its row every `heartbeat_seconds`, and saves a snapshot (parameters, optimiser
-state, RNG, data cursor: `TrainingSession.snapshot()`) with the model's weights every
-`snapshot_seconds`, on pause, after a single step and at the end. When the worker shuts down, its
-sessions are checkpointed and marked "interrupted".
+The loop runs in a trainer (a process of its own or a Ray actor: `app.services.trainers`), never
+in a web worker; the web worker uses `SessionRunners.checkpoint` only to save a new session's
+first snapshot. Before every update the loop asks the store for the session's control ("run" |
+"pause" | "stop" | "step", written by any worker; at most every `control_poll_seconds` while
+running, at once after a nudge), appends progress records to the history, touches its row every
+`heartbeat_seconds`, and saves a snapshot (parameters, optimiser state, RNG, data cursor:
+`TrainingSession.snapshot()`) with the model's weights every `snapshot_seconds`, on pause, after a
+single step and at the end. An interrupted loop (its trainer told to shut down) is checkpointed
+and marked "interrupted".
 """
 
 import json
@@ -27,11 +29,9 @@ from app.settings import Settings
 from app.store import NotFoundError, StorageError, Store, snapshot_key
 from app.training import Snapshot, TrainingSession
 
-__all__ = ["CONTROL_POLL_SECONDS", "NotSavedError", "Runner", "SessionRunners", "read_snapshot"]
+__all__ = ["NotSavedError", "Runner", "SessionRunners", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
-
-CONTROL_POLL_SECONDS = 0.1
 
 
 class _ShutdownError(Exception):
@@ -78,8 +78,8 @@ def read_snapshot(store: Store, session_id: str) -> Snapshot | None:
 
 
 class SessionRunners:
-    """The sessions this worker trains, each in a thread of its own; `owner` names the worker in
-    the store ("host:pid:nonce")."""
+    """The sessions this process trains, each in a thread of its own; `owner` names the process
+    in the store ("host:pid:nonce[:identity]")."""
 
     def __init__(self, store: Store, settings: Settings, owner: str) -> None:
         self.store = store
@@ -93,8 +93,8 @@ class SessionRunners:
             return session_id in self._runners
 
     def nudge(self, session_id: str) -> None:
-        """A control was just written for a session this worker trains: its next poll (before
-        its next update) reads the store instead of waiting out CONTROL_POLL_SECONDS."""
+        """A control was just written for a session trained here: its next poll (before its
+        next update) reads the store instead of waiting out `control_poll_seconds`."""
         with self._lock:
             runner = self._runners.get(session_id)
         if runner is not None:
@@ -148,7 +148,7 @@ class SessionRunners:
         if runner.interrupt.is_set():
             raise _ShutdownError
         now = time.monotonic()
-        if runner.control == "run" and now - runner.polled_at < CONTROL_POLL_SECONDS:
+        if runner.control == "run" and now - runner.polled_at < self.settings.control_poll_seconds:
             return "run"
         runner.polled_at = now
         try:

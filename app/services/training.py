@@ -1,11 +1,11 @@
 """Training sessions that any worker can start, steer and read, through the store.
 
-A session trains in a thread of the worker that started (or resumed) it (`app.services.runner`).
-Every worker sees every session through the store: its row (status, control, step, the latest
-record, the owner's heartbeat), its history and its snapshot. A session whose worker died without
-checkpointing it is recognised (its process is gone, or its row fell silent for `stale_seconds`)
-and reported "interrupted"; `resume` continues an interrupted session from its snapshot, bit for
-bit.
+A session trains in a trainer (a local trainer process or a Ray actor: `app.services.trainers`),
+never in the web worker that started (or resumed) it. Every worker sees every session through the
+store: its row (status, control, step, the latest record, its trainer's heartbeat), its history
+and its snapshot. A session whose trainer died without checkpointing it is recognised (its process
+is gone, or its row fell silent for `stale_seconds`) and reported "interrupted"; `resume`
+continues an interrupted session from its snapshot, bit for bit.
 """
 
 import contextlib
@@ -28,6 +28,7 @@ from app.services.limits import Limits
 from app.services.liveness import owner_alive, process_identity
 from app.services.runner import NotSavedError, Runner, SessionRunners, read_snapshot
 from app.services.tasks import TaskService
+from app.services.trainers import open_trainers
 from app.settings import Settings
 from app.store import (
     ACTIVE,
@@ -64,7 +65,8 @@ class TrainingService:
         identity = process_identity(os.getpid())
         if identity is not None:
             self.owner += f":{identity}"
-        self.runners = SessionRunners(store, settings, self.owner)
+        self.runners = SessionRunners(store, settings, self.owner)  # saves first snapshots
+        self.trainers = open_trainers(store, settings, self.owner)
 
     # Starting -------------------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class TrainingService:
             self.runners.checkpoint(runner, status)
         except NotSavedError as error:  # the row says "failed" and why; the answer 507 or 503
             raise error.cause from None
-        self.runners.launch(runner)
+        self._launch(session_record.id, model_id, control)
         return self.status(session_record.id)
 
     @staticmethod
@@ -238,7 +240,7 @@ class TrainingService:
         else:
             control = {"pause": "pause", "resume": "run", "step": "step", "stop": "stop"}[action]
             self.store.set_control(session_id, control)
-            self.runners.nudge(session_id)
+            self.trainers.nudge(session_id)
         return self._await_ack(session_id, action, record.step)
 
     def _await_ack(self, session_id: str, action: Action, step_before: int) -> SessionRecord:
@@ -257,7 +259,7 @@ class TrainingService:
             time.sleep(0.02)
 
     def _adopt(self, session_id: str, control: str) -> None:
-        """Resume an interrupted session in this worker from its last snapshot."""
+        """Resume an interrupted session from its last snapshot in a new trainer."""
         snapshot = read_snapshot(self.store, session_id)
         if snapshot is None:
             raise ConflictError(f"session {session_id!r} has no snapshot to resume from")
@@ -275,9 +277,18 @@ class TrainingService:
         if not self.store.claim_session(session_id, self.owner, ("interrupted",), control):
             raise ConflictError(f"session {session_id!r} was resumed by another worker")
         self.store.truncate_history(session_id, session.step_count)
-        runner = Runner(session_id, record.model_id, session, control=control)
-        runner.saved_step = session.step_count
-        self.runners.launch(runner)
+        self._launch(session_id, record.model_id, control)
+
+    def _launch(self, session_id: str, model_id: str, control: str) -> None:
+        """Hand the session to a trainer; one that cannot be started leaves it interrupted
+        (resumable from its snapshot) and answers 503 with the cause."""
+        try:
+            self.trainers.launch(session_id, model_id, control)
+        except Exception as error:
+            cause = f"no trainer could be started: {type(error).__name__}: {error}"
+            with contextlib.suppress(StorageError):
+                self.store.update_session(session_id, status="interrupted", error=cause)
+            raise ConflictError(f"session {session_id!r}: {cause}", status_code=503) from error
 
     # Reading --------------------------------------------------------------------------------
 
@@ -293,9 +304,9 @@ class TrainingService:
         return record
 
     def _lost(self, record: SessionRecord) -> bool:
-        """Whether an active session's worker is gone."""
-        if record.owner == self.owner:
-            return not self.runners.is_running(record.id)
+        """Whether an active session's trainer is gone."""
+        if record.owner == self.owner:  # launched here, not yet claimed by its trainer
+            return not self.trainers.is_running(record.id)
         alive = owner_alive(record.owner)
         if alive is not None:
             return not alive
@@ -324,5 +335,5 @@ class TrainingService:
                     self.store.mark_interrupted_if_silent(record.id, math.inf)
 
     def shutdown(self) -> None:
-        """Checkpoint every session this worker trains and mark it interrupted."""
-        self.runners.shutdown()
+        """Checkpoint every session this worker's trainer processes train as interrupted."""
+        self.trainers.shutdown()

@@ -12,11 +12,11 @@ from app import __version__
 from app.services.lessons import LessonService
 from app.services.limits import Limits
 from app.services.models import ModelService
+from app.services.stores import open_store
 from app.services.sweeper import Sweeper
 from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, extra_origins, get_settings, trusted_hosts
-from app.store import SQLStore
 from app.web.assets import AssetFiles, RevalidatedFiles
 from app.web.crosssite import CrossSiteMiddleware
 from app.web.docs import install_docs
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "clients use (a page elsewhere can reach this server by DNS rebinding)",
                 settings.host,
             )
-        store = SQLStore(settings.data_dir, settings.database_url.get_secret_value())
+        store = open_store(settings)
         if store.fault is not None:
             logger.error("read-only mode (GET /api/v1/health says so): %s", store.fault)
         sweeper = Sweeper(store, settings)

@@ -128,21 +128,26 @@ def test_a_live_session_taken_for_dead_takes_itself_back_or_yields(tmp_path) -> 
         model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         url = f"/api/v1/models/{model_id}/train"
         first = client.post(url, json={**SINE, "steps": 100_000}).json()["id"]
+        # its trainer process names itself in the row once it has begun
+        wait_until(lambda: store.get_session(first).step > 0, 30, "the session never trained")
+        trainer = store.get_session(first).owner
+        assert trainer != training.owner
         store.update_session(first, status="interrupted")
         deadline = time.monotonic() + 10
         while store.get_session(first).status != "running":
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        assert store.get_session(first).owner == training.owner
+        assert store.get_session(first).owner == trainer
 
         second = client.post(url, json={**SINE, "steps": 100_000}).json()["id"]
+        wait_until(lambda: store.get_session(second).step > 0, 30, "the session never trained")
         store.update_session(second, owner="elsewhere:1:resumed")
-        # The session's thread sees the new owner at its next heartbeat and leaves.
+        # The session's trainer sees the new owner at its next heartbeat and leaves.
         deadline = time.monotonic() + 20
-        while training.runners.is_running(second):
+        while training.trainers.is_running(second):
             assert time.monotonic() < deadline, "the session never noticed its new owner"
             time.sleep(0.02)
-        # Its thread has left: nothing writes its row any more.
+        # Its trainer has left: nothing writes its row any more.
         step = store.get_session(second).step
         stays(lambda: store.get_session(second).step == step, 0.3, "a yielded session trained on")
         assert store.get_session(second).owner == "elsewhere:1:resumed"
