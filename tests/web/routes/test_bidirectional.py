@@ -177,3 +177,42 @@ def test_bad_lengths_get_422_naming_the_element(client, make_model, lengths, fie
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field, response.json()
     assert field in response.json()["detail"]
+
+
+def test_connectivity_refuses_what_it_does_not_compute(client, make_model) -> None:
+    X = np.zeros((T, 2)).tolist()
+    bidirectional = make_model(bidirectional=True)
+    response = client.post(
+        f"/api/v1/models/{bidirectional}/connectivity", json={"inputs": X, "t": 1}
+    )
+    assert response.status_code == 422 and response.json()["field"] == "model", response.text
+    plain = make_model()
+    response = client.post(
+        f"/api/v1/models/{plain}/connectivity", json={"inputs": X, "t": 1, "lengths": [3]}
+    )
+    assert response.status_code == 422 and response.json()["field"] == "lengths", response.text
+
+
+def test_one_sequence_takes_one_length_and_h0_counts_both_directions(client, make_model) -> None:
+    model_id = make_model(bidirectional=True, num_layers=2)
+    rng = np.random.default_rng(1)
+    X, h0 = rng.normal(size=(T, 2)), rng.normal(size=(4, 4))
+    whole = client.post(
+        f"/api/v1/models/{model_id}/forward", json={"inputs": X[:3].tolist(), "h0": h0.tolist()}
+    ).json()
+    padded = client.post(
+        f"/api/v1/models/{model_id}/forward",
+        json={"inputs": X.tolist(), "h0": h0.tolist(), "lengths": [3]},
+    ).json()
+    # the first 3 steps of a padded sequence are the 3-step sequence; the padding's H is 0
+    for ours, short in zip(padded["trace"]["layers"], whole["trace"]["layers"], strict=True):
+        for H, H_short in ((ours["H"], short["H"]), (ours["reverse"]["H"], short["reverse"]["H"])):
+            np.testing.assert_allclose(np.asarray(H)[:3], H_short, rtol=0, atol=1e-12)
+            assert np.all(np.asarray(H)[3:] == 0.0)
+    np.testing.assert_allclose(
+        padded["trace"]["final_state"]["h"], whole["trace"]["final_state"]["h"], atol=1e-12
+    )
+    wrong = client.post(
+        f"/api/v1/models/{model_id}/forward", json={"inputs": X.tolist(), "h0": h0[:2].tolist()}
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "h0", wrong.text
