@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.rnn.arrays import Array
+from app.rnn.arrays import Array, all_finite
 from app.rnn.cells import Cell, CellTrace, LayerGrads, Params
 from app.rnn.errors import ShapeError
 
@@ -29,7 +29,7 @@ Index = NDArray[np.integer]
 Mask = NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Steps:
     """Which steps of a batch are real. T: the steps of the arrays; lengths: (B,) integers in
     1…T, or None when every sequence has all T steps (then nothing is masked)."""
@@ -115,7 +115,8 @@ def stack_forward(
     H'_t the reverse direction's state after reading X_{l−1} … X_t. `check(S, what)` tests the
     states for overflow."""
     traces: list[CellTrace] = []
-    layer_input = steps.masked(X)
+    masked = steps.lengths is not None
+    layer_input = steps.masked(X) if masked else X
     for layer in range(len(unit_params) // directions):
         outputs = []
         for direction in range(directions):
@@ -124,11 +125,12 @@ def stack_forward(
             trace = cell.forward(
                 reads, unit_params[unit], H0[unit], None if C0 is None else C0[unit]
             )
-            steps.zero_padding(trace.H)
-            if trace.C is not None:
-                steps.zero_padding(trace.C)
-            name = f"layer {layer}{' reverse' if direction else ''} hidden state H_t"
-            check(trace.H, name)
+            if masked:
+                steps.zero_padding(trace.H)
+                if trace.C is not None:
+                    steps.zero_padding(trace.C)
+            if not all_finite(trace.H):
+                check(trace.H, f"layer {layer}{' reverse' if direction else ''} hidden state H_t")
             traces.append(trace)
             outputs.append(trace.H if direction == 0 else steps.reversed(trace.H))
         layer_input = outputs[0] if directions == 1 else np.concatenate(outputs, axis=2)
