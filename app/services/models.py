@@ -228,11 +228,13 @@ class ModelService:
         T = data.X.shape[1]
         if step_grads == "full":
             self.limits.step_grads(config, T)
+        if jacobian and data.lengths is not None:  # ‖∂H_T/∂H_t‖ is over all T steps
+            raise InputError("jacobian", "jacobian norms are computed without lengths")
         if jacobian:
             self.limits.jacobian(config, T)
         elif jacobian is None:
             cost = self.limits.jacobian_cost(config, T)
-            jacobian = cost <= self.settings.jacobian_auto_elements
+            jacobian = data.lengths is None and cost <= self.settings.jacobian_auto_elements
         trace = network.forward(data.X, data.H0, data.C0, data.lengths)
         assert data.targets is not None
         result = network.backward(trace, data.targets, truncate, step_grads)

@@ -216,3 +216,15 @@ def test_one_sequence_takes_one_length_and_h0_counts_both_directions(client, mak
         f"/api/v1/models/{model_id}/forward", json={"inputs": X.tolist(), "h0": h0[:2].tolist()}
     )
     assert wrong.status_code == 422 and wrong.json()["field"] == "h0", wrong.text
+
+
+def test_jacobian_norms_are_not_computed_with_lengths(client, make_model) -> None:
+    model_id = make_model()
+    body = {"inputs": np.zeros((2, T, 2)).tolist(), "targets": np.zeros((2, T, 3)).tolist()}
+    padded = body | {"lengths": [T, 2]}
+    auto = client.post(f"/api/v1/models/{model_id}/backward", json=padded)
+    assert auto.status_code == 200 and auto.json()["trace"]["layers"][0]["jacobian_norms"] is None
+    full = client.post(f"/api/v1/models/{model_id}/backward", json=body)
+    assert full.json()["trace"]["layers"][0]["jacobian_norms"] is not None  # cheap: computed
+    asked = client.post(f"/api/v1/models/{model_id}/backward", json=padded | {"jacobian": True})
+    assert asked.status_code == 422 and asked.json()["field"] == "jacobian", asked.text
