@@ -216,3 +216,23 @@ def test_bad_lengths_shape() -> None:
     net = Network(config("rnn", "tanh", 1))
     with pytest.raises(ShapeError, match="lengths has shape"):
         net.forward(np.zeros((B, T, D)), lengths=np.array([1, 2]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_float32_with_lengths_follows_float64(cell: str) -> None:
+    """The same weights in float32 give float64's outputs and gradients to float32's precision."""
+    wide = Network(config(cell, "tanh", 2))
+    narrow = Network(config(cell, "tanh", 2).model_copy(update={"dtype": "float32"}), wide.params)
+    rng = np.random.default_rng(9)
+    X, targets = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, Q))
+    results = [
+        (trace, net.backward(trace, targets))
+        for net in (wide, narrow)
+        for trace in [net.forward(X, lengths=LENGTHS)]
+    ]
+    (t64, r64), (t32, r32) = results
+    assert t32.O.dtype == np.float32
+    assert_close(t32.O, t64.O, "float32 logits", tol=1e-5)
+    assert_close(t32.final_state[0], t64.final_state[0], "float32 h_n", tol=1e-5)
+    for name in r64.grads:
+        assert_close(r32.grads[name], r64.grads[name], f"float32 d{name}", tol=1e-4)
