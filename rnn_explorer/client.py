@@ -221,14 +221,17 @@ class Client:
 
     # ---- passes ------------------------------------------------------------------------------
 
-    def forward(self, model_id: str, inputs: Any, h0: Any = None, c0: Any = None) -> dict[str, Any]:
-        """Outputs, logits and the per-step trace; inputs (T, D) or (B, T, D)."""
-        body = {"inputs": inputs, "h0": h0, "c0": c0}
+    def forward(
+        self, model_id: str, inputs: Any, h0: Any = None, c0: Any = None, lengths: Any = None
+    ) -> dict[str, Any]:
+        """Outputs, logits and the per-step trace; inputs (T, D) or (B, T, D); lengths (B,)
+        each sequence's real steps (the rest is padding, as pack_padded_sequence has it)."""
+        body = {"inputs": inputs, "h0": h0, "c0": c0, "lengths": lengths}
         return self._trace(f"/models/{quote(model_id)}/forward", _without_none(body))
 
     def backward(self, model_id: str, inputs: Any, targets: Any, **options: Any) -> dict[str, Any]:
         """The loss, gradients (PyTorch names) and the per-step backward trace; options:
-        h0, c0, truncate, step_grads ("norms" | "full"), jacobian (docs/api.md)."""
+        h0, c0, lengths, truncate, step_grads ("norms" | "full"), jacobian (docs/api.md)."""
         body = {"inputs": inputs, "targets": targets, **options}
         return self._trace(f"/models/{quote(model_id)}/backward", _without_none(body))
 

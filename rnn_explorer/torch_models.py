@@ -31,14 +31,12 @@ def torch_state_and_config(
     """module: a torch.nn.RNN/LSTM/GRU, or a module holding exactly one of them and (optionally)
     a Linear head (or several Linears, `head` naming the one). Returns the state dict in the
     server's names as NumPy arrays, and the model config (cell, sizes, layers, dtype, bias,
-    linear_head)."""
+    bidirectional, linear_head)."""
     recurrent = _named(module, tuple(_CELLS))
     if len(recurrent) != 1:
         found = ", ".join(name or "(the module itself)" for name, _ in recurrent) or "none"
         raise ValueError(f"the module must hold one torch.nn.RNN, LSTM or GRU; found {found}")
     _, rnn = recurrent[0]
-    if getattr(rnn, "bidirectional", False):
-        raise ValueError("bidirectional layers are not supported by the server yet")
     if getattr(rnn, "proj_size", 0):
         raise ValueError("LSTM projections (proj_size) are not supported by the server")
     linears = _named(module, ("Linear",))
@@ -60,6 +58,7 @@ def torch_state_and_config(
         "num_layers": rnn.num_layers,
         "dtype": dtype if dtype in ("float32", "float64") else "float32",
         "bias": "two" if rnn.bias else "none",
+        "bidirectional": bool(rnn.bidirectional),
     }
     if config["cell"] == "rnn":
         config["nonlinearity"] = rnn.nonlinearity
@@ -69,6 +68,6 @@ def torch_state_and_config(
         for name, tensor in linear.state_dict().items():
             state[f"head.{name}"] = tensor.detach().cpu().numpy()
     else:
-        config["output_size"] = rnn.hidden_size
+        config["output_size"] = rnn.hidden_size * (2 if rnn.bidirectional else 1)
         config["linear_head"] = False
     return state, config

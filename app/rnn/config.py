@@ -92,6 +92,9 @@ class ModelConfig(BaseModel):
     bias_hh; the forward reads b_h = b_ih + b_hh) or "none" (PyTorch's bias=False).
     `linear_head` false: no W_hq, b_q; the output O_t is the top layer's H_t (as a bare
     torch.nn.LSTM or Keras' SimpleRNN returns it), so output_size must equal hidden_size.
+    `bidirectional`: every layer runs twice, forward and over the time-reversed sequence
+    (PyTorch's bidirectional=True); a layer above the first reads [H_fwd | H_bwd] (2H wide), and
+    so does the head (or, without one, output_size must be 2H).
     """
 
     model_config = ConfigDict(
@@ -119,6 +122,9 @@ class ModelConfig(BaseModel):
     dtype: DType = "float64"
     bias: Bias = Field("one", description="one: b_h; two: PyTorch's b_ih, b_hh; none: no bias")
     linear_head: bool = Field(True, description="false: no W_hq, b_q; the output is H_t")
+    bidirectional: bool = Field(
+        False, description="true: each layer also reads the sequence backwards (PyTorch's)"
+    )
     forget_bias: float = Field(
         0.0,
         ge=-10,
@@ -135,9 +141,10 @@ class ModelConfig(BaseModel):
                     f"{name} applies to the {' and '.join(cells)} only, not to the "
                     f"{self.cell} (got {name}={value!r})"
                 )
-        if not self.linear_head and self.output_size != self.hidden_size:
+        if not self.linear_head and self.output_size != self.directions * self.hidden_size:
+            width = "hidden_size" if self.directions == 1 else "2 · hidden_size (bidirectional)"
             raise ValueError(
-                "a model without a linear head outputs H_t: output_size must equal hidden_size "
+                f"a model without a linear head outputs H_t: output_size must equal {width} "
                 f"(got output_size={self.output_size}, hidden_size={self.hidden_size})"
             )
         needed = _LOSS_NEEDS_HEAD.get(self.loss)
@@ -149,6 +156,16 @@ class ModelConfig(BaseModel):
     def gates(self) -> int:
         """G: 1 for the rnn, 4 for the lstm (i, f, g, o), 3 for the gru (r, z, n)."""
         return GATES[self.cell]
+
+    @property
+    def directions(self) -> int:
+        """1, or 2 for a bidirectional model (forward and reverse)."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def top_size(self) -> int:
+        """The width of the top layer's output, what the head reads: H, or 2H bidirectional."""
+        return self.directions * self.hidden_size
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()

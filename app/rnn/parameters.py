@@ -25,8 +25,20 @@ CELL_BIASES = ("b_h", "b_hn")
 
 
 def layer_input_size(config: ModelConfig, layer: int) -> int:
-    """D for layer 0, H for every layer above it."""
-    return config.input_size if layer == 0 else config.hidden_size
+    """D for layer 0, H for every layer above it (2H, [H_fwd | H_bwd], when bidirectional)."""
+    return config.input_size if layer == 0 else config.top_size
+
+
+def units(config: ModelConfig) -> list[tuple[int, str, str]]:
+    """Every (layer, direction) the model runs, in PyTorch's order (layer-major, forward before
+    reverse), as (layer k, our prefix, PyTorch's suffix): (0, "layer0", "l0"), and with
+    `bidirectional` (0, "layer0_reverse", "l0_reverse") after it."""
+    suffixes = ("", "_reverse")[: config.directions]
+    return [
+        (k, f"layer{k}{suffix}", f"l{k}{suffix}")
+        for k in range(config.num_layers)
+        for suffix in suffixes
+    ]
 
 
 def layer_shapes(config: ModelConfig, layer: int) -> dict[str, tuple[int, ...]]:
@@ -48,13 +60,14 @@ def layer_shapes(config: ModelConfig, layer: int) -> dict[str, tuple[int, ...]]:
 
 def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Our stored parameter names and shapes, in a fixed order: each layer's (`layer_shapes`,
-    prefixed "layer{k}."), then the head's W_hq (H, Q) and b_q (Q,) if it has one."""
+    prefixed "layer{k}.", and "layer{k}_reverse." for its reverse direction), then the head's
+    W_hq (H, Q) ((2H, Q) bidirectional) and b_q (Q,) if it has one."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for layer in range(config.num_layers):
+    for layer, prefix, _ in units(config):
         for name, shape in layer_shapes(config, layer).items():
-            shapes[f"layer{layer}.{name}"] = shape
+            shapes[f"{prefix}.{name}"] = shape
     if config.linear_head:
-        shapes["W_hq"] = (config.hidden_size, config.output_size)
+        shapes["W_hq"] = (config.top_size, config.output_size)
         shapes["b_q"] = (config.output_size,)
     return shapes
 

@@ -23,24 +23,29 @@ def step_contributions(
     H_top: Array,
     dO: Array,
     mode: StepGrads,
+    prefixes: list[str] | None = None,
 ) -> tuple[dict[str, Array], dict[str, Array] | None]:
     """(norms, full): each parameter's per-step contribution norms (T,) (the head's (T_out,)),
     and with mode "full" the contributions themselves (T, *shape); ({}, None) for "none".
 
-    H_top: (T_out, B, H) the top layer's states that reach the head; dO: (T_out, B, Q).
+    traces, layer_grads: one per unit (layer and direction), named by `prefixes` ("layer{k}"
+    by default; a reverse direction's by its own order of steps). H_top: (T_out, B, ·) the top
+    layer's output that reaches the head; dO: (T_out, B, Q).
     """
     if mode == "none":
         return {}, None
-    norms = _step_norms(config, traces, layer_grads, H_top, dO)
+    if prefixes is None:
+        prefixes = [f"layer{k}" for k in range(len(traces))]
+    norms = _step_norms(config, traces, layer_grads, H_top, dO, prefixes)
     if mode == "norms":
         return norms, None
     full: dict[str, Array] = {"W_hq": H_top.swapaxes(1, 2) @ dO, "b_q": dO.sum(axis=1)}
-    for layer, (trace, g) in enumerate(zip(traces, layer_grads, strict=True)):
-        full[f"layer{layer}.W_xh"] = trace.X.swapaxes(1, 2) @ g.dA_x
-        full[f"layer{layer}.W_hh"] = previous(trace.H0, trace.H).swapaxes(1, 2) @ g.dA_h
-        full[f"layer{layer}.b_h"] = g.dA_x.sum(axis=1)
+    for layer, trace, g in zip(prefixes, traces, layer_grads, strict=True):
+        full[f"{layer}.W_xh"] = trace.X.swapaxes(1, 2) @ g.dA_x
+        full[f"{layer}.W_hh"] = previous(trace.H0, trace.H).swapaxes(1, 2) @ g.dA_h
+        full[f"{layer}.b_h"] = g.dA_x.sum(axis=1)
         if config.cell == "gru":
-            full[f"layer{layer}.b_hn"] = g.dA_h[:, :, 2 * config.hidden_size :].sum(axis=1)
+            full[f"{layer}.b_hn"] = g.dA_h[:, :, 2 * config.hidden_size :].sum(axis=1)
     return norms, full
 
 
@@ -50,6 +55,7 @@ def _step_norms(
     layer_grads: list[LayerGrads],
     H_top: Array,
     dO: Array,
+    prefixes: list[str],
 ) -> dict[str, Array]:
     """‖step t's contribution‖_F to every parameter, without forming the contributions.
 
@@ -76,7 +82,7 @@ def _step_norms(
     # A bias's step is the batch's sum Σ_b dA_t[b]: its norm directly, not through a Gram of
     # ones, whose Σ_b Σ_b' products cancel where the sum is small (a relative error of 1e-5).
     biases: dict[str, Array] = {}
-    for layer, (trace, g) in enumerate(zip(traces, layer_grads, strict=True)):
+    for layer, trace, g in zip(prefixes, traces, layer_grads, strict=True):
         gram_H = gram(trace.H)
         gram_previous = np.empty_like(gram_H)  # of H_{t-1}
         gram_previous[:1] = _gram(trace.H0[None])
@@ -89,13 +95,13 @@ def _step_norms(
             gram_hn = _gram(g.dA_h[:, :, n_columns:], wide)
             gram_x = gram_rz + _gram(g.dA_x_blocks[1], wide)
             gram_h = gram_rz + gram_hn
-            biases[f"layer{layer}.b_hn"] = _batch_sum_norm(g.dA_h[:, :, n_columns:])
+            biases[f"{layer}.b_hn"] = _batch_sum_norm(g.dA_h[:, :, n_columns:])
         else:
             gram_x = gram(g.dA_x, wide)
             gram_h = gram(g.dA_h, wide)
-        factors[f"layer{layer}.W_xh"] = (gram(trace.X), gram_x)
-        factors[f"layer{layer}.W_hh"] = (gram_previous, gram_h)
-        biases[f"layer{layer}.b_h"] = _batch_sum_norm(g.dA_x)
+        factors[f"{layer}.W_xh"] = (gram(trace.X), gram_x)
+        factors[f"{layer}.W_hh"] = (gram_previous, gram_h)
+        biases[f"{layer}.b_h"] = _batch_sum_norm(g.dA_x)
     factors["W_hq"] = (gram(H_top), gram(dO, wide))
     biases["b_q"] = _batch_sum_norm(dO)
     squared = np.concatenate([np.vecdot(left, right) for left, right in factors.values()])

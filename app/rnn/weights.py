@@ -12,9 +12,11 @@ W_hq = head.weightᵀ. A model with bias "two" keeps b_ih = bias_ih and b_hh = b
 are; one with bias "one" keeps their sum b_h = bias_ih + bias_hh, except the GRU's candidate,
 where r multiplies (H W_hn + b_hn): there b_hn = bias_hh's n block stays apart. bias "none" has
 no bias tensors (bias=False), and a model without a linear head no head tensors. At import the
-recurrent module and the head may have other names (`canonical_names`). Files are safetensors
-(never pickle), with the model config in the metadata. Keras' layouts and gate orders come in
-through `from_keras` (the files themselves are read in keras_files).
+recurrent module and the head may have other names (`canonical_names`). A bidirectional model
+adds each layer's reverse direction as `*_l{k}_reverse` (ours: `layer{k}_reverse.*`), and its
+head reads 2H: head.weight (Q, 2H). Files are safetensors (never pickle), with the model config
+in the metadata. Keras' layouts and gate orders come in through `from_keras` (the files
+themselves are read in keras_files).
 """
 
 import json
@@ -28,7 +30,7 @@ from safetensors.numpy import save as _save_safetensors
 from app.rnn.arrays import Array, check_finite
 from app.rnn.config import ModelConfig
 from app.rnn.errors import NumericalError, WeightsError
-from app.rnn.parameters import layer_input_size
+from app.rnn.parameters import layer_input_size, units
 
 _ACCEPTED_DTYPES = (np.float16, np.float32, np.float64)
 
@@ -38,14 +40,14 @@ def pytorch_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     head without `linear_head`)."""
     H, G = config.hidden_size, config.gates
     shapes: dict[str, tuple[int, ...]] = {}
-    for k in range(config.num_layers):
-        shapes[f"rnn.weight_ih_l{k}"] = (G * H, layer_input_size(config, k))
-        shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
+    for k, _, s in units(config):
+        shapes[f"rnn.weight_ih_{s}"] = (G * H, layer_input_size(config, k))
+        shapes[f"rnn.weight_hh_{s}"] = (G * H, H)
         if config.bias != "none":
-            shapes[f"rnn.bias_ih_l{k}"] = (G * H,)
-            shapes[f"rnn.bias_hh_l{k}"] = (G * H,)
+            shapes[f"rnn.bias_ih_{s}"] = (G * H,)
+            shapes[f"rnn.bias_hh_{s}"] = (G * H,)
     if config.linear_head:
-        shapes["head.weight"] = (config.output_size, H)
+        shapes["head.weight"] = (config.output_size, config.top_size)
         shapes["head.bias"] = (config.output_size,)
     return shapes
 
@@ -55,19 +57,19 @@ def to_pytorch(config: ModelConfig, params: dict[str, Array]) -> dict[str, Array
     into bias_ih, and bias_hh carries only the GRU's b_hn."""
     H = config.hidden_size
     state: dict[str, Array] = {}
-    for k in range(config.num_layers):
-        p = f"layer{k}."
-        state[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(params[p + "W_xh"].T)
-        state[f"rnn.weight_hh_l{k}"] = np.ascontiguousarray(params[p + "W_hh"].T)
+    for _, prefix, k in units(config):
+        p = f"{prefix}."
+        state[f"rnn.weight_ih_{k}"] = np.ascontiguousarray(params[p + "W_xh"].T)
+        state[f"rnn.weight_hh_{k}"] = np.ascontiguousarray(params[p + "W_hh"].T)
         if config.bias == "two":
-            state[f"rnn.bias_ih_l{k}"] = params[p + "b_ih"].copy()
-            state[f"rnn.bias_hh_l{k}"] = params[p + "b_hh"].copy()
+            state[f"rnn.bias_ih_{k}"] = params[p + "b_ih"].copy()
+            state[f"rnn.bias_hh_{k}"] = params[p + "b_hh"].copy()
         elif config.bias == "one":
-            state[f"rnn.bias_ih_l{k}"] = params[p + "b_h"].copy()
+            state[f"rnn.bias_ih_{k}"] = params[p + "b_h"].copy()
             bias_hh = np.zeros_like(params[p + "b_h"])
             if config.cell == "gru":
                 bias_hh[2 * H :] = params[p + "b_hn"]
-            state[f"rnn.bias_hh_l{k}"] = bias_hh
+            state[f"rnn.bias_hh_{k}"] = bias_hh
     if config.linear_head:
         state["head.weight"] = np.ascontiguousarray(params["W_hq"].T)
         state["head.bias"] = params["b_q"].copy()
@@ -82,19 +84,19 @@ def grads_to_pytorch(config: ModelConfig, grads: dict[str, Array]) -> dict[str, 
     """
     H = config.hidden_size
     out: dict[str, Array] = {}
-    for k in range(config.num_layers):
-        p = f"layer{k}."
-        out[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(grads[p + "W_xh"].T)
-        out[f"rnn.weight_hh_l{k}"] = np.ascontiguousarray(grads[p + "W_hh"].T)
+    for _, prefix, k in units(config):
+        p = f"{prefix}."
+        out[f"rnn.weight_ih_{k}"] = np.ascontiguousarray(grads[p + "W_xh"].T)
+        out[f"rnn.weight_hh_{k}"] = np.ascontiguousarray(grads[p + "W_hh"].T)
         if config.bias == "two":
-            out[f"rnn.bias_ih_l{k}"] = grads[p + "b_ih"].copy()
-            out[f"rnn.bias_hh_l{k}"] = grads[p + "b_hh"].copy()
+            out[f"rnn.bias_ih_{k}"] = grads[p + "b_ih"].copy()
+            out[f"rnn.bias_hh_{k}"] = grads[p + "b_hh"].copy()
         elif config.bias == "one":
-            out[f"rnn.bias_ih_l{k}"] = grads[p + "b_h"].copy()
+            out[f"rnn.bias_ih_{k}"] = grads[p + "b_h"].copy()
             bias_hh = grads[p + "b_h"].copy()
             if config.cell == "gru":
                 bias_hh[2 * H :] = grads[p + "b_hn"]
-            out[f"rnn.bias_hh_l{k}"] = bias_hh
+            out[f"rnn.bias_hh_{k}"] = bias_hh
     if config.linear_head:
         out["head.weight"] = np.ascontiguousarray(grads["W_hq"].T)
         out["head.bias"] = grads["b_q"].copy()
@@ -112,13 +114,14 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
     expected = pytorch_shapes(config)
     if config.bias == "one":
         H, G = config.hidden_size, config.gates
-        for k in range(config.num_layers):  # absent ones are zeros
-            expected[f"rnn.bias_ih_l{k}"] = expected[f"rnn.bias_hh_l{k}"] = (G * H,)
+        for _, _, k in units(config):  # absent ones are zeros
+            expected[f"rnn.bias_ih_{k}"] = expected[f"rnn.bias_hh_{k}"] = (G * H,)
     unknown = sorted(set(state) - set(expected))
     if unknown:
         raise WeightsError(
             f"unexpected tensor(s) {', '.join(unknown)} for a {config.num_layers}-layer "
-            f"{config.cell} with bias {config.bias!r} and "
+            f"{'bidirectional ' if config.bidirectional else ''}{config.cell} with bias "
+            f"{config.bias!r} and "
             f"{'a' if config.linear_head else 'no'} linear head "
             f"(expected names: {', '.join(expected)})"
         )
@@ -143,13 +146,13 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
             raise WeightsError(str(error)) from None
         tensors[name] = value.astype(dtype)
     params: dict[str, Array] = {}
-    for k in range(config.num_layers):
-        p = f"layer{k}."
-        params[p + "W_xh"] = np.ascontiguousarray(tensors[f"rnn.weight_ih_l{k}"].T)
-        params[p + "W_hh"] = np.ascontiguousarray(tensors[f"rnn.weight_hh_l{k}"].T)
+    for _, prefix, k in units(config):
+        p = f"{prefix}."
+        params[p + "W_xh"] = np.ascontiguousarray(tensors[f"rnn.weight_ih_{k}"].T)
+        params[p + "W_hh"] = np.ascontiguousarray(tensors[f"rnn.weight_hh_{k}"].T)
         if config.bias == "none":
             continue
-        bias_ih, bias_hh = tensors[f"rnn.bias_ih_l{k}"], tensors[f"rnn.bias_hh_l{k}"]
+        bias_ih, bias_hh = tensors[f"rnn.bias_ih_{k}"], tensors[f"rnn.bias_hh_{k}"]
         if config.bias == "two":
             params[p + "b_ih"], params[p + "b_hh"] = bias_ih, bias_hh
         elif config.cell == "gru":
@@ -263,7 +266,7 @@ def canonical_names(state: dict[str, Array], head_prefix: str | None = None) -> 
     return renamed
 
 
-_RECURRENT = re.compile(r"((?:.+\.)?)(?:weight|bias)_(?:ih|hh)_l\d+")
+_RECURRENT = re.compile(r"((?:.+\.)?)(?:weight|bias)_(?:ih|hh)_l\d+(?:_reverse)?")
 
 
 def _head_prefix(rest: dict[str, Array]) -> str | None:
@@ -281,14 +284,17 @@ def _head_prefix(rest: dict[str, Array]) -> str | None:
 
 
 def fitted(config: ModelConfig, state: dict[str, Array]) -> ModelConfig:
-    """The config with `bias` and `linear_head`, where its maker left them unsaid, set as the
-    (canonically named) tensors say: "two" when there are biases, "none" when there are none;
-    a linear head when head.weight is there. What the maker said stays."""
+    """The config with `bias`, `linear_head` and `bidirectional`, where its maker left them
+    unsaid, set as the (canonically named) tensors say: "two" when there are biases, "none" when
+    there are none; a linear head when head.weight is there; bidirectional when `*_reverse`
+    tensors are. What the maker said stays."""
     update: dict[str, object] = {}
     if "bias" not in config.model_fields_set:
         update["bias"] = "two" if any(_RECURRENT_BIAS.match(key) for key in state) else "none"
     if "linear_head" not in config.model_fields_set:
         update["linear_head"] = any(key.startswith("head.") for key in state)
+    if "bidirectional" not in config.model_fields_set:
+        update["bidirectional"] = any(key.endswith("_reverse") for key in state)
     try:
         return ModelConfig.model_validate({**config.to_dict(), **update})
     except ValidationError as error:
@@ -296,7 +302,7 @@ def fitted(config: ModelConfig, state: dict[str, Array]) -> ModelConfig:
         raise WeightsError(f"the config does not fit the tensors: {message}") from None
 
 
-_RECURRENT_BIAS = re.compile(r"rnn\.bias_(?:ih|hh)_l\d+$")
+_RECURRENT_BIAS = re.compile(r"rnn\.bias_(?:ih|hh)_l\d+(?:_reverse)?$")
 
 
 def metadata(data: bytes) -> dict[str, str]:

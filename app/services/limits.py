@@ -37,26 +37,29 @@ class Limits:
     def data(self, config: ModelConfig, B: int, T: int, field: str = "inputs") -> None:
         self.check(field, "the batch size B", "max_batch", B)
         self.check(field, "the number of steps T", "max_steps", T)
-        width = config.input_size + config.num_layers * config.gates * config.hidden_size
+        L = config.num_layers * config.directions  # a bidirectional layer counts twice
+        width = config.input_size + L * config.gates * config.hidden_size
         self.check(field, "the trace size B·T·(D + L·G·H)", "max_elements", B * T * width)
 
     def answer(self, config: ModelConfig, B: int, T: int, field: str = "inputs") -> None:
         """What a forward or backward pass over (B, T) inputs holds and answers, before it is
         computed: per step and sequence the outputs, logits and dO (3·Q), and per layer H, A
         (G·H), the gates and the cell state ((G + 1)·H) or their gradients: (2G + 2)·H."""
-        G, H, L, Q = config.gates, config.hidden_size, config.num_layers, config.output_size
+        G, H, Q = config.gates, config.hidden_size, config.output_size
+        L = config.num_layers * config.directions
         size = B * T * (3 * Q + L * (2 * G + 2) * H)
         what = "the answer's size B·T·(3·Q + L·(2G + 2)·H)"
         self.check(field, what, "max_answer_elements", size)
 
     def step_grads(self, config: ModelConfig, T: int) -> None:
         G, H = config.gates, config.hidden_size
-        width = config.input_size + H + (config.num_layers - 1) * 2 * H
+        d = config.directions
+        width = d * (config.input_size + H + (config.num_layers - 1) * (d + 1) * H)
         what = "the size of the per-step gradients T·(D + H)·G·H"
         self.check("step_grads", what, "max_step_grads_elements", T * width * G * H)
 
     def jacobian_cost(self, config: ModelConfig, T: int) -> int:
-        return T * config.gates * config.hidden_size**2 * config.num_layers
+        return T * config.gates * config.hidden_size**2 * config.num_layers * config.directions
 
     def jacobian(self, config: ModelConfig, T: int) -> None:
         what = "the cost T·G·H²·L"
@@ -64,7 +67,8 @@ class Limits:
 
     def connectivity(self, config: ModelConfig, T: int) -> None:
         """One pass over Q copies of the sequence: bound like a batch of Q."""
-        width = config.input_size + config.num_layers * config.gates * config.hidden_size
+        L = config.num_layers * config.directions
+        width = config.input_size + L * config.gates * config.hidden_size
         what = "the cost Q·T·(D + L·G·H) of the Q seeds"
         self.check("inputs", what, "max_elements", config.output_size * T * width)
 

@@ -11,8 +11,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from app.rnn import BackwardResult, ForwardTrace, ModelConfig, Network, jacobian_norms
 from app.rnn import spectral_radius as compute_spectral_radius
 from app.rnn import weights as weights_io
@@ -22,6 +20,7 @@ from app.rnn.keras_layers import load as load_keras
 from app.rnn.network import StepGrads
 from app.services.errors import InputError, LimitError
 from app.services.limits import Limits
+from app.services.prepared import PreparedData, prepare
 from app.settings import Settings
 from app.store import ModelRecord, Store, new_id
 
@@ -41,18 +40,6 @@ class Connectivity:
     norms: Array
     output_steps: list[int]
     reach_90: int
-
-
-@dataclass
-class PreparedData:
-    """A request's arrays in the engine's layout: X (B, T, D), H0/C0 (L, B, H), targets with a
-    batch axis; `batched` says whether the answer keeps it."""
-
-    X: Array
-    H0: Array | None
-    C0: Array | None
-    targets: Array | None
-    batched: bool
 
 
 @dataclass
@@ -207,66 +194,24 @@ class ModelService:
         targets: Array | None = None,
         needs_targets: bool = False,
         answered: bool = True,
+        lengths: Array | None = None,
     ) -> PreparedData:
-        """Check a request's arrays against the model and the limits, and give them a batch
-        axis. inputs: (T, D) or (B, T, D); h0, c0: (L, H) or (L, B, H); targets: see
-        `_targets`; `answered`: the whole trace is answered (its size bounded)."""
-        batched = inputs.ndim == 3
-        X = inputs if batched else inputs[None]
-        B, T, D = X.shape
-        self.limits.data(config, B, T)
-        if answered:
-            self.limits.answer(config, B, T)
-        if config.input_size != D:
-            raise InputError(
-                "inputs",
-                f"inputs have D = {D} inputs per step, the model expects {config.input_size}",
-            )
-        H0 = self._state("h0", h0, config, B, batched)
-        C0 = self._state("c0", c0, config, B, batched)
-        if C0 is not None and config.cell != "lstm":
-            raise InputError("c0", f"c0 is the lstm's cell state; this model is a {config.cell}")
-        prepared_targets = None
-        if targets is not None:
-            prepared_targets = self._targets(targets, config, B, T, batched)
-        elif needs_targets:
-            raise InputError("targets", "targets are required for a backward pass")
-        return PreparedData(X, H0, C0, prepared_targets, batched)
-
-    def _state(
-        self, field: str, S: Array | None, config: ModelConfig, B: int, batched: bool
-    ) -> Array | None:
-        if S is None:
-            return None
-        L, H = config.num_layers, config.hidden_size
-        if S.shape == (L, H):
-            return np.ascontiguousarray(np.broadcast_to(S[:, None], (L, B, H)))
-        if batched and S.shape == (L, B, H):
-            return S
-        expected = f"(L, H) = {(L, H)}" + (f" or (L, B, H) = {(L, B, H)}" if batched else "")
-        raise InputError(field, f"{field} has shape {S.shape}, expected {expected}")
-
-    def _targets(self, Y: Array, config: ModelConfig, B: int, T: int, batched: bool) -> Array:
-        """(T_out, Q), or class indices (T_out,) for cross-entropy, with B in front when the
-        inputs had it; T_out = T in "sequence" mode, no axis in "last" mode."""
-        step_axes = (T,) if config.output_mode == "sequence" else ()
-        shape = (*step_axes, config.output_size)
-        allowed = [shape]
-        if config.loss == "cross_entropy":
-            allowed.append(shape[:-1])
-        if batched:
-            allowed = [(B, *s) for s in allowed]
-        if Y.shape not in allowed:
-            described = " or ".join(str(s) for s in allowed)
-            raise InputError("targets", f"targets have shape {Y.shape}, expected {described}")
-        return Y if batched else Y[None]
+        """Check a request's arrays against the model and the limits (prepared.py)."""
+        return prepare(
+            self.limits, config, inputs, h0, c0, targets, needs_targets, answered, lengths
+        )
 
     def forward(
-        self, model_id: str, inputs: Array, h0: Array | None = None, c0: Array | None = None
+        self,
+        model_id: str,
+        inputs: Array,
+        h0: Array | None = None,
+        c0: Array | None = None,
+        lengths: Array | None = None,
     ) -> Pass:
         network, spectral = self.network(model_id)
-        data = self.prepare(network.config, inputs, h0, c0)
-        trace = network.forward(data.X, data.H0, data.C0)
+        data = self.prepare(network.config, inputs, h0, c0, lengths=lengths)
+        trace = network.forward(data.X, data.H0, data.C0, data.lengths)
         return Pass(trace, None, spectral, data.batched)
 
     def backward(
@@ -279,20 +224,23 @@ class ModelService:
         truncate: int | None = None,
         step_grads: StepGrads = "norms",
         jacobian: bool | None = None,
+        lengths: Array | None = None,
     ) -> Pass:
         """Forward and backward; `jacobian` asks for ‖∂H_T/∂H_t‖ (None: only when cheap)."""
         network, spectral = self.network(model_id)
         config = network.config
-        data = self.prepare(config, inputs, h0, c0, targets, needs_targets=True)
+        data = self.prepare(config, inputs, h0, c0, targets, needs_targets=True, lengths=lengths)
         T = data.X.shape[1]
         if step_grads == "full":
             self.limits.step_grads(config, T)
+        if jacobian and data.lengths is not None:  # ‖∂H_T/∂H_t‖ is over all T steps
+            raise InputError("jacobian", "jacobian norms are computed without lengths")
         if jacobian:
             self.limits.jacobian(config, T)
         elif jacobian is None:
             cost = self.limits.jacobian_cost(config, T)
-            jacobian = cost <= self.settings.jacobian_auto_elements
-        trace = network.forward(data.X, data.H0, data.C0)
+            jacobian = data.lengths is None and cost <= self.settings.jacobian_auto_elements
+        trace = network.forward(data.X, data.H0, data.C0, data.lengths)
         assert data.targets is not None
         result = network.backward(trace, data.targets, truncate, step_grads)
         norms = (
@@ -313,6 +261,10 @@ class ModelService:
         """How much the output at step t depends on each input step, for sequence 0."""
         network, _ = self.network(model_id)
         config = network.config
+        if config.bidirectional:
+            raise InputError(
+                "model", "the input connectivity is computed for unidirectional models only"
+            )
         data = self.prepare(config, inputs, h0, c0, answered=False)
         T = data.X.shape[1]
         steps = output_steps(network, T)

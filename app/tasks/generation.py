@@ -83,6 +83,8 @@ def check_character_model(net: Network, chars: Sequence[str]) -> None:
         )
     if config.output_mode != "sequence":
         raise TaskError("generation needs a model with output_mode 'sequence'")
+    if config.bidirectional:
+        raise TaskError("a bidirectional model reads the text's future: it cannot generate")
 
 
 def sample_text(

@@ -26,13 +26,14 @@ MAX_HISTORY = 4000
 
 
 def _layer_norms(grad_norms: Mapping[str, float] | None) -> list[float] | None:
-    """‖dW_xh‖ of layer 0, 1, … from the per-parameter norms (named layer<k>.W_xh)."""
+    """‖dW_xh‖ of layer 0, 1, … from the per-parameter norms (named layer<k>.W_xh; a
+    bidirectional layer's forward direction, not its layer<k>_reverse.W_xh)."""
     if not grad_norms:
         return None
     layers = sorted(
         (int(name[5 : -len(".W_xh")]), norm)
         for name, norm in grad_norms.items()
-        if name.startswith("layer") and name.endswith(".W_xh")
+        if name.startswith("layer") and name.endswith(".W_xh") and "_reverse" not in name
     )
     return [norm for _, norm in layers]
 

@@ -44,11 +44,14 @@ def forward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
     def answer(array: Array, name: str = "trace") -> Any:
         return as_sent(array if batched else array[0], name)
 
-    if states_only:
-        layers = [_states(trace, k, answer) for k in range(trace.config.num_layers)]
-    else:
-        layers = [_full_layer(trace, k, answer) for k in range(trace.config.num_layers)]
-    h, c = trace.final_state  # (L, B, H)
+    layer = _states if states_only else _full_layer
+    layers = []
+    for k in range(trace.config.num_layers):
+        forward = layer(trace, k, answer, False)
+        if trace.config.bidirectional:
+            forward["reverse"] = layer(trace, k, answer, True)
+        layers.append(forward)
+    h, c = trace.final_state  # (L·directions, B, H)
     return {
         "outputs": answer(trace.Y),
         "logits": answer(trace.O),
@@ -63,18 +66,18 @@ def forward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
     }
 
 
-def _full_layer(trace: ForwardTrace, k: int, answer: Any) -> dict[str, Any]:
+def _full_layer(trace: ForwardTrace, k: int, answer: Any, reverse: bool) -> dict[str, Any]:
     return {
-        "H": answer(trace.hidden(k)),
-        "A": answer(trace.preactivation(k)),
-        "gates": {name: answer(value) for name, value in trace.gates(k).items()},
+        "H": answer(trace.hidden(k, reverse)),
+        "A": answer(trace.preactivation(k, reverse)),
+        "gates": {name: answer(value) for name, value in trace.gates(k, reverse).items()},
     }
 
 
-def _states(trace: ForwardTrace, k: int, answer: Any) -> dict[str, Any]:
+def _states(trace: ForwardTrace, k: int, answer: Any, reverse: bool) -> dict[str, Any]:
     """The layer's states: H, and the cell state C of an LSTM (it is among the gates)."""
-    cell_state = trace.gates(k).get("C")
-    layer = {"H": answer(trace.hidden(k))}
+    cell_state = trace.gates(k, reverse).get("C")
+    layer = {"H": answer(trace.hidden(k, reverse))}
     if cell_state is not None:
         layer["C"] = answer(cell_state)
     return layer
@@ -99,21 +102,10 @@ def backward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
     names = layer_parameter_names(cfg.cell)
     layers = []
     for k in range(cfg.num_layers):
-        norms = result.step_grad_norms
-        full = result.step_grads
-        layer = {
-            "dH": answer(result.dH(k)),
-            "dA": None if states_only else answer(result.dA(k)),
-            "dH_norm": as_sent(result.grad_norm_per_step[k], "dH_norm"),
-            "step_grad_norms": {n: to_list(norms[f"layer{k}.{n}"]) for n in names} if norms else {},
-            "step_grads": None
-            if full is None
-            else {n: to_list(full[f"layer{k}.{n}"]) for n in names},
-            "jacobian_norms": None if jacobian_norms is None else to_list(jacobian_norms[k]),
-            "dC": _cell_state_grad(result, k),
-        }
-        if states_only:
-            del layer["dA"]
+        layer = _backward_layer(result, k, False, answer, names, states_only)
+        layer["jacobian_norms"] = None if jacobian_norms is None else to_list(jacobian_norms[k])
+        if cfg.bidirectional:
+            layer["reverse"] = _backward_layer(result, k, True, answer, names, states_only)
         layers.append(layer)
     head_norms = {
         n: to_list(result.step_grad_norms[n])
@@ -134,10 +126,45 @@ def backward_payload(run: Pass, states_only: bool = False) -> dict[str, Any]:
     }
 
 
-def _cell_state_grad(result: BackwardResult, layer: int) -> Any:
-    """The LSTM's total dL/dC_t (T, H) of sequence 0 in one layer; None for the other cells."""
-    dC = result.layers[layer].dC  # (T, B, H)
-    return None if dC is None else as_sent(dC[:, 0], "dC")
+def _backward_layer(
+    result: BackwardResult,
+    k: int,
+    reverse: bool,
+    answer: Any,
+    names: tuple[str, ...],
+    states_only: bool,
+) -> dict[str, Any]:
+    """One direction of layer k: dH, dA, dC and dH_norm by input step; step_grad_norms by the
+    direction's own steps (the reverse direction's s-th is the s-th step it reads)."""
+    prefix = f"layer{k}_reverse" if reverse else f"layer{k}"
+    norms, full = result.step_grad_norms, result.step_grads
+    dH = result.dH(k, reverse)  # (B, T, H), by input step
+    layer = {
+        "dH": answer(dH),
+        "dA": None if states_only else answer(result.dA(k, reverse)),
+        "dH_norm": as_sent(
+            np.sqrt(np.einsum("bth,bth->t", dH, dH)) if reverse else result.grad_norm_per_step[k],
+            "dH_norm",
+        ),
+        "step_grad_norms": {n: to_list(norms[f"{prefix}.{n}"]) for n in names} if norms else {},
+        "step_grads": None if full is None else {n: to_list(full[f"{prefix}.{n}"]) for n in names},
+        "jacobian_norms": None,
+        "dC": _cell_state_grad(result, k, reverse),
+    }
+    if states_only:
+        del layer["dA"]
+    return layer
+
+
+def _cell_state_grad(result: BackwardResult, layer: int, reverse: bool = False) -> Any:
+    """The LSTM's total dL/dC_t (T, H) of sequence 0 in one layer (by input step); None for the
+    other cells."""
+    dC = result.unit(layer, reverse).dC  # (T, B, H)
+    if dC is None:
+        return None
+    if reverse:
+        dC = result.steps.reversed(dC)
+    return as_sent(dC[:, 0], "dC")
 
 
 def _output_index(trace: ForwardTrace, t: int) -> int | None:

@@ -22,6 +22,7 @@ const GATES = { rnn: 1, lstm: 4, gru: 3 };
 /** Why the server would refuse this trace's connectivity (its cost bound), or "" when it would not. */
 function refusal(trace) {
   const c = trace.config;
+  if (c.bidirectional) return "The input connectivity is computed for unidirectional models only.";
   const cost = c.output_size * trace.T * (c.input_size + c.num_layers * GATES[c.cell] * c.hidden_size);
   const limit = state.catalogue?.choices?.limits?.max_elements ?? Infinity;
   return cost > limit

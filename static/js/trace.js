@@ -27,6 +27,10 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
     step_grad_norms: back[k]?.step_grad_norms || null,
     jacobian_norms: back[k]?.jacobian_norms || null,
     dC: back[k]?.dC || null, // LSTM: (T, H) total dL/dC_t
+    // a bidirectional layer's reverse direction, indexed by input step as the API answers it
+    reverse: layer.reverse
+      ? { H: layer.reverse.H, A: layer.reverse.A, gates: layer.reverse.gates || {}, dH: back[k]?.reverse?.dH || null }
+      : null,
   }));
   const dO = backward?.trace.dO;
   return {

@@ -180,3 +180,26 @@ def test_a_link_opens_the_model_for_anyone_and_carries_the_inputs(
     assert "share=" in link and link.endswith("#inputs=[[0.5],[-1.0],[0.002]]")
     frame = client.show(model["id"])
     assert frame.src.startswith(client.base_url) and "share=" in frame.src
+
+
+def test_a_bidirectional_module_with_padded_sequences_runs_as_pytorch_runs_it(
+    client: Client,
+) -> None:
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(6)
+    gru = torch.nn.GRU(
+        input_size=3, hidden_size=5, num_layers=2, batch_first=True, bidirectional=True
+    )
+    model = client.import_torch(gru, name="bidirectional gru")
+    assert model["config"]["bidirectional"] and model["config"]["output_size"] == 10
+    x = np.random.default_rng(7).normal(size=(3, 6, 3))
+    lengths = [6, 2, 4]
+    run = client.forward(model["id"], x, lengths=lengths)
+    packed = pack_padded_sequence(torch.from_numpy(x), torch.tensor(lengths), True, False)
+    out, h_n = gru(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=6)
+    np.testing.assert_allclose(run["outputs"], out.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        run["trace"]["final_state"]["h"], h_n.detach().numpy(), rtol=0, atol=1e-12
+    )

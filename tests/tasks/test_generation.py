@@ -39,3 +39,13 @@ def test_an_empty_prefix_reads_a_newline_else_a_space_else_the_first_character()
     assert empty.start == "a" and empty.prefix == "" and len(empty.text) == 8
     assert empty.continuation == sample_text(net, chars, "a", 8, seed=2).continuation
     assert sample_text(net, chars, "a", 8, seed=2).start is None
+
+
+def test_a_bidirectional_model_is_not_a_character_model_to_generate_with() -> None:
+    from app.tasks.generation import check_character_model
+
+    chars = list("ab\n")
+    sizes = {"input_size": 3, "hidden_size": 4, "output_size": 3}
+    check_character_model(Network(ModelConfig(**sizes)), chars)
+    with pytest.raises(TaskError, match="bidirectional"):
+        check_character_model(Network(ModelConfig(**sizes, bidirectional=True)), chars)

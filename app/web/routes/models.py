@@ -107,6 +107,10 @@ def _state(value: Any, field: str) -> Any:
     return None if value is None else to_array(value, field, (2, 3))
 
 
+def _lengths(value: Any) -> Any:
+    return None if value is None else to_array(value, "lengths", (1,))
+
+
 @router.post(
     "", status_code=status.HTTP_201_CREATED, openapi_extra=json_body_doc(CreateModelRequest)
 )
@@ -227,7 +231,9 @@ def forward(
 ) -> FastJSONResponse | TraceResponse:
     """Outputs (after the head), logits (before it) and the per-layer, per-timestep trace."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
-    run = models.forward(model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"))
+    run = models.forward(
+        model_id, inputs, _state(body.h0, "h0"), _state(body.c0, "c0"), _lengths(body.lengths)
+    )
     # written straight from the arrays (app.web.responses); the schema is response_model's
     payload = forward_payload(run, states_only=fields == "states")
     return _answer(request, payload, run.trace.config.dtype)
@@ -257,6 +263,7 @@ def backward(
         body.truncate,
         body.step_grads,
         body.jacobian,
+        _lengths(body.lengths),
     )
     payload = backward_payload(run, states_only=fields == "states")
     return _answer(request, payload, run.trace.config.dtype)
@@ -272,6 +279,8 @@ def connectivity(
 ) -> ConnectivityResponse:
     """‖∂Y_t/∂X_s‖_F for every input step s: how much the output at t depends on each input."""
     inputs = to_array(body.inputs, "inputs", (2, 3))
+    if body.lengths is not None:
+        raise InputError("lengths", "the input connectivity runs over all T steps: no lengths")
     answer = models.connectivity(
         model_id, inputs, body.t, _state(body.h0, "h0"), _state(body.c0, "c0")
     )

@@ -61,8 +61,17 @@ class ForwardRequest(RequestBody):
     )
 
     inputs: NumberArray = Field(description="(T, D) one sequence, or (B, T, D) a batch")
-    h0: NumberArray | None = Field(None, description="(L, H) or (L, B, H); zeros if absent")
+    h0: NumberArray | None = Field(
+        None,
+        description="(L, H) or (L, B, H), L = layers (× 2 bidirectional, PyTorch's h_0 order); "
+        "zeros if absent",
+    )
     c0: NumberArray | None = Field(None, description="the LSTM's initial cell state, like h0")
+    lengths: NumberArray | None = Field(
+        None,
+        description="(B,) each sequence's real steps, whole numbers in 1…T; steps t ≥ "
+        "lengths[b] are padding (as pack_padded_sequence has it); absent: all T",
+    )
 
 
 class BackwardRequest(ForwardRequest):
@@ -108,10 +117,14 @@ class LayerForward(BaseModel):
         None, description="lstm i, f, g, o, C; gru r, z, n; not with fields=states"
     )
     C: NumberArray | None = Field(None, description="(T, H) LSTM cell states, with fields=states")
+    reverse: "LayerForward | None" = Field(
+        None,
+        description="bidirectional: the reverse direction's H, A, gates, indexed by input step",
+    )
 
 
 class FinalState(BaseModel):
-    h: NumberArray = Field(description="(L, H)")
+    h: NumberArray = Field(description="(L, H), L = layers (× 2 bidirectional): PyTorch's h_n")
     c: NumberArray | None = Field(None, description="(L, H), lstm only")
 
 
@@ -137,6 +150,11 @@ class LayerBackward(BaseModel):
     step_grads: dict[str, NumberArray] | None = Field(None, description="with step_grads=full")
     jacobian_norms: list[float] | None = Field(None, description="(T,) ‖∂H_T/∂H_t‖, sequence 0")
     dC: NumberArray | None = Field(None, description="(T, H) total dL/dC_t, sequence 0; LSTM only")
+    reverse: "LayerBackward | None" = Field(
+        None,
+        description="bidirectional: the reverse direction's dH, dA, dC, dH_norm (by input "
+        "step) and step_grad_norms (by the reverse direction's own steps)",
+    )
 
 
 class HeadBackward(BaseModel):

@@ -19,7 +19,7 @@ export function buildGated(ctx) {
 
 function buildBelt({ make, g, edges, nodes, trace, windowSize, fromBefore, left }) {
   const rows = [];
-  const gap = g.y(1) - g.y(2);
+  const gap = g.gap ?? g.y(1) - g.y(2);
   for (let l = 0; l < trace.L; l++) {
     const y = g.y(l + 1) - gap * 0.5;
     const cells = [];

@@ -56,14 +56,20 @@ function geometry(trace) {
   const width = el.clientWidth || 800;
   const height = el.clientHeight || 250;
   const slot = (width - LEFT - 8) / windowSize;
-  const rows = trace.L + 2; // x, H per layer, O
+  // a bidirectional layer has two rows, its reverse direction's above its forward one
+  const bidirectional = Boolean(trace.config.bidirectional);
+  const rows = bidirectional ? 2 * trace.L + 2 : trace.L + 2; // x, H per layer (and H←), O
   const top = 62; // under the caption, the legend and the colour bar
   const bottom = height - 48;
   const gap = (bottom - top) / (rows - 1);
+  const position = (row) => (!bidirectional || row === 0 ? row : row > trace.L ? rows - 1 : 2 * row - 1);
   return {
-    width, height, slot, top, bottom,
+    width, height, slot, top, bottom, gap,
     x: (k) => LEFT + slot * (k + 0.5),
-    y: (row) => bottom - row * gap, // row 0: x, 1…L: H, L+1: O
+    y: (row) => bottom - position(row) * gap, // row 0: x, 1…L: H, L+1: O
+    reverseY: (l) => bottom - 2 * (l + 1) * gap, // the reverse direction of layer l (0-based)
+    // the top of layer l's rows, where what reads the layer starts
+    layerTop: (l) => (bidirectional ? bottom - 2 * (l + 1) * gap : bottom - (l + 1) * gap),
   };
 }
 
@@ -108,6 +114,13 @@ function build(trace, backward, hasOutput, fromBefore) {
   };
   rowName(0, "x_t");
   for (let l = 0; l < trace.L; l++) rowName(l + 1, "H_t", trace.L > 1 ? `(${l + 1})` : "");
+  if (trace.config.bidirectional) {
+    for (let l = 0; l < trace.L; l++) {
+      const e = make("text", { x: 8, y: g.reverseY(l) + 4, class: "row-name" }, labels);
+      e.textContent = "H←_t";
+      if (trace.L > 1) make("tspan", { "baseline-shift": "super", "font-size": 12 }, e).textContent = `(${l + 1})`;
+    }
+  }
   rowName(trace.L + 1, "O_t");
   const arrowEnd = (name) => (backward ? { "marker-start": `url(#arrow-${name})` } : { "marker-end": `url(#arrow-${name})` });
   // each matrix's first name takes keyboard focus (one tab stop per matrix), lighting as pointing does
@@ -127,7 +140,7 @@ function build(trace, backward, hasOutput, fromBefore) {
     const cx = g.x(k);
     const s = { hidden: [], recurrent: [] };
     for (let l = 0; l < trace.L; l++) {
-      const below = g.y(l) - (l === 0 ? 10 : NODE);
+      const below = (l === 0 ? g.y(0) : g.layerTop(l - 1)) - (l === 0 ? 10 : NODE);
       make("line", { x1: cx, y1: below - 2, x2: cx, y2: g.y(l + 1) + NODE + 2, stroke: COLORS.W_xh, "stroke-width": 2, class: "arrow", "data-weight": "W_xh", "data-layer": l, ...arrowEnd("xh") }, edges);
       // each layer has its own pair of matrices, shared over time: W_xh¹, W_hh¹, W_xh², …
       const layerMark = trace.L > 1 ? SUPERSCRIPTS[(l + 1) % 10] : "";
@@ -138,8 +151,9 @@ function build(trace, backward, hasOutput, fromBefore) {
         edgeLabel((x0 + cx) / 2, g.y(l + 1) - 6, `W_hh${layerMark}`, COLORS.text.W_hh, "middle", "W_hh", l);
       }
     }
+    if (trace.config.bidirectional) buildReverse(trace, g, k, s, edges, nodes);
     if (hasOutput[k]) {
-      const from = g.y(trace.L) - NODE - 2;
+      const from = g.layerTop(trace.L - 1) - NODE - 2;
       make("line", { x1: cx, y1: from, x2: cx, y2: g.y(trace.L + 1) + NODE + 2, stroke: COLORS.W_hq, "stroke-width": 2, class: "arrow", "data-weight": "W_hq", "data-layer": trace.L - 1, ...arrowEnd("hq") }, edges);
       edgeLabel(cx + 4, (from + g.y(trace.L + 1)) / 2 + 3, "W_hq", COLORS.text.W_hq, "start", "W_hq", trace.L - 1);
     }
@@ -263,6 +277,7 @@ function paint(trace, state, start, backward) {
       if (L.dH_norm) lines.push(`‖dL/dH_${t}‖ = ${fmt(L.dH_norm[t])}`);
       node.firstChild.textContent = lines.join("\n");
     });
+    if (s.reverse) paintReverse(trace, state, s, t, backward);
     if (s.o) {
       const out = outputAt(trace, t);
       if (backward && trace.dO) {
@@ -310,9 +325,53 @@ function moveCursor(state, start) {
   veilLabel.setAttribute("display", x1 - x0 > 110 ? "inline" : "none");
 }
 
+/**
+ * A bidirectional layer's reverse row in slot k: its nodes H←_t, and the recurrent edges that run
+ * right to left, H←_{t+1} → H←_t (the reverse direction reads the sequence from its end).
+ */
+function buildReverse(trace, g, k, s, edges, nodes) {
+  s.reverse = [];
+  s.reverseEdges = [];
+  const cx = g.x(k);
+  for (let l = 0; l < trace.L; l++) {
+    const y = g.reverseY(l);
+    if (k < windowSize - 1) {
+      const x0 = g.x(k + 1) - NODE - 2;
+      s.reverseEdges.push(make("line", { x1: x0, y1: y, x2: cx + NODE + 2, y2: y, stroke: COLORS.W_hh, "stroke-width": 2, class: "arrow recurrent reverse", "data-weight": "W_hh_reverse", "data-layer": l, "marker-end": "url(#arrow-hh)" }, edges));
+    }
+    const c = make("circle", { cx, cy: y, r: NODE, class: "node reverse", "data-row": `hr${l + 1}` }, nodes);
+    make("title", {}, c);
+    s.reverse.push(c);
+  }
+}
+
+/** The reverse rows' colours and titles at step t: H←_t, or ‖dL/dH←_t‖ on the backward pass. */
+function paintReverse(trace, state, s, t, backward) {
+  trace.layers.forEach((L, l) => {
+    const node = s.reverse[l];
+    const R = L.reverse;
+    node.setAttribute("data-t", String(t));
+    const unit = l === state.layer ? state.unit : 0;
+    if (backward && R.dH) {
+      const [lo, hi] = trace.reverseNormRange[l];
+      node.setAttribute("fill", sequential(Math.log10(Math.max(norm(R.dH[t]), 1e-12)), lo, hi));
+    } else node.setAttribute("fill", diverging(R.H[t][unit], trace.reverseMax[l]));
+    const lines = [`H←_${t} (layer ${l + 1}, reverse) unit ${unit}: ${fmt(R.H[t][unit])}`, `‖H←_${t}‖ = ${fmt(norm(R.H[t]))}`];
+    if (R.dH) lines.push(`‖dL/dH←_${t}‖ = ${fmt(norm(R.dH[t]))}`);
+    node.firstChild.textContent = lines.join("\n");
+  });
+}
+
 /** Per-trace scales, computed once per trace (the colour of a node must not depend on the window). */
 function prepare(trace) {
   if (trace.hiddenMax) return;
+  if (trace.config.bidirectional) {
+    trace.reverseMax = trace.layers.map((L) => L.reverse.H.reduce((m, row) => Math.max(m, ...row.map(Math.abs)), 1e-9));
+    trace.reverseNormRange = trace.layers.map((L) => {
+      const logs = (L.reverse.dH || [[1]]).map((row) => Math.log10(Math.max(norm(row), 1e-12)));
+      return [Math.min(...logs), Math.max(...logs)];
+    });
+  }
   trace.hiddenMax = trace.layers.map((L) => {
     let m = 1e-9;
     for (const row of L.H) for (const v of row) m = Math.max(m, Math.abs(v));
