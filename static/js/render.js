@@ -1,6 +1,7 @@
 // Drawing: after each change the views of the visible tab that read a changed key update from
 // the store. Each update is measured (performance measures "render" and "view:<name>"), which
-// the page benchmark reads.
+// the page benchmark reads. While playing, a step updates only the views on screen: the others
+// are brought up to date when they scroll into view or the play stops.
 
 /* global Plotly */
 import { state, subscribe } from "./state.js";
@@ -20,6 +21,12 @@ import * as unrolled from "./views/unrolled.js";
 import * as weights from "./views/weights.js";
 
 const $ = (id) => document.getElementById(id);
+
+// The keys a played step changes: a change of these alone, while playing, skips views off screen.
+const STEP_KEYS = new Set(["t", "phase"]);
+const offScreen = new Set(); // names of the Explore views whose card is out of the viewport
+const stale = new Set(); // views a played step skipped
+let current = null; // the state, for the catch-up of a view scrolled into sight
 
 // Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
 const PANELS = {
@@ -50,6 +57,7 @@ export function init(intents) {
   training.init($("view-training"), intents.training);
   taskResults.init($("view-task-results"));
   compare.init($("view-compare"), intents.compare);
+  watchScreen();
   subscribe(draw);
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
@@ -59,7 +67,49 @@ export function init(intents) {
   draw(state, ["tab"]);
 }
 
-function draw(current, changed) {
+/** Keeps `offScreen` the names of the Explore views whose card lies outside the viewport. */
+function watchScreen() {
+  if (typeof IntersectionObserver === "undefined") return;
+  const names = new Map();
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const name = names.get(entry.target);
+      if (entry.isIntersecting) offScreen.delete(name);
+      else offScreen.add(name);
+      // scrolled into sight after a played step skipped it: drawn now
+      if (entry.isIntersecting && stale.has(name) && current) catchUp([name]);
+    }
+  });
+  for (const name of Object.keys(PANELS.explore.views)) {
+    const card = $(`view-${name}`)?.closest("article");
+    if (!card) continue;
+    names.set(card, name);
+    observer.observe(card);
+  }
+}
+
+/** Updates the views named (all measured as one "render"). */
+function update(names) {
+  const views = PANELS[current.tab].views;
+  performance.mark("render-start");
+  for (const name of names) {
+    const start = performance.now();
+    views[name].update(current, current.trace);
+    performance.measure(`view:${name}`, { start, end: performance.now() });
+  }
+  performance.mark("render-end");
+  performance.measure("render", "render-start", "render-end");
+}
+
+/** The stale views among `names` of the Explore tab on show, updated. */
+function catchUp(names) {
+  const due = names.filter((name) => stale.has(name));
+  for (const name of due) stale.delete(name);
+  if (due.length && current.tab === "explore") update(due);
+}
+
+function draw(state, changed) {
+  current = state;
   const panel = PANELS[current.tab];
   const shown = changed.includes("tab") || changed.includes("resize");
   if (changed.includes("tab")) {
@@ -67,14 +117,17 @@ function draw(current, changed) {
     for (const plot of $(`panel-${current.tab}`).querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(plot);
   }
   if (shown || changed.some((key) => panel.keys.includes(key))) {
-    performance.mark("render-start");
-    for (const [name, view] of Object.entries(panel.views)) {
-      const start = performance.now();
-      view.update(current, current.trace);
-      performance.measure(`view:${name}`, { start, end: performance.now() });
-    }
-    performance.mark("render-end");
-    performance.measure("render", "render-start", "render-end");
+    const names = Object.keys(panel.views);
+    const played = current.tab === "explore" && current.playing && changed.every((key) => STEP_KEYS.has(key));
+    if (!played) for (const name of names) stale.delete(name);
+    const drawn = played ? names.filter((name) => !offScreen.has(name)) : names;
+    if (played) for (const name of names) if (offScreen.has(name)) stale.add(name);
+    update(drawn);
+  } else if (changed.includes("playing") && current.tab === "explore") {
+    // the charts go from the span of the play back to the diagram's window (and back), and the
+    // views a played step skipped catch up
+    for (const name of Object.keys(panel.views)) stale.delete(name);
+    update(Object.keys(panel.views));
   }
   // for the tests: the trace with this id is on show
   if (changed.includes("trace") && current.trace) document.body.dataset.traceReady = String(current.trace.id);
