@@ -1,7 +1,8 @@
 // Drawing: after each change the views of the visible tab that read a changed key update from
 // the store. Each update is measured (performance measures "render" and "view:<name>"), which
-// the page benchmark reads. While playing, a step updates only the views on screen: the others
-// are brought up to date when they scroll into view or the play stops.
+// the page benchmark reads. While playing or while a session trains, a change updates only the
+// views on screen (a refreshed trace one view per task): the others are brought up to date when
+// they scroll into view, the play stops or the session ends.
 
 /* global Plotly */
 import { state, subscribe } from "./state.js";
@@ -22,10 +23,8 @@ import * as weights from "./views/weights.js";
 
 const $ = (id) => document.getElementById(id);
 
-// The keys a played step changes: a change of these alone, while playing, skips views off screen.
-const STEP_KEYS = new Set(["t", "phase"]);
 const offScreen = new Set(); // names of the Explore views whose card is out of the viewport
-const stale = new Set(); // views a played step skipped
+const stale = new Set(); // views a change skipped while playing or training
 let current = null; // the state, for the catch-up of a view scrolled into sight
 
 // Per tab, its panel: the views in it and the state keys they read (the trace is given to each as well).
@@ -116,19 +115,52 @@ function draw(state, changed) {
     // plots drawn while their panel was hidden have no size yet
     for (const plot of $(`panel-${current.tab}`).querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(plot);
   }
+  const explore = current.tab === "explore";
+  const running = current.session?.status === "running";
   if (shown || changed.some((key) => panel.keys.includes(key))) {
     const names = Object.keys(panel.views);
-    const played = current.tab === "explore" && current.playing && changed.every((key) => STEP_KEYS.has(key));
-    if (!played) for (const name of names) stale.delete(name);
-    const drawn = played ? names.filter((name) => !offScreen.has(name)) : names;
-    if (played) for (const name of names) if (offScreen.has(name)) stale.add(name);
-    update(drawn);
-  } else if (changed.includes("playing") && current.tab === "explore") {
+    // while playing or training only the views on screen draw; the others wait (stale)
+    const partial = explore && !shown && (current.playing || running);
+    const drawn = partial ? names.filter((name) => !offScreen.has(name)) : names;
+    if (!partial) stale.clear();
+    for (const name of names) if (!drawn.includes(name)) stale.add(name);
+    // the trace of the weights a running session has just changed: one view per task
+    if (running && changed.includes("trace") && !shown) updateLater(drawn);
+    else {
+      pending = [];
+      update(drawn);
+    }
+  } else if (explore && changed.includes("playing")) {
     // the charts go from the span of the play back to the diagram's window (and back), and the
     // views a played step skipped catch up
-    for (const name of Object.keys(panel.views)) stale.delete(name);
+    stale.clear();
     update(Object.keys(panel.views));
+  } else if (explore && stale.size && !current.playing && !running) {
+    // the session has ended: the views that waited draw its last trace
+    catchUp(Object.keys(panel.views));
   }
-  // for the tests: the trace with this id is on show
-  if (changed.includes("trace") && current.trace) document.body.dataset.traceReady = String(current.trace.id);
+  // for the tests: the trace with this id is on show (once every view due has drawn it)
+  if (changed.includes("trace") && current.trace && !pending.length) document.body.dataset.traceReady = String(current.trace.id);
+}
+
+let pending = []; // the views still to draw a session's refreshed trace, one per task
+let draining = 0;
+
+/**
+ * Draws the views named one per task (a refreshed trace while a session trains): the page
+ * answers a click between two views instead of after all of them. A newer change replaces the
+ * list; the names go out of it as they draw.
+ */
+function updateLater(names) {
+  pending = [...names];
+  if (!draining) draining = setTimeout(drain, 0);
+}
+
+function drain() {
+  draining = 0;
+  const name = pending.shift();
+  if (name && !PANELS[current.tab].views[name]) pending = []; // another tab is on show now
+  else if (name) update([name]);
+  if (pending.length) draining = setTimeout(drain, 0);
+  else if (name && current.trace) document.body.dataset.traceReady = String(current.trace.id);
 }
