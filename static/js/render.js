@@ -131,10 +131,13 @@ function draw(state, changed) {
       update(drawn);
     }
   } else if (explore && changed.includes("playing")) {
-    // the charts go from the span of the play back to the diagram's window (and back), and the
-    // views a played step skipped catch up
+    // the charts go to the span of the play (those on screen; the others wait) and back to the
+    // diagram's window when it stops, when the views a played step skipped catch up
+    const names = Object.keys(panel.views);
+    const drawn = current.playing ? names.filter((name) => !offScreen.has(name)) : names;
     stale.clear();
-    update(Object.keys(panel.views));
+    for (const name of names) if (!drawn.includes(name)) stale.add(name);
+    update(drawn);
   } else if (explore && stale.size && !current.playing && !running) {
     // the session has ended: the views that waited draw its last trace
     catchUp(Object.keys(panel.views));
