@@ -86,9 +86,19 @@ async ([seconds]) => {
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   running = false;
   set({ playing: false });
-  const elapsed = (performance.now() - start) / 1000;
-  const renders = performance.getEntriesByName("render").map((e) => e.duration);
-  return { fps: frames / elapsed, stepsPerSecond: renders.length / elapsed, renders };
+  const end = performance.now();
+  const elapsed = (end - start) / 1000;
+  const entries = performance.getEntriesByName("render").filter((e) => e.startTime <= end);
+  const renders = entries.map((e) => e.duration);
+  // the longest time the page showed one step: between two updates (or the start and the first)
+  let stall = 0;
+  let last = start;
+  for (const e of entries) {
+    stall = Math.max(stall, e.startTime - last);
+    last = e.startTime;
+  }
+  stall = Math.max(stall, end - last);
+  return { fps: frames / elapsed, stepsPerSecond: renders.length / elapsed, renders, stall };
 }
 """
 
@@ -110,7 +120,7 @@ def _chromium() -> str | None:
 
 
 def measure(page: Page, steps: int, seconds: float) -> dict[str, Any]:
-    stepping = page.evaluate(STEP_SCRIPT, [steps])
+    stepping = page.evaluate(STEP_SCRIPT, [steps]) if steps else {"sync": [0.0], "toFrame": [0.0]}
     playing = page.evaluate(PLAY_SCRIPT, [seconds])
     sync, to_frame = stepping["sync"], stepping["toFrame"]
     return {
@@ -122,6 +132,7 @@ def measure(page: Page, steps: int, seconds: float) -> dict[str, Any]:
         "fps": playing["fps"],
         "play_steps_per_second": playing["stepsPerSecond"],
         "play_sync_median": statistics.median(playing["renders"]) if playing["renders"] else 0.0,
+        "play_stall": playing["stall"],
         "steps": len(sync),
     }
 
@@ -381,6 +392,39 @@ def report(results: list[dict[str, Any]], load: tuple[float, float, float]) -> s
     return "\n".join(lines)
 
 
+def play_report(results: list[dict[str, Any]], load: tuple[float, float, float]) -> list[str]:
+    """The play table: steps delivered per second at "60/s" and the longest stall."""
+    lines = [
+        "| page | cell | T | H | steps/s delivered at 60/s | frames/s | longest stall (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.get('label', 'this page')} | {r['cell']} | {r['T']} | {r['H']} "
+            f"| {r['play_steps_per_second']:.1f} | {r['fps']:.0f} | {r['play_stall']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Median of {results[0]['runs']} runs of {results[0].get('seconds', 4):g} s each, load "
+        f"average {load[0]:.1f} when it started.",
+    ]
+    return lines
+
+
+def write_results(text: str) -> None:
+    """Writes PAGE_RESULTS.md, keeping the section bench_training_page.py writes."""
+    kept = ""
+    if RESULTS.exists():
+        old = RESULTS.read_text(encoding="utf-8")
+        start = old.find(TRAINING_HEADING)
+        if start >= 0:
+            kept = "\n" + old[start:]
+    RESULTS.write_text(text.rstrip("\n") + "\n" + kept, encoding="utf-8")
+
+
+TRAINING_HEADING = "## While a session trains"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=200, help="T")
@@ -395,7 +439,22 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--bytes-only", action="store_true", help="only the bytes on the wire")
     parser.add_argument("--render-only", action="store_true", help="only the first renders")
+    parser.add_argument(
+        "--play-only", action="store_true", help="only the play table (no stepping, bytes, renders)"
+    )
     args = parser.parse_args()
+    if args.play_only:
+        load = os.getloadavg()
+        played = [
+            combine(
+                [run(args.length, args.hidden, 0, args.seconds, cell) for _ in range(args.repeat)]
+            )
+            for cell in args.cells.split(",")
+        ]
+        for r in played:
+            r["seconds"] = args.seconds
+        print("\n".join(play_report(played, load)))
+        return
     if args.bytes_only:
         print("\n".join(bytes_report(load_bytes())))
         return
@@ -418,7 +477,7 @@ def main() -> None:
     )
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
+        write_results(text)
 
 
 if __name__ == "__main__":

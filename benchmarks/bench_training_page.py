@@ -8,21 +8,19 @@ given, measures
 for the char model and for the page's largest trace (an LSTM, T = 1000, H = 128).
 
 Run: `python -m benchmarks.bench_training_page` (prints a Markdown table; `--write` puts it
-into benchmarks/TRAINING_PAGE_RESULTS.md). Wall-clock figures on a shared machine: quote them
-with the load average printed beside them, never as a test's pass or fail.
+into benchmarks/PAGE_RESULTS.md, as its last section). Wall-clock figures on a shared machine:
+quote them with the load average printed beside them, never as a test's pass or fail.
 """
 
 import argparse
 import os
 import statistics
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from benchmarks.bench_page import _chromium, _percentile, _Server
+from benchmarks.bench_page import RESULTS, TRAINING_HEADING, _chromium, _percentile, _Server
 
-RESULTS = Path(__file__).with_name("TRAINING_PAGE_RESULTS.md")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 # Runs in the page: long tasks over `seconds` of wall time, as a share and their count.
@@ -39,7 +37,7 @@ async (seconds) => {
   const longest = Math.max(0, ...entries.map((e) => e.duration));
   // the trace refreshes the page made meanwhile (one forward pass each)
   const passes = performance.getEntriesByType("resource")
-    .filter((e) => e.name.endsWith("/forward") && e.startTime >= start).length;
+    .filter((e) => new URL(e.name).pathname.endsWith("/forward") && e.startTime >= start).length;
   return { share: busy / wall, count: entries.length, longest, passes };
 }
 """
@@ -128,14 +126,14 @@ def run(base: str, query: str, tab: str, seconds: float, times: int, steps: int)
 
 def report(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
     lines = [
-        "# Explorer page while a session trains",
+        TRAINING_HEADING,
         "",
         "Headless Chromium, 1440×900; each model of the page's link trained for (up to) 100,000 "
         f"steps; load average {load[0]:.1f} when it started. "
         "`python -m benchmarks.bench_training_page --write`.",
         "",
-        "| page's link | tab on show | long tasks, share of wall time | long tasks | longest (ms) "
-        "| Pause → paused, median (s) | p95 (s) | clicks | target |",
+        "| page's link | tab on show | trace refreshes | long tasks, share of wall time "
+        "| long tasks | longest (ms) | Pause → paused, median (s) | p95 (s) | clicks | target |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -173,7 +171,10 @@ def main() -> None:
     text = report(rows, load)
     print(text)
     if args.write:
-        RESULTS.write_text(text, encoding="utf-8")
+        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+        start = old.find(TRAINING_HEADING)
+        kept = (old[:start] if start >= 0 else old).rstrip("\n")
+        RESULTS.write_text(kept + "\n\n" + text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 // (the model on show's config with the side's knobs), two training sessions with one request
 // (the task, its parameters, the sample seed and the training form's settings, without early
 // stopping so that both take every step), then forward and backward on the sample with the
-// trained weights. The traces and the sessions' histories go into the store.
+// trained weights (compact traces, completed by derive.js as the explorer's are). The traces and the sessions' histories go into the store.
 
 import * as api from "./api.js";
+import { deriveBackward, deriveForward } from "./derive.js";
 import { wantedConfig } from "./model-session.js";
 import { fitToCell } from "./selection.js";
 import { set, state } from "./state.js";
@@ -71,10 +72,17 @@ export async function run() {
     throw error;
   }
   const traces = await Promise.all(models.map(async (info) => {
-    const [forwardResult, backwardResult] = await Promise.all([
-      api.forward(info.id, { inputs: sample.inputs }),
-      api.backward(info.id, { inputs: sample.inputs, targets: sample.targets }),
+    // compact traces, as the explorer fetches them: the states travel, derive.js adds the rest
+    const states = (info.config.dtype ?? "float64") === "float64";
+    const [forwardResult, backwardResult, weights] = await Promise.all([
+      api.forward(info.id, { inputs: sample.inputs }, { states }),
+      api.backward(info.id, { inputs: sample.inputs, targets: sample.targets }, { states }),
+      states ? api.weights(info.id) : null,
     ]);
+    if (states) {
+      deriveForward(info.config, sample.inputs, weights, forwardResult);
+      deriveBackward(info.config, weights, forwardResult, backwardResult);
+    }
     return buildTrace({ modelId: info.id, config: info.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights: null });
   }));
   const sideOf = (k) => ({ trace: traces[k], session: ended[k], records: histories[k].records });

@@ -6,7 +6,7 @@ import { set, state, watch } from "./state.js";
 
 let frame = 0; // the pending animation frame while playing
 let lastTime = 0;
-let carry = 0; // the part of a step due but not yet taken
+let carry = 0; // the part of a step due but not yet taken (negative: taken early)
 
 const length = () => state.trace?.T ?? 0;
 
@@ -52,8 +52,10 @@ function tick(now) {
   const elapsed = lastTime ? now - lastTime : 0;
   lastTime = now;
   carry += (elapsed / 1000) * state.speed;
-  if (carry >= 1) {
-    const steps = Math.floor(carry);
+  // rounded, not floored: at a speed near the frame rate a frame a little early still takes its
+  // step (the carry, now within ±½ step, keeps the pace) instead of skipping a frame, then two at once
+  if (carry >= 0.5) {
+    const steps = Math.round(carry);
     carry -= steps;
     if (state.phase === "forward") {
       if (state.t + steps <= T - 1) set({ t: state.t + steps });

@@ -95,14 +95,20 @@ async function show(model, sample, ticket) {
   // a float64 model's trace comes compact (states only) and the page derives the rest exactly;
   // a float32 model's would differ from the server's float32 values, so it comes whole
   const states = (model.config.dtype ?? "float64") === "float64";
+  const weightsAnswer = api.weights(model.id);
+  // the forward arrays are derived as soon as the forward answer is in, while the server still
+  // computes the backward pass
+  const forwardAnswer = Promise.all([api.forward(model.id, { inputs: sample.inputs }, { states }), weightsAnswer]).then(([forward, weights]) => {
+    if (ticket === latest) deriveForward(model.config, sample.inputs, weights, forward);
+    return forward;
+  });
   const [forwardResult, backwardResult, weights, decision] = await Promise.all([
-    api.forward(model.id, { inputs: sample.inputs }, { states }),
+    forwardAnswer,
     sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...(truncate ? { truncate } : {}) }, { states }),
-    api.weights(model.id),
+    weightsAnswer,
     decisionFor(model),
   ]);
   if (ticket !== latest) return; // a later showing is under way, or done
-  deriveForward(model.config, sample.inputs, weights, forwardResult);
   if (backwardResult) deriveBackward(model.config, weights, forwardResult, backwardResult);
   const trace = buildTrace({ modelId: model.id, config: model.config, task: state.task, sample, forward: forwardResult, backward: backwardResult, weights });
   trace.modelName = model.name;

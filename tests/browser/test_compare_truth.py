@@ -21,6 +21,8 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
     explorer: Callable[..., Page], live_server: str
 ) -> None:
     page = explorer(QUERY)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.click("#compare-run")
     page.wait_for_function(
         "() => document.getElementById('compare-verdict').textContent.length > 0", timeout=120_000
@@ -43,6 +45,17 @@ def test_compare_trains_both_on_the_same_data_and_shows_what_the_api_computed(
           }];
         }))"""
     )
+
+    # both traces came compact, as the explorer's do (derive.js filled in the rest, which the
+    # checks below compare with the API's full answers)
+    for side in "ab":
+        passes = [
+            url
+            for url in asked
+            if f"/models/{sides[side]['model']}/" in url
+            and url.split("?")[0].endswith(("/forward", "/backward"))
+        ]
+        assert len(passes) == 2 and all(url.endswith("?fields=states") for url in passes), passes
 
     def get(path: str) -> Any:
         return SERVER.get(f"{live_server}/api/v1/{path}").json()

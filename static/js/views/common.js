@@ -89,6 +89,8 @@ export function axis(title, extra = {}) {
     linecolor: "#c9ced8",
     tickfont: { size: 12, color: COLORS.soft },
     automargin: true,
+    // no per-label overflow check: it measures every tick label on each move of the window
+    ticklabeloverflow: "allow",
     ...extra,
   };
 }

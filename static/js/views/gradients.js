@@ -7,6 +7,9 @@ import { followWindow, windowRange } from "../time-window.js";
 let el = null;
 let radiusEl = null;
 let drawnKey = "";
+// markers drawn at most, and only those inside the x range: a long sequence's window shows a
+// few steps, and Plotly would otherwise draw (and move) a marker for every step
+const MARKERS = 300;
 
 /** element: the plot; radiusElement: where the spectral radius of W_hh is written. */
 export function init(element, radiusElement) {
@@ -123,13 +126,14 @@ export function update(state, trace) {
   const data = [];
   if (bars) {
     data.push({
-      type: "bar", x: steps, y: positive(L.step_grad_norms.W_hh), yaxis: "y2", name: "step t's part of ‖dW_hh‖",
-      marker: { color: "rgba(213,94,0,0.28)" }, hovertemplate: "t=%{x}: ‖H<sub>t−1</sub>ᵀ dA<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
+      // bars as one filled step path (see connectivity.js)
+      type: "scatter", mode: "lines", x: steps, y: positive(L.step_grad_norms.W_hh), yaxis: "y2", name: "step t's part of ‖dW_hh‖",
+      line: { shape: "hvh", color: "rgba(213,94,0,0.5)", width: 1 }, fill: "tozeroy", fillcolor: "rgba(213,94,0,0.28)", hovertemplate: "t=%{x}: ‖H<sub>t−1</sub>ᵀ dA<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
     });
   }
   data.push({
     type: "scatter", mode: "lines+markers", x: steps, y: positive(L.dH_norm), name: "‖dL/dH_t‖",
-    line: { color: COLORS.W_xh, width: 2 }, marker: { size: 3 }, hovertemplate: "t=%{x}: ‖dL/dH<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
+    line: { color: COLORS.W_xh, width: 2 }, marker: { size: 3, maxdisplayed: MARKERS }, hovertemplate: "t=%{x}: ‖dL/dH<sub>t</sub>‖ = %{y:.3e}<extra></extra>",
   });
   if (L.jacobian_norms) {
     data.push({
@@ -143,7 +147,6 @@ export function update(state, trace) {
     xaxis: axis("timestep t", { range: windowRange(trace.T) }),
     yaxis: axis("norm (log)", { type: "log", exponentformat: "power", ...decadeTicks(left) }),
     ...(bars ? { yaxis2: axis("dW_hh part (log)", { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", ...decadeTicks(L.step_grad_norms.W_hh) }) } : {}),
-    bargap: 0.1,
     ...cutMarks(trace.T, trace.truncate),
   }));
   placeCursor(el, state.t, trace.T, "backward", { veil: state.phase === "backward" });

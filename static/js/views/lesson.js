@@ -9,6 +9,7 @@ const POINTED = "lesson-point";
 let panel = null;
 let intents = null;
 let drawnKey = "";
+let cleared = false; // no lesson on show and its highlights removed
 
 const $ = (id) => document.getElementById(id);
 
@@ -82,11 +83,15 @@ export function update(current) {
   panel.hidden = !lesson;
   document.body.classList.toggle("in-lesson", Boolean(lesson));
   if (!lesson) {
+    // nothing to undo once the highlights are off (this runs on every step)
+    if (cleared) return;
+    cleared = true;
     drawnKey = "";
     highlight(null);
     delete document.body.dataset.lessonStep;
     return;
   }
+  cleared = false;
   const index = Math.min(current.lessonStep, lesson.steps.length - 1);
   const key = `${lesson.name}/${index}`;
   const newStep = key !== drawnKey;

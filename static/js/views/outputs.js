@@ -8,6 +8,8 @@ import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
 let drawnKey = "";
+// markers drawn at most, and only those inside the x range (the window of a long sequence)
+const MARKERS = 300;
 
 export function init(element) {
   el = element;
@@ -66,7 +68,7 @@ export function update(state, trace) {
     if (hasTargets) {
       data.push({
         type: "scatter", mode: "markers", x: steps, y: classTargets(trace).map((k) => labels(trace)[k]), name: "target",
-        marker: { symbol: "circle-open", size: 7, color: "#ffffff", line: { width: 1.5 } }, hovertemplate: "target at t=%{x}: %{y}<extra></extra>",
+        marker: { symbol: "circle-open", size: 7, color: "#ffffff", line: { width: 1.5 }, maxdisplayed: MARKERS }, hovertemplate: "target at t=%{x}: %{y}<extra></extra>",
       });
     }
     draw(el, data, baseLayout({
@@ -84,12 +86,12 @@ export function update(state, trace) {
       data.push({
         type: "scatter", mode: discrete ? "markers" : "lines", x: steps, y: trace.targets.map((row) => (Array.isArray(row) ? row[q] : row)),
         name: trace.Q > 1 ? `target ${q}` : "target", line: { color: COLORS.target, width: 1.5, dash: "dot" },
-        marker: { symbol: "square-open", size: 8, color: COLORS.target, line: { width: 1.5 } },
+        marker: { symbol: "square-open", size: 8, color: COLORS.target, line: { width: 1.5 }, maxdisplayed: MARKERS },
       });
     }
     data.push({
       type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((row) => row[q]),
-      name: trace.Q > 1 ? `output ${q}` : "output", line: { color: COLORS.series[(q * 2 + 2) % 7], width: 2 }, marker: { size: 4 },
+      name: trace.Q > 1 ? `output ${q}` : "output", line: { color: COLORS.series[(q * 2 + 2) % 7], width: 2 }, marker: { size: 4, maxdisplayed: MARKERS },
     });
   }
   draw(el, data, baseLayout({

@@ -37,24 +37,42 @@ export function init(element, overviewElement, pick, lightWeight = () => {}) {
   onPick = pick;
   onWeight = lightWeight;
   showEmpty(el, "Build & run a model to see the network unrolled in time.");
+  // the diagram's size, kept by the observer: reading clientWidth on every step would force a
+  // layout of the page in the middle of the views' updates
+  if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => { box = null; }).observe(el);
+}
+
+let box = null; // {width, height} of the diagram's element, until it resizes
+
+function measured() {
+  if (!box || !box.width) box = { width: el.clientWidth, height: el.clientHeight };
+  return box;
 }
 
 /* ---------- layout ---------- */
 
 function sizeFor(T) {
-  return Math.min(T, Math.max(5, Math.floor(((el.clientWidth || 800) - LEFT) / STEP_PIXELS)));
+  return Math.min(T, Math.max(5, Math.floor(((measured().width || 800) - LEFT) / STEP_PIXELS)));
 }
 
-function startFor(t, T, size) {
+/**
+ * The first step of the window showing t. Stepping re-centres it near its edges; playing turns
+ * it a page at a time in the direction of play (t − 1 on the left going forward, t + 1 on the
+ * right going backward), so that the charts following it move once per page, not every few steps.
+ */
+function startFor(t, T, size, playing, backward) {
   const margin = Math.min(2, Math.floor(size / 4));
   let start = windowStart;
-  if (start < 0 || t < start + margin || t > start + size - 1 - margin) start = t - Math.floor(size / 2);
+  if (start >= 0 && playing && t >= start && t <= start + size - 1) return start;
+  if (start >= 0 && playing && !backward && t > start + size - 1) start = t - 1;
+  else if (start >= 0 && playing && backward && t < start) start = t - size + 2;
+  else if (start < 0 || t < start + margin || t > start + size - 1 - margin) start = t - Math.floor(size / 2);
   return Math.max(0, Math.min(start, T - size));
 }
 
 function geometry(trace) {
-  const width = el.clientWidth || 800;
-  const height = el.clientHeight || 250;
+  const width = measured().width || 800;
+  const height = measured().height || 250;
   const slot = (width - LEFT - 8) / windowSize;
   // a bidirectional layer has two rows, its reverse direction's above its forward one
   const bidirectional = Boolean(trace.config.bidirectional);
@@ -476,12 +494,12 @@ export function update(state, trace) {
   const size = sizeFor(trace.T);
   if (size !== windowSize) windowStart = -1;
   windowSize = size;
-  const start = startFor(state.t, trace.T, size);
   const backward = state.phase === "backward" && trace.hasBackward;
-  const key = [trace.id, trace.L, backward, size, outputPattern(trace, start), start > 0, el.clientWidth, el.clientHeight].join("|");
+  const start = startFor(state.t, trace.T, size, state.playing, backward);
+  const key = [trace.id, trace.L, backward, size, outputPattern(trace, start), start > 0, measured().width, measured().height].join("|");
   const moved = start !== windowStart;
   windowStart = start;
-  setWindow(start, size);
+  setWindow(start, size, { T: trace.T, playing: state.playing, backward });
   if (key !== structureKey || !parts) {
     const hasOutput = Array.from({ length: size }, (_, k) => Boolean(outputAt(trace, start + k)));
     build(trace, backward, hasOutput, start > 0);
