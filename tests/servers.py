@@ -31,6 +31,18 @@ ROOT = Path(__file__).resolve().parents[1]
 OWNER = httpx2.Client(timeout=60)
 
 
+# The instructor of every LiveServer (unless a test names its own): it may learn which worker
+# process answered (GET /api/v1/health), which no visitor does.
+INSTRUCTOR = "tests-instructor-token"
+AS_INSTRUCTOR = {"Authorization": f"Bearer {INSTRUCTOR}"}
+
+
+def answering_worker(url: str) -> int:
+    """The process id of the worker that answers a health check on a new connection."""
+    with httpx2.Client(timeout=30) as fresh:
+        return int(fresh.get(f"{url}/api/v1/health", headers=AS_INSTRUCTOR).json()["worker"])
+
+
 def owner_headers() -> dict[str, str]:
     """The visitor's cookie as a header, for a WebSocket client (which has no cookie jar)."""
     return {"Cookie": "; ".join(f"{name}={value}" for name, value in OWNER.cookies.items())}
@@ -93,6 +105,7 @@ class LiveServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
+            "RNN_EXPLORER_INSTRUCTOR_TOKEN": INSTRUCTOR,
             "RNN_EXPLORER_DATA_DIR": str(data_dir),
             "RNN_EXPLORER_PORT": str(self.port),
             "RNN_EXPLORER_WORKERS": str(workers),

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.servers import OWNER, LiveServer
+from tests.servers import OWNER, LiveServer, answering_worker
 from tests.waiting import stays, wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
@@ -86,7 +86,7 @@ def test_a_session_whose_worker_was_killed_is_reported_interrupted_and_resumable
         session = OWNER.post(
             f"{url}/api/v1/models/{model_id}/train", json={**SINE, "steps": 100_000}
         ).json()
-        pid = OWNER.get(f"{url}/api/v1/health").json()["worker"]
+        pid = answering_worker(url)
         deadline = time.monotonic() + 30
         while OWNER.get(f"{url}/api/v1/training/{session['id']}").json()["step"] == 0:
             assert time.monotonic() < deadline

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.servers import OWNER, LiveServer
+from tests.servers import OWNER, LiveServer, answering_worker
 from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
@@ -117,7 +117,7 @@ def test_a_trainer_never_outlives_its_killed_web_worker(tmp_path) -> None:
         model_id = OWNER.post(f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
         body = {**BODY, "steps": 100_000}
         session = OWNER.post(f"{url}/api/v1/models/{model_id}/train", json=body).json()["id"]
-        worker = OWNER.get(f"{url}/api/v1/health").json()["worker"]
+        worker = answering_worker(url)
         status = f"{url}/api/v1/training/{session}"
         trainer = wait_until(
             lambda: (pid := trainer_pid(OWNER.get(status).json()["worker"])) != worker and pid,

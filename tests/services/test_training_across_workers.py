@@ -6,7 +6,7 @@ import time
 import httpx2
 from websockets.sync.client import connect
 
-from tests.servers import OWNER, LiveServer, owner_headers
+from tests.servers import OWNER, LiveServer, answering_worker, owner_headers
 from tests.web.routes.test_training import SINE, SINE_MODEL
 
 ROUNDS = 24
@@ -23,11 +23,11 @@ def fresh(method: str, url: str, **kwargs) -> httpx2.Response:
 def test_two_workers_answer_consistently_about_models_and_training(tmp_path) -> None:
     with LiveServer(tmp_path, workers=2) as live:
         url = live.base_url
-        pids = {fresh("GET", f"{url}/api/v1/health").json()["worker"] for _ in range(ROUNDS)}
+        pids = {answering_worker(url) for _ in range(ROUNDS)}
         deadline = time.monotonic() + 30
         while len(pids) < 2:
             assert time.monotonic() < deadline, "only one worker ever answered"
-            pids.add(fresh("GET", f"{url}/api/v1/health").json()["worker"])
+            pids.add(answering_worker(url))
 
         created = [
             fresh("POST", f"{url}/api/v1/models", json={"config": SINE_MODEL}).json()["id"]

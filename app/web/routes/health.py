@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from app import __version__
 from app.store import Store, fault_of_directory
+from app.web.deps import CallerDep
 from app.web.schemas.common import Health, Storage
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
@@ -27,9 +28,11 @@ def storage_of(store: Store | None, data_dir: str) -> Storage | None:
 
 
 @router.get("/health")
-async def health(request: Request) -> Health:
-    """Liveness, version, the answering worker's process id and the data directory's state
-    (answered on the event loop: no request waiting for a thread delays it)."""
+async def health(request: Request, caller: CallerDep) -> Health:
+    """Liveness, version and the data directory's state; for the instructor also the answering
+    worker's process id, which no one else learns (answered on the event loop: no request
+    waiting for a thread delays it)."""
     store = getattr(request.app.state, "store", None)
     storage = storage_of(store, str(request.app.state.settings.data_dir))
-    return Health(version=__version__, worker=os.getpid(), storage=storage)
+    worker = os.getpid() if caller.instructor else None
+    return Health(version=__version__, worker=worker, storage=storage)

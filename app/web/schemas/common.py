@@ -63,7 +63,9 @@ class Storage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
-    worker: int = Field(description="the answering worker's process id")
+    worker: int | None = Field(
+        None, description="the answering worker's process id: for the instructor only"
+    )
     storage: Storage | None = None
 
 
