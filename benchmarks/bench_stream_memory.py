@@ -9,7 +9,8 @@ default bounds allow an LSTM of one input and one output: T = 1000, H = 384 (B·
 *Start*: the worker's VmRSS after one such pass was streamed to a fast reader (the model loaded,
 the engine's buffers warm). Then `--readers` sockets send the same `run` command and read one
 frame every `--interval` seconds for `--hold` seconds: *peak* is the highest VmRSS sampled every
-0.1 s meanwhile. Then every socket closes: *after* is VmRSS `--settle` seconds later. The ratio
+0.1 s meanwhile. Then every socket closes: *after* is VmRSS once it has been steady for 3 s (at
+most `--settle` seconds later). The ratio
 after ÷ start is the issue's measure (within 1.2×); a socket the memory budget
 (`RNN_EXPLORER_STREAM_MEMORY_BYTES`) refuses is counted with the close code it got.
 """
@@ -37,6 +38,21 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def settled_rss(pid: int, timeout: float) -> tuple[int, float]:
+    """The process's RSS once it has stayed within 1 % for 3 s (the passes of closed sockets
+    may still be finishing in the thread pool), or after `timeout` → (RSS, when)."""
+    deadline = time.monotonic() + timeout
+    value, since = rss_bytes(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = rss_bytes(pid)
+        if abs(now - value) > 0.01 * value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= 3.0:
+            break
+    return value, since
 
 
 def command() -> str:
@@ -101,14 +117,16 @@ def measure(readers: int, interval: float, hold: float, settle: float) -> dict[s
         stop.set()
         for thread in threads:
             thread.join(60)
-        time.sleep(settle)
-        after = rss_bytes(pid)
+        closed_at = time.monotonic()
+        after, settled = settled_rss(pid, settle)
+        settled -= closed_at
     codes = [r["code"] for r in results if r["code"] is not None]
     return {
         "frames": frames,
         "start": start,
         "peak": peak,
         "after": after,
+        "settled": settled,
         "readers": readers,
         "refused": len(codes),
         "codes": sorted(set(codes)),
@@ -129,8 +147,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"{r['read']} | {r['start'] / mib:.0f} MiB | {r['peak'] / mib:.0f} MiB | "
             f"{r['after'] / mib:.0f} MiB | **{r['after'] / r['start']:.2f}×** |",
             "",
-            f"(one frame read every {args.interval} s per reader for {args.hold} s; "
-            f"*after* {args.settle} s after the last socket closed)",
+            f"(one frame read every {args.interval} s per reader for {args.hold} s; *after*: "
+            f"steady from {r['settled']:.1f} s after the last socket closed)",
         ]
     )
 
@@ -140,7 +158,7 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=12)
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--hold", type=float, default=15.0)
-    parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--settle", type=float, default=60.0, help="longest wait for *after*")
     parser.add_argument("--write", metavar="PATH", help="also write the report to this file")
     args = parser.parse_args()
     text = report(measure(args.readers, args.interval, args.hold, args.settle), args)

@@ -16,6 +16,10 @@ the trim threshold of freed memory stays with the process, as a buffer pool's wo
 engine is imported (app/rnn/__init__.py). It does nothing outside glibc, and nothing when the
 process was started with malloc settings of its own (the MALLOC_*_ variables or GLIBC_TUNABLES),
 which glibc has already read.
+
+`give_back_freed_memory` is the way back: `malloc_trim(0)` returns the free pages of every heap
+to the kernel, for a caller that knows a burst of large passes is over (a worker's streams,
+app/web/stream_slots.py, once no stream job runs).
 """
 
 import ctypes
@@ -48,3 +52,17 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+
+
+def give_back_freed_memory() -> bool:
+    """Return the free pages of glibc's heaps to the kernel (`malloc_trim(0)`); True if any were.
+    It walks the heaps: call it off the event loop, after a burst, not after every pass."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    malloc_trim.restype = ctypes.c_int
+    return malloc_trim(0) == 1

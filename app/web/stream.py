@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Iterator
 from itertools import chain
 from typing import Any
@@ -215,8 +216,13 @@ class StreamConnection(StreamSocket):
             logger.exception("stream job failed")
             message = {"type": "error", "v": STREAM_PROTOCOL_VERSION, "field": None}
             await self._send({**message, "detail": f"internal error: {type(error).__name__}"})
+        except BaseException as error:  # cancelled: the job's finished frames let go of its pass
+            traceback.clear_frames(error.__traceback__)
+            raise
         finally:
             self.stats.jobs -= 1
+            if self.stats.jobs == 0:
+                self.slots.settled()
 
     # A run ----------------------------------------------------------------------------------
 
@@ -228,8 +234,7 @@ class StreamConnection(StreamSocket):
     async def _run(self, command: RunCommand) -> None:
         self.interval = self._interval(command.rate)
         self.paused = command.manual
-        run = await run_in_threadpool(run_pass, self.models, self.sampler, self.model_id, command)
-        size = held_bytes(run)
+        run, size = await run_in_threadpool(self._compute, command)
         refused = self.slots.reserve(size)
         if refused is not None:
             raise refused
@@ -237,6 +242,13 @@ class StreamConnection(StreamSocket):
             await self._play(run)
         finally:
             self.slots.release(size)
+
+    def _compute(self, command: RunCommand) -> tuple[Pass, int]:
+        """The run's pass and its bytes (in a thread of the pool)."""
+        run = run_pass(self.models, self.sampler, self.model_id, command)
+        size = held_bytes(run)
+        self.slots.computed(size)
+        return run, size
 
     async def _play(self, run: Pass) -> None:
         trace, result = run.trace, run.result

@@ -7,9 +7,15 @@ cannot lock the others out; when the worker is full, a newcomer takes the place 
 has made no progress (no frame of a job, no command that starts one) for longest, once that is at
 least `stream_evict_seconds`. The passes that streams hold for their readers count against
 `stream_memory_bytes`: a run that would pass it is refused with an error frame naming the setting.
+When no stream job runs any more and the passes made since the last time add up to
+`GIVE_BACK_AFTER_BYTES` or more, the freed memory goes back to the kernel (off the event loop): the
+engine keeps freed memory for the next pass (app/rnn/malloc.py), which a burst of readers of
+large passes would otherwise leave with the worker.
 """
 
+import asyncio
 import dataclasses
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,17 +23,21 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from app.rnn.malloc import give_back_freed_memory
 from app.services.errors import LimitError
 from app.settings import Settings
 
-__all__ = ["StreamSlots", "StreamStats", "held_bytes"]
+__all__ = ["GIVE_BACK_AFTER_BYTES", "StreamSlots", "StreamStats", "held_bytes"]
+
+GIVE_BACK_AFTER_BYTES = 64 * 2**20
 
 
 @dataclass
 class StreamStats:
     """This worker's streams, for limits, tests and benchmarks: open sockets, running jobs,
     frames made and sent, the most frames ever waiting in one socket's queue, the bytes of the
-    passes held for streams, and the sockets closed to make room or for a stalled reader."""
+    passes held for streams, the sockets closed to make room or for a stalled reader, and the
+    times freed memory was given back to the kernel."""
 
     open: int = 0
     jobs: int = 0
@@ -37,6 +47,7 @@ class StreamStats:
     held_bytes: int = 0
     evicted: int = 0
     stalled: int = 0
+    given_back: int = 0
 
 
 class Occupant(Protocol):
@@ -56,6 +67,8 @@ class StreamSlots:
         self.settings = settings
         self.stats = StreamStats()
         self._owners: dict[Occupant, str] = {}
+        self._lock = threading.Lock()
+        self._made_bytes = 0  # bytes of the passes made since memory was last given back
 
     def take(self, occupant: Occupant, owner: str) -> LimitError | None:
         """Give `occupant` a place for `owner` (evicting an idle socket if that makes room), or
@@ -117,6 +130,22 @@ class StreamSlots:
 
     def release(self, size: int) -> None:
         self.stats.held_bytes -= size
+
+    def computed(self, size: int) -> None:
+        """Note a pass of `size` bytes made for a stream (in the thread that made it)."""
+        with self._lock:
+            self._made_bytes += size
+
+    def settled(self) -> None:
+        """No stream job runs any more (on the event loop; every job's pass is done and dropped,
+        the thread pool having finished it even for a cancelled job): give the freed memory
+        back if the passes made since the last time add up to GIVE_BACK_AFTER_BYTES."""
+        with self._lock:
+            if self._made_bytes < GIVE_BACK_AFTER_BYTES:
+                return
+            self._made_bytes = 0
+        self.stats.given_back += 1
+        asyncio.get_running_loop().run_in_executor(None, give_back_freed_memory)
 
 
 def held_bytes(*values: Any) -> int:

@@ -1,4 +1,5 @@
-"""A slow reader over a real socket: the server stops making frames instead of buffering them."""
+"""A slow reader over a real socket: the server stops making frames instead of buffering them;
+the memory of large passes goes back to the kernel once no stream job runs."""
 
 import json
 import time
@@ -64,3 +65,26 @@ def test_a_stalled_reader_stalls_the_pass_and_memory_stays_bounded(tmp_path) -> 
     assert stats.queue_high_water <= settings.stream_queue_frames
     assert held < 2 * 2**20, f"the server's memory grew by {held} bytes while stalled"
     assert total_bytes > 10 * 2**20
+
+
+def test_the_memory_of_large_passes_goes_back_once_no_stream_job_runs(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with live_server(settings) as server:
+        config = {"input_size": 1, "hidden_size": H, "output_size": 1}
+        model_id = OWNER.post(f"{server.url}/api/v1/models", json={"config": config}).json()["id"]
+        stats = server.app.state.stream_stats
+        command = json.dumps(
+            {"type": "run", "inputs": [[0.01 * t] for t in range(T)], "targets": [[0.0]] * T}
+        )
+        url = f"{server.ws_url}/api/v1/models/{model_id}/stream"
+        with connect(url, max_size=None, additional_headers=owner_headers()) as ws:
+            made = 0
+            while stats.given_back == 0:
+                assert made < 20, "the memory was never given back"
+                ws.send(command)
+                while json.loads(ws.recv())["type"] != "summary":
+                    pass
+                made += 1
+                time.sleep(0.2)  # the job's end, after its summary
+            # not after each pass: once the passes made add up to GIVE_BACK_AFTER_BYTES
+            assert made > 1 and stats.given_back == 1
