@@ -31,7 +31,7 @@ def torch_state_and_config(
     """module: a torch.nn.RNN/LSTM/GRU, or a module holding exactly one of them and (optionally)
     a Linear head (or several Linears, `head` naming the one). Returns the state dict in the
     server's names as NumPy arrays, and the model config (cell, sizes, layers, dtype, bias,
-    bidirectional, linear_head)."""
+    bidirectional, linear_head, head_bias)."""
     recurrent = _named(module, tuple(_CELLS))
     if len(recurrent) != 1:
         found = ", ".join(name or "(the module itself)" for name, _ in recurrent) or "none"
@@ -65,6 +65,7 @@ def torch_state_and_config(
     if linears:
         _, linear = linears[0]
         config["output_size"] = linear.out_features
+        config["head_bias"] = linear.bias is not None  # Linear(bias=False): no b_q
         for name, tensor in linear.state_dict().items():
             state[f"head.{name}"] = tensor.detach().cpu().numpy()
     else:

@@ -68,6 +68,12 @@ def _cross_field_rules(schema: dict[str, Any]) -> None:
         if default_cell in cells:  # an absent cell is the default one, which has the field
             other_cell["required"] = ["cell"]
         rules.append({"if": other_cell, "then": {"properties": {name: {"const": default}}}})
+    rules.append(
+        {
+            "if": {"required": ["linear_head"], "properties": {"linear_head": {"const": False}}},
+            "then": {"properties": {"head_bias": {"const": True}}},
+        }
+    )
     for loss, head in _LOSS_NEEDS_HEAD.items():
         rules.append(
             {
@@ -92,6 +98,8 @@ class ModelConfig(BaseModel):
     bias_hh; the forward reads b_h = b_ih + b_hh) or "none" (PyTorch's bias=False).
     `linear_head` false: no W_hq, b_q; the output O_t is the top layer's H_t (as a bare
     torch.nn.LSTM or Keras' SimpleRNN returns it), so output_size must equal hidden_size.
+    `head_bias` false: the linear head has W_hq and no b_q at all, O_t = H_t W_hq (PyTorch's
+    Linear(bias=False), Keras' Dense(use_bias=False)); it applies to a linear head only.
     `bidirectional`: every layer runs twice, forward and over the time-reversed sequence
     (PyTorch's bidirectional=True); a layer above the first reads [H_fwd | H_bwd] (2H wide), and
     so does the head (or, without one, output_size must be 2H).
@@ -122,6 +130,9 @@ class ModelConfig(BaseModel):
     dtype: DType = "float64"
     bias: Bias = Field("one", description="one: b_h; two: PyTorch's b_ih, b_hh; none: no bias")
     linear_head: bool = Field(True, description="false: no W_hq, b_q; the output is H_t")
+    head_bias: bool = Field(
+        True, description="false: the linear head has no b_q (torch's Linear(bias=False))"
+    )
     bidirectional: bool = Field(
         False, description="true: each layer also reads the sequence backwards (PyTorch's)"
     )
@@ -147,6 +158,11 @@ class ModelConfig(BaseModel):
                 f"a model without a linear head outputs H_t: output_size must equal {width} "
                 f"(got output_size={self.output_size}, hidden_size={self.hidden_size})"
             )
+        if not self.linear_head and not self.head_bias:
+            raise ValueError(
+                "head_bias applies to a linear head only: a model without one has no b_q "
+                "(got head_bias=False with linear_head=False)"
+            )
         needed = _LOSS_NEEDS_HEAD.get(self.loss)
         if needed is not None and self.head != needed:
             raise ValueError(f"loss {self.loss!r} needs head {needed!r}, got head {self.head!r}")
@@ -166,6 +182,11 @@ class ModelConfig(BaseModel):
     def top_size(self) -> int:
         """The width of the top layer's output, what the head reads: H, or 2H bidirectional."""
         return self.directions * self.hidden_size
+
+    @property
+    def has_b_q(self) -> bool:
+        """True when the model has the head's bias b_q (Q,): a linear head with head_bias."""
+        return self.linear_head and self.head_bias
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()

@@ -179,6 +179,7 @@ def _found_config(recurrent: list[KerasLayer], head: KerasLayer | None) -> dict[
         "hidden_size": recurrent_kernel.shape[0],
         "num_layers": len(recurrent),
         "linear_head": head is not None,
+        "head_bias": head is None or len(head.tensors) > 1,  # Dense(use_bias=False): no b_q
         "output_size": head.tensors[0].shape[-1] if head is not None else recurrent_kernel.shape[0],
         "dtype": "float64"
         if all(t.dtype == np.float64 for l in layers for t in l.tensors)

@@ -123,7 +123,8 @@ class Network:
             H_top = H_out if cfg.output_mode == "sequence" else steps.last(H_out)[None]
             if cfg.linear_head:
                 O_tm = np.dot(H_top.reshape(-1, cfg.top_size), self.params["W_hq"])  # (T·B, Q)
-                O_tm += self.params["b_q"]
+                if cfg.head_bias:
+                    O_tm += self.params["b_q"]
                 O_tm = O_tm.reshape(H_top.shape[0], B, cfg.output_size)
             else:
                 O_tm = H_top.copy()  # no head: O_t = H_t (a copy: O never aliases the trace)
@@ -194,7 +195,8 @@ class Network:
             dO_flat = dO_tm.reshape(-1, cfg.output_size)
             if cfg.linear_head:
                 np.dot(H_top.reshape(-1, width).T, dO_flat, out=grads["W_hq"])
-                np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
+                if cfg.head_bias:
+                    np.add.reduce(dO_flat, axis=0, out=grads["b_q"])
             dH_top = self.readout_grad(dO_tm, dO_flat, steps, T, B)
 
             def unit_backward(unit: int, dH_out: Array) -> LayerGrads:
@@ -214,9 +216,10 @@ class Network:
         per_step, full = step_contributions(
             cfg, trace.units, unit_grads, H_top, dO_tm, step_grads, self._prefixes
         )
-        for contributions in (per_step, full or {}) if not cfg.linear_head else ():
-            for name in ("W_hq", "b_q"):  # no head parameters to have contributions
-                contributions.pop(name, None)
+        for contributions in (per_step, full or {}):
+            for name in ("W_hq", "b_q"):  # no head parameter (or bias) to have contributions
+                if name not in self.params:
+                    contributions.pop(name, None)
         dH0 = _stacked([g.dH0 for g in unit_grads])
         dC0 = _stacked([g.dC0 for g in unit_grads]) if cfg.cell == "lstm" else None  # type: ignore[misc]
         return BackwardResult(

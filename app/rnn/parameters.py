@@ -9,7 +9,8 @@ A layer stores, by the config's `bias`:
 and the cells always read W_xh, W_hh, b_h (and b_hn for the GRU). With two biases
 b_h = b_ih + b_hh, except the GRU's candidate block, where r multiplies (H W_hn + b_hn):
 b_h = [b_ir + b_hr | b_iz + b_hz | b_in] and b_hn = b_hh's n block. Without biases both are
-zeros. The head W_hq (H, Q), b_q (Q,) exists only with `linear_head`.
+zeros. The head W_hq (H, Q), b_q (Q,) exists only with `linear_head`, and b_q only with
+`head_bias` as well.
 
 Gradients follow the chain rule through the sum: dL/db_ih = dL/db_h and dL/db_hh = dL/db_h,
 except the GRU's b_hh n block, whose gradient is dL/db_hn (what autograd gives PyTorch's).
@@ -61,14 +62,15 @@ def layer_shapes(config: ModelConfig, layer: int) -> dict[str, tuple[int, ...]]:
 def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Our stored parameter names and shapes, in a fixed order: each layer's (`layer_shapes`,
     prefixed "layer{k}.", and "layer{k}_reverse." for its reverse direction), then the head's
-    W_hq (H, Q) ((2H, Q) bidirectional) and b_q (Q,) if it has one."""
+    W_hq (H, Q) ((2H, Q) bidirectional) if it has one, and b_q (Q,) if that has a bias."""
     shapes: dict[str, tuple[int, ...]] = {}
     for layer, prefix, _ in units(config):
         for name, shape in layer_shapes(config, layer).items():
             shapes[f"{prefix}.{name}"] = shape
     if config.linear_head:
         shapes["W_hq"] = (config.top_size, config.output_size)
-        shapes["b_q"] = (config.output_size,)
+        if config.head_bias:
+            shapes["b_q"] = (config.output_size,)
     return shapes
 
 

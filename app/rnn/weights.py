@@ -11,7 +11,8 @@ blocks transposed to the row-vector convention: W_xh = weight_ihᵀ, W_hh = weig
 W_hq = head.weightᵀ. A model with bias "two" keeps b_ih = bias_ih and b_hh = bias_hh as they
 are; one with bias "one" keeps their sum b_h = bias_ih + bias_hh, except the GRU's candidate,
 where r multiplies (H W_hn + b_hn): there b_hn = bias_hh's n block stays apart. bias "none" has
-no bias tensors (bias=False), and a model without a linear head no head tensors. At import the
+no bias tensors (bias=False), a model without a linear head no head tensors, and one whose
+head has no bias (`head_bias` false, Linear(bias=False)) no head.bias. At import the
 recurrent module and the head may have other names (`canonical_names`). A bidirectional model
 adds each layer's reverse direction as `*_l{k}_reverse` (ours: `layer{k}_reverse.*`), and its
 head reads 2H: head.weight (Q, 2H). Files are safetensors (never pickle), with the model config
@@ -37,7 +38,7 @@ _ACCEPTED_DTYPES = (np.float16, np.float32, np.float64)
 
 def pytorch_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """PyTorch's names and shapes for a model of this config (no biases with bias "none", no
-    head without `linear_head`)."""
+    head without `linear_head`, no head.bias without `head_bias`)."""
     H, G = config.hidden_size, config.gates
     shapes: dict[str, tuple[int, ...]] = {}
     for k, _, s in units(config):
@@ -48,6 +49,7 @@ def pytorch_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
             shapes[f"rnn.bias_hh_{s}"] = (G * H,)
     if config.linear_head:
         shapes["head.weight"] = (config.output_size, config.top_size)
+    if config.has_b_q:
         shapes["head.bias"] = (config.output_size,)
     return shapes
 
@@ -72,6 +74,7 @@ def to_pytorch(config: ModelConfig, params: dict[str, Array]) -> dict[str, Array
             state[f"rnn.bias_hh_{k}"] = bias_hh
     if config.linear_head:
         state["head.weight"] = np.ascontiguousarray(params["W_hq"].T)
+    if config.has_b_q:
         state["head.bias"] = params["b_q"].copy()
     return state
 
@@ -99,6 +102,7 @@ def grads_to_pytorch(config: ModelConfig, grads: dict[str, Array]) -> dict[str, 
             out[f"rnn.bias_hh_{k}"] = bias_hh
     if config.linear_head:
         out["head.weight"] = np.ascontiguousarray(grads["W_hq"].T)
+    if config.has_b_q:
         out["head.bias"] = grads["b_q"].copy()
     return out
 
@@ -109,7 +113,7 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
 
     Every tensor's name, dtype, shape and values are checked against the config; the error names
     the tensor. With bias "one", biases may be absent altogether (a model built with
-    bias=False: zeros), never half; so may the head's (a Linear with bias=False: b_q = 0).
+    bias=False: zeros), never half; so may the head's when the config has `head_bias` (b_q = 0).
     """
     expected = pytorch_shapes(config)
     if config.bias == "one":
@@ -122,7 +126,8 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
             f"unexpected tensor(s) {', '.join(unknown)} for a {config.num_layers}-layer "
             f"{'bidirectional ' if config.bidirectional else ''}{config.cell} with bias "
             f"{config.bias!r} and "
-            f"{'a' if config.linear_head else 'no'} linear head "
+            f"{'a' if config.linear_head else 'no'} linear head"
+            f"{'' if config.has_b_q or not config.linear_head else ' without bias'} "
             f"(expected names: {', '.join(expected)})"
         )
     dtype = np.dtype(config.dtype)
@@ -164,6 +169,7 @@ def from_pytorch(config: ModelConfig, state: dict[str, Array]) -> dict[str, Arra
             params[p + "b_h"] = bias_ih + bias_hh
     if config.linear_head:
         params["W_hq"] = np.ascontiguousarray(tensors["head.weight"].T)
+    if config.has_b_q:
         params["b_q"] = tensors["head.bias"].copy()
     return params
 
@@ -284,15 +290,18 @@ def _head_prefix(rest: dict[str, Array]) -> str | None:
 
 
 def fitted(config: ModelConfig, state: dict[str, Array]) -> ModelConfig:
-    """The config with `bias`, `linear_head` and `bidirectional`, where its maker left them
-    unsaid, set as the (canonically named) tensors say: "two" when there are biases, "none" when
-    there are none; a linear head when head.weight is there; bidirectional when `*_reverse`
-    tensors are. What the maker said stays."""
+    """The config with `bias`, `linear_head`, `head_bias` and `bidirectional`, where its maker
+    left them unsaid, set as the (canonically named) tensors say: "two" when there are biases,
+    "none" when there are none; a linear head when head.weight is there, with a bias when
+    head.bias is; bidirectional when `*_reverse` tensors are. What the maker said stays."""
     update: dict[str, object] = {}
     if "bias" not in config.model_fields_set:
         update["bias"] = "two" if any(_RECURRENT_BIAS.match(key) for key in state) else "none"
     if "linear_head" not in config.model_fields_set:
         update["linear_head"] = any(key.startswith("head.") for key in state)
+    if "head_bias" not in config.model_fields_set:
+        has_head = update.get("linear_head", config.linear_head)
+        update["head_bias"] = "head.bias" in state or not has_head
     if "bidirectional" not in config.model_fields_set:
         update["bidirectional"] = any(key.endswith("_reverse") for key in state)
     try:

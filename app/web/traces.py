@@ -231,7 +231,9 @@ def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dic
             frame["dC"] = [d[t] for d in dC]
         index = _output_index(trace, t)
         if index is not None and norms and trace.config.linear_head:
-            frame["head_step_grad_norms"] = {n: float(norms[n][index]) for n in ("W_hq", "b_q")}
+            frame["head_step_grad_norms"] = {
+                n: float(norms[n][index]) for n in ("W_hq", "b_q") if n in norms
+            }
         yield frame
 
 

@@ -80,6 +80,34 @@ def test_an_imported_torch_module_runs_as_pytorch_runs_it(client: Client, cell: 
         np.testing.assert_array_equal(weights[name], tensor.numpy())
 
 
+def test_a_module_whose_head_has_no_bias_imports_and_exports_without_b_q(client: Client) -> None:
+    torch.manual_seed(4)
+    module = Sequence("gru")
+    module.fc = torch.nn.Linear(5, 2, bias=False)
+    module.double()
+    model = client.import_torch(module)
+    assert model["config"]["head_bias"] is False and model["config"]["linear_head"]
+    x, targets = np.random.default_rng(3).normal(size=(2, 4, 3)), np.zeros((2, 4, 2))
+    answer = client.backward(model["id"], x, targets)
+    module.zero_grad()
+    prediction, _ = module(torch.from_numpy(x))
+    torch.nn.functional.mse_loss(prediction, torch.from_numpy(targets)).backward()
+    assert "head.bias" not in answer["grads"]
+    np.testing.assert_allclose(answer["grads"]["head.weight"], module.fc.weight.grad, atol=1e-12)
+    weights = client.weights(model["id"])
+    again = Sequence("gru")
+    again.fc = torch.nn.Linear(5, 2, bias=False)
+    renamed = {
+        ("lstm." if k.startswith("rnn.") else "fc.") + k.split(".", 1)[1]: v
+        for k, v in weights.items()
+    }
+    again.double().load_state_dict(
+        {k: torch.from_numpy(v) for k, v in renamed.items()}, strict=True
+    )
+    for name, tensor in module.state_dict().items():
+        assert torch.equal(again.state_dict()[name], tensor), name
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_a_bare_module_without_biases_imports_without_a_head(client: Client, cell: str) -> None:
     torch.manual_seed(4)

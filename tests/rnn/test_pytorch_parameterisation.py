@@ -281,3 +281,56 @@ def test_the_steps_contributions_to_b_h_sum_to_each_of_the_two_biases_gradients(
         if cell == "gru":
             b_hh[2 * H :] = result.step_grads[f"layer{k}.b_hn"].sum(axis=0)
         np.testing.assert_allclose(result.grads[f"layer{k}.b_hh"], b_hh, rtol=0, atol=1e-13)
+
+
+class BidirectionalLastBiaslessHead(torch.nn.Module):
+    """A bidirectional module whose Linear(2H, Q, bias=False) reads the last step's output."""
+
+    def __init__(self, cell: str) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.encoder = CELLS[cell](D, H, num_layers=L, batch_first=True, bidirectional=True)
+        self.fc = torch.nn.Linear(2 * H, Q, bias=False)
+        self.double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.encoder(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_head_without_bias_has_no_b_q_in_the_passes_or_the_optimiser(cell: str) -> None:
+    model = BidirectionalLastBiaslessHead(cell)
+    net, params = imported(model, config(cell, output_mode="last"))
+    assert net.config.linear_head and not net.config.head_bias and net.config.bidirectional
+    assert "W_hq" in params and "b_q" not in params
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(3, 6, D)), rng.normal(size=(3, Q))
+    result = net.backward(net.forward(X), Y, step_grads="full")
+    assert "b_q" not in result.grads and "b_q" not in result.step_grad_norms
+    assert result.step_grads is not None and "b_q" not in result.step_grads
+    np.testing.assert_allclose(  # the steps' contributions still sum to W_hq's gradient
+        result.step_grads["W_hq"].sum(axis=0), result.grads["W_hq"], rtol=0, atol=1e-13
+    )
+    ours, theirs = make_optimizer("adam", 0.05), torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(3):
+        ours.step(net.params, net.backward(net.forward(X), Y).grads)
+        theirs.zero_grad()
+        torch.nn.functional.mse_loss(model(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
+        theirs.step()
+    exported = load_torch_bytes(weights.save(net.config, net.params))
+    assert "head.bias" not in exported
+    got = {
+        ("encoder." if k.startswith("rnn.") else "fc.") + k.split(".", 1)[1]: v
+        for k, v in exported.items()
+    }
+    assert got.keys() == model.state_dict().keys()
+    for name, tensor in model.state_dict().items():
+        np.testing.assert_allclose(got[name], tensor, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_head_bias_applies_to_a_linear_head_only() -> None:
+    with pytest.raises(ValidationError, match="head_bias applies to a linear head only"):
+        config("rnn", output_size=H, linear_head=False, head_bias=False)
+    assert config("rnn", output_size=H, linear_head=False).head_bias
+    with pytest.raises(ValidationError, match="head_bias"):
+        config("rnn", head_bias=0)

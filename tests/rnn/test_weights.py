@@ -110,11 +110,14 @@ def test_a_torch_model_without_biases_loads(cell: str) -> None:
     data = save_torch(model.state_dict())
     assert not any("bias" in name for name in load_torch_bytes(data))
     loaded_config, params = weights.load(data, config)
-    assert loaded_config.bias == "none"
-    assert not any(".b_" in name for name in params) and not np.any(params["b_q"])
+    assert loaded_config.bias == "none" and not loaded_config.head_bias
+    assert not any(".b_" in name for name in params) and "b_q" not in params
     compare(loaded_config, Network(loaded_config, params), model)
-    summed = config_for(cell, bias="one")  # said: one bias, absent ones are zeros
+    assert weights.to_pytorch(loaded_config, params).keys() == load_torch_bytes(data).keys()
+    # said: one bias and a head bias, absent ones are zeros
+    summed = config_for(cell, bias="one", head_bias=True)
     _, params = weights.load(data, summed)
+    assert "b_q" in params
     assert all(not np.any(params[name]) for name in params if ".b_" in name or name == "b_q")
     compare(summed, Network(summed, params), model)
 

@@ -158,7 +158,9 @@ class LayerBackward(BaseModel):
 
 
 class HeadBackward(BaseModel):
-    step_grad_norms: dict[str, list[float]] = Field(description="W_hq, b_q: (T_out,)")
+    step_grad_norms: dict[str, list[float]] = Field(
+        description="W_hq, b_q (none without head_bias): (T_out,)"
+    )
 
 
 class BackwardTraceBody(BaseModel):

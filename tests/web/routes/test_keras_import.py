@@ -18,6 +18,8 @@ import torch
 from keras.src.backend.common import dtypes as keras_dtypes
 from safetensors.torch import load as load_torch_safetensors
 
+from tests.web.routes.test_training import wait_for
+
 keras.config.set_floatx("float64")
 # Keras' type promotion follows JAX's and demotes float64 to float32 on every backend but
 # TensorFlow's (dtypes.BIT64_TO_BIT32_DTYPE), so ops.matmul, hence its SimpleRNN and Dense,
@@ -121,6 +123,10 @@ def test_a_keras_model_imports_and_computes_what_keras_computes(
     recurrent = [layer for layer in model.layers if not isinstance(layer, layers.Dense)]
     assert config["num_layers"] == len(recurrent)
     assert config["linear_head"] == isinstance(model.layers[-1], layers.Dense)
+    assert config["head_bias"] == (not config["linear_head"] or model.layers[-1].use_bias)
+    assert ("head.bias" in response.json()["shapes"]) == (
+        config["linear_head"] and model.layers[-1].use_bias
+    )
     assert config["bias"] == ("none" if "no_bias" in name else "two" if "gru" in name else "one")
     assert config["output_mode"] == ("sequence" if recurrent[-1].return_sequences else "last")
     assert config["dtype"] == "float64"
@@ -141,6 +147,78 @@ def test_an_imported_keras_gru_exports_a_state_dict_torch_loads_and_computes_the
     with torch.no_grad():
         ours = head(gru(torch.from_numpy(X))[0]).numpy()
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(model(X)), rtol=0, atol=1e-12)
+
+
+class KerasAsTorch(torch.nn.Module):
+    """Keras' LSTM + Dense(use_bias=False) as torch modules: `rnn` and a bias-free `head`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = torch.nn.LSTM(D, H, batch_first=True).double()
+        self.head = torch.nn.Linear(H, Q, bias=False).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0])
+
+
+@pytest.mark.parametrize("saved_as", ["keras", "weights.h5"])
+def test_a_dense_without_bias_round_trips_with_no_b_q_and_trains_as_torch(
+    client, tmp_path, saved_as
+) -> None:
+    model = build(layers.LSTM(H, return_sequences=True), layers.Dense(Q, use_bias=False), seed=7)
+    path = tmp_path / f"model.{saved_as}"
+    model.save(path) if saved_as == "keras" else model.save_weights(path)
+    # bias "two": b_ih and b_hh trained apart, as torch trains them (Keras' sum is "one")
+    response = upload(client, path, {"bias": "two"})
+    assert response.status_code == 201, response.text
+    info = response.json()
+    assert info["config"]["linear_head"] and info["config"]["head_bias"] is False
+    assert sorted(info["shapes"]) == sorted(KerasAsTorch().state_dict())
+    url = f"/api/v1/models/{info['id']}"
+
+    # The export loads strictly into torch's modules and computes what Keras computes.
+    module = KerasAsTorch()
+    module.load_state_dict(load_torch_safetensors(client.get(f"{url}/weights").content))
+    kernel = model.layers[-1].get_weights()[0]
+    assert np.array_equal(module.head.weight.detach().numpy(), kernel.T)  # bit for bit
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, Q))
+    expected = keras.ops.convert_to_numpy(model(X))
+    np.testing.assert_allclose(outputs(client, info["id"], X), expected, rtol=0, atol=1e-12)
+
+    # Backward over the API against autograd: every tensor's gradient, none for a bias b_q.
+    backward = client.post(f"{url}/backward", json={"inputs": X.tolist(), "targets": Y.tolist()})
+    assert backward.status_code == 200, backward.text
+    loss = torch.nn.functional.mse_loss(module(torch.from_numpy(X)), torch.from_numpy(Y))
+    loss.backward()
+    grads = backward.json()["grads"]
+    assert sorted(grads) == sorted(name for name, _ in module.named_parameters())
+    for name, parameter in module.named_parameters():
+        np.testing.assert_allclose(grads[name], parameter.grad, rtol=0, atol=1e-9, err_msg=name)
+
+    # Three SGD steps over POST /train against torch.optim.SGD, the export strictly loaded.
+    body = {
+        "data": {"inputs": X.tolist(), "targets": Y.tolist()},
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "steps": 3,
+        "batch_size": B,
+        "validation_fraction": 0.0,
+    }
+    session = client.post(f"{url}/train", json=body)
+    assert session.status_code == 202, session.text
+    assert wait_for(client, session.json()["id"], ("finished",))["step"] == 3
+    optimiser = torch.optim.SGD(module.parameters(), lr=0.1)
+    for _ in range(3):
+        optimiser.zero_grad()
+        torch.nn.functional.mse_loss(module(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
+        optimiser.step()
+    trained = KerasAsTorch()
+    trained.load_state_dict(load_torch_safetensors(client.get(f"{url}/weights").content))
+    for name, tensor in module.state_dict().items():
+        np.testing.assert_allclose(
+            trained.state_dict()[name], tensor, rtol=0, atol=1e-9, err_msg=name
+        )
 
 
 def test_a_keras_file_with_config_fields_takes_them_over_its_own(client, tmp_path) -> None:
