@@ -74,7 +74,7 @@ class Follower:
             url = f"{self.urls[server]}/api/v1/models/{self.model_id}/stream"
             try:
                 with connect(url, additional_headers=HEADERS, open_timeout=5) as ws:
-                    ws.send(json.dumps({**self._command()}))
+                    ws.send(json.dumps(self._command()))
                     while True:
                         frame = json.loads(ws.recv(timeout=60))
                         if frame["type"] == "metrics":
