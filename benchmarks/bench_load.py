@@ -14,8 +14,14 @@ errors (any error frame, refused socket or HTTP failure; must be 0) and the serv
 memory (all processes). A soak then holds the largest N whose p99 step latency stayed under the
 target for `--soak` seconds and samples memory over time, to show it does not grow.
 
+With `--instances K` (K > 1) the classroom runs on K app instances (each `--workers` workers, a
+data directory of its own, as on K hosts) on one PostgreSQL database (started for the run as the
+tests start theirs: tests/postgres.py); student i talks to instance i mod K only, and the steps
+per second of each instance's students are reported next to the total.
+
     python -m benchmarks.bench_load                       # N = 5, 10, 20, 40, 80; 2-minute soak
     python -m benchmarks.bench_load --students 10 --duration 10 --soak 0   # a quick look
+    python -m benchmarks.bench_load --instances 2 --students 10,30,60 --duration 20 --soak 0
 """
 
 import argparse
@@ -85,7 +91,7 @@ def process_tree_rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, workers: int, data_dir: Path) -> None:
+    def __init__(self, workers: int, data_dir: Path, database_url: str = "") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -93,8 +99,10 @@ class Server:
             "RNN_EXPLORER_DATA_DIR": str(data_dir),
             "RNN_EXPLORER_WORKERS": str(workers),
             "RNN_EXPLORER_MAX_STREAMS": "1000",
+            "RNN_EXPLORER_DATABASE_URL": database_url,
         }
-        self.log = (data_dir.parent / "server.log").open("wb")
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log = (data_dir.parent / f"server-{self.port}.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "--port", str(self.port), "--workers", str(workers)],
             cwd=ROOT,
@@ -225,10 +233,23 @@ async def trainer(url: str, client: httpx2.AsyncClient, model_id: str, until: fl
         await client.post(f"{url}/api/v1/training/{session}/stop")
 
 
+def merged(tallies: list[Tally]) -> Tally:
+    """The tallies of every instance's students as one."""
+    total = Tally()
+    for tally in tallies:
+        for name in ("steps", "runs", "metric_frames", "sessions", "refused_sessions"):
+            setattr(total, name, getattr(total, name) + getattr(tally, name))
+        total.errors += tally.errors
+        total.step_latency += tally.step_latency
+        total.run_latency += tally.run_latency
+    return total
+
+
 async def classroom(
-    server: Server, n: int, train_every: int, duration: float, think: float
-) -> tuple[Tally, list[tuple[float, float]]]:
-    tally = Tally()
+    servers: list[Server], n: int, train_every: int, duration: float, think: float
+) -> tuple[list[Tally], list[tuple[float, float]]]:
+    """Student i on servers[i mod K]: one tally per server, the memory of all of them."""
+    tallies = [Tally() for _ in servers]
     memory: list[tuple[float, float]] = []
     # each student is a visitor of its own (an owner cookie of its own, as a browser has)
     clients = [httpx2.AsyncClient(timeout=60) for _ in range(n)]
@@ -242,6 +263,7 @@ async def classroom(
                 if trains
                 else {"config": MODEL}
             )
+            server = servers[i % len(servers)]
             reply = await client.post(f"{server.url}/api/v1/models", json=body)
             reply.raise_for_status()
             model_ids.append((reply.json()["id"], trains))
@@ -250,20 +272,31 @@ async def classroom(
 
         async def sample_memory() -> None:
             while time.monotonic() < until:
-                memory.append((time.monotonic() - started, server.rss_mb()))
+                rss = sum(server.rss_mb() for server in servers)
+                memory.append((time.monotonic() - started, rss))
                 await asyncio.sleep(1.0)
 
         jobs = [
-            trainer(server.url, client, model_id, until, tally)
+            trainer(
+                servers[i % len(servers)].url, client, model_id, until, tallies[i % len(servers)]
+            )
             if trains
-            else student(server.url, client, model_id, i, until, think, tally)
+            else student(
+                servers[i % len(servers)].url,
+                client,
+                model_id,
+                i,
+                until,
+                think,
+                tallies[i % len(servers)],
+            )
             for i, (client, (model_id, trains)) in enumerate(zip(clients, model_ids, strict=True))
         ]
         await asyncio.gather(sample_memory(), *jobs)
     finally:
         for client in clients:
             await client.aclose()
-    return tally, memory
+    return tallies, memory
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -273,9 +306,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def row(n: int, tally: Tally, memory: list[tuple[float, float]], duration: float) -> dict[str, Any]:
+def row(
+    n: int, tallies: list[Tally], memory: list[tuple[float, float]], duration: float
+) -> dict[str, Any]:
+    tally = merged(tallies)
     return {
         "students": n,
+        "steps_per_s_per_instance": [each.steps / duration for each in tallies],
         "steps_per_s": tally.steps / duration,
         "step_p50_ms": 1e3 * percentile(tally.step_latency, 0.50),
         "step_p99_ms": 1e3 * percentile(tally.step_latency, 0.99),
@@ -299,7 +336,12 @@ def print_row(result: dict[str, Any]) -> None:
         f"| {result['run_p99_ms']:7.1f} "
         f"| {result['sessions']:>4} ({result['refused_sessions']} refused) "
         f"| {result['metric_frames']:>6} | {result['errors']:>3} "
-        f"| {result['rss_start_mb']:6.0f} → {result['rss_max_mb']:6.0f} |",
+        f"| {result['rss_start_mb']:6.0f} → {result['rss_max_mb']:6.0f} |"
+        + (
+            " " + " + ".join(f"{v:.0f}" for v in result["steps_per_s_per_instance"]) + " |"
+            if len(result["steps_per_s_per_instance"]) > 1
+            else ""
+        ),
         flush=True,
     )
     for error in result["first_errors"]:
@@ -312,14 +354,24 @@ def measure(
     """One classroom of n students for `duration` seconds on a fresh server and data directory:
     its table row, and the server's memory samples (seconds, RSS MiB)."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(args.workers, Path(tmp) / "data")
+        database = ""
+        if args.instances > 1:
+            assert args.postgres is not None
+            name = args.postgres.create_database()
+            database = args.postgres.url(name)
+        servers: list[Server] = []
         try:
-            tally, memory = asyncio.run(
-                classroom(server, n, args.train_every, duration, args.think)
+            for k in range(args.instances):
+                servers.append(Server(args.workers, Path(tmp) / f"instance-{k}" / "data", database))
+            tallies, memory = asyncio.run(
+                classroom(servers, n, args.train_every, duration, args.think)
             )
         finally:
-            server.stop()
-    return row(n, tally, memory, duration), memory
+            for server in servers:
+                server.stop()
+            if database:
+                args.postgres.drop_database(name)
+    return row(n, tallies, memory, duration), memory
 
 
 def main() -> None:
@@ -329,18 +381,42 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: none)")
     parser.add_argument("--think", type=float, default=0.05, help="seconds between key presses")
     parser.add_argument("--train-every", type=int, default=5, help="every k-th student trains")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per instance")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="app instances on one PostgreSQL (1: SQLite)"
+    )
     parser.add_argument("--target-ms", type=float, default=100.0, help="p99 step latency bound")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    args.postgres = None
+    if args.instances > 1:
+        from tests.postgres import remove, start_postgres
 
-    print(f"cpus: {os.cpu_count()}, workers: {args.workers}, think: {args.think * 1e3:.0f} ms, ")
+        args.postgres = start_postgres()
+        try:
+            run(args)
+        finally:
+            remove(args.postgres)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+
+    store = "one PostgreSQL" if args.instances > 1 else "SQLite"
+    print(
+        f"cpus: {os.cpu_count()}, instances: {args.instances} on {store}, workers per "
+        f"instance: {args.workers}, think: {args.think * 1e3:.0f} ms, "
+    )
     print(f"every {args.train_every}th student trains; {args.duration:.0f} s per N\n")
     print(
         "|    N |  steps/s | step p50 ms | step p99 ms | run p50 ms | run p99 ms "
         "| training sessions | metric frames | errors | RSS MiB start → max |"
+        + (" steps/s per instance |" if args.instances > 1 else "")
     )
-    print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    print(
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|" + ("---|" if args.instances > 1 else "")
+    )
     results = []
     best = 0
     for n in (int(v) for v in args.students.split(",")):

@@ -67,6 +67,8 @@ class TrainingService:
             self.owner += f":{identity}"
         self.runners = SessionRunners(store, settings, self.owner)  # saves first snapshots
         self.trainers = open_trainers(store, settings, self.owner)
+        # sessions whose row names this worker while their trainer is being started: alive
+        self._launching: set[str] = set()
 
     # Starting -------------------------------------------------------------------------------
 
@@ -274,10 +276,14 @@ class TrainingService:
         active = self.store.count_active_sessions(now - self.settings.stale_seconds)
         if active >= self.settings.max_sessions:
             raise self._full(active)
-        if not self.store.claim_session(session_id, self.owner, ("interrupted",), control):
-            raise ConflictError(f"session {session_id!r} was resumed by another worker")
-        self.store.truncate_history(session_id, session.step_count)
-        self._launch(session_id, record.model_id, control)
+        self._launching.add(session_id)  # a status() read meanwhile must not interrupt it
+        try:
+            if not self.store.claim_session(session_id, self.owner, ("interrupted",), control):
+                raise ConflictError(f"session {session_id!r} was resumed by another worker")
+            self.store.truncate_history(session_id, session.step_count)
+            self._launch(session_id, record.model_id, control)
+        finally:
+            self._launching.discard(session_id)
 
     def _launch(self, session_id: str, model_id: str, control: str) -> None:
         """Hand the session to a trainer; one that cannot be started leaves it interrupted
@@ -306,7 +312,7 @@ class TrainingService:
     def _lost(self, record: SessionRecord) -> bool:
         """Whether an active session's trainer is gone."""
         if record.owner == self.owner:  # launched here, not yet claimed by its trainer
-            return not self.trainers.is_running(record.id)
+            return record.id not in self._launching and not self.trainers.is_running(record.id)
         alive = owner_alive(record.owner)
         if alive is not None:
             return not alive

@@ -55,8 +55,10 @@ async def session_frames(
             yield {**record, "type": "metrics", "v": STREAM_PROTOCOL_VERSION, "session": session_id}
             after = int(record["step"])
         if not records and status in ENDED:
-            break
-    ended = session_info(await run_in_threadpool(training.status, session_id), training)
+            final = await run_in_threadpool(training.status, session_id)
+            if final.status in ENDED:  # not resumed meanwhile (then it is followed on)
+                break
+    ended = session_info(final, training)
     yield {
         "type": "end",
         "v": STREAM_PROTOCOL_VERSION,
