@@ -72,6 +72,11 @@ export function isPadding(trace, t) {
   return t >= trace.length;
 }
 
+/** values (one per step) with the padded steps' null: a chart leaves them blank, never a value. */
+export function realOnly(trace, values) {
+  return trace.length === trace.T ? values : values.map((v, t) => (t < trace.length ? v : null));
+}
+
 /** The output row of step t, or null when the model has none there ("last" mode). */
 export function outputAt(trace, t) {
   if (trace.sequence) return trace.outputs[t] ?? null;

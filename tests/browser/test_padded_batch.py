@@ -87,6 +87,16 @@ def test_each_sequence_of_a_padded_batch_stops_at_its_own_end(
     np.testing.assert_allclose(
         np.asarray([row[: lengths[1]] for row in z]).T, H_batch[1, : lengths[1]], rtol=0, atol=1e-14
     )
+    # the charts over time leave the padded steps blank too: the outputs, the gates, the overview
+    outputs_batch = np.asarray(answer["outputs"])[1, :, 0]
+    for chart, series, truth in [
+        ("view-outputs", 0, outputs_batch),
+        ("view-overview", 0, H_batch[1, :, 0]),
+        ("view-gates", 0, np.asarray(answer["trace"]["layers"][0]["gates"]["i"])[1, :, 0]),
+    ]:
+        y = page.evaluate(f"document.getElementById('{chart}').data[{series}].y")
+        assert all(v is None for v in y[lengths[1] :]), chart
+        np.testing.assert_allclose(y[: lengths[1]], truth[: lengths[1]], rtol=0, atol=1e-14)
 
 
 def test_lengths_outside_the_steps_are_refused_with_the_element_named(

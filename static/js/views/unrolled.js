@@ -10,7 +10,7 @@ import { COLORS, asRow, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpt
 import { DIVERGING, SEQUENTIAL, diverging, sequential } from "./colour.js";
 import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
-import { isPadding, outputAt } from "../trace.js";
+import { isPadding, outputAt, realOnly } from "../trace.js";
 import { buildGated, paintGated } from "./unrolled-gates.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -452,7 +452,7 @@ function dragToMove(element) {
 
 function overview(trace, state, backward) {
   const L = trace.layers[state.layer] || trace.layers[0];
-  const values = backward ? L.dH_norm : L.H.map((row) => row[state.unit]);
+  const values = realOnly(trace, backward ? L.dH_norm : L.H.map((row) => row[state.unit]));
   const data = [{
     type: "scatter", mode: "lines", x: values.map((_, t) => t), y: backward ? values.map((v) => (v > 0 ? v : null)) : values,
     line: { color: backward ? COLORS.W_hh : COLORS.W_xh, width: 1.4 },
