@@ -49,6 +49,11 @@ def test_each_sequence_of_a_padded_batch_stops_at_its_own_end(
     assert page.locator("#scrub").get_attribute("max") == str(lengths[1] - 1)
     page.keyboard.press("End")
     assert page.evaluate("window.rnnExplorer.state.t") == lengths[1] - 1
+    # playing from the start stops at the sequence's own end
+    page.evaluate("window.rnnExplorer.set({t: 0, speed: 60})")
+    page.locator("#play").click()
+    page.wait_for_function("() => !window.rnnExplorer.state.playing")
+    assert page.evaluate("window.rnnExplorer.state.t") == lengths[1] - 1
 
     # the values on show are the API's for sequence 1 of the batch (the page asks for the
     # sequence on show alone, with its length: equal up to the rounding of a batched matmul)
