@@ -306,22 +306,28 @@ class Client:
 
     # ---- the page ----------------------------------------------------------------------------
 
-    def link(self, model_id: str, inputs: Any = None) -> str:
+    def link(self, model_id: str, inputs: Any = None, lengths: Any = None) -> str:
         """The explorer page for the model (a read-only share link, so a browser that is not
-        this client's owner opens it); with `inputs` (T, D), the page runs them instead of its
-        task's sample."""
+        this client's owner opens it); with `inputs` (T, D), or a padded batch (B, T, D) with
+        `lengths` (B,), the page runs them instead of its task's sample (each sequence to its
+        own end)."""
         shared: dict[str, Any] = self._json("POST", f"/models/{quote(model_id)}/share")
         url = f"{self.base_url}{shared['url']}"
         if inputs is not None:
             text = orjson.dumps(_plain(inputs)).decode()
             url += "#inputs=" + quote(text, safe="[],.-e")
+            if lengths is not None:
+                url += "&lengths=" + quote(orjson.dumps(_plain(lengths)).decode(), safe="[],")
         return url
 
-    def show(self, model_id: str, inputs: Any = None, height: int = 800) -> Any:
-        """In Jupyter: the explorer page for the model (and inputs) inline, as an IFrame."""
+    def show(
+        self, model_id: str, inputs: Any = None, height: int = 800, *, lengths: Any = None
+    ) -> Any:
+        """In Jupyter: the explorer page for the model (and inputs, a padded batch with its
+        lengths) inline, as an IFrame."""
         from IPython.display import IFrame
 
-        return IFrame(self.link(model_id, inputs), width="100%", height=height)
+        return IFrame(self.link(model_id, inputs, lengths), width="100%", height=height)
 
 
 def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 // Moving the shared cursor: a step, a jump, the unit and the pass, and playing (the cursor
 // steps at `speed` per second on the forward pass, runs into the backward pass, then stops).
-// Every move is bounded by the trace on show.
+// Every move is bounded by the trace on show: by its sequence's own end when it is one of a
+// padded batch (steps t ≥ length are padding, never stepped to).
 
 import { set, state, watch } from "./state.js";
 
@@ -8,7 +9,7 @@ let frame = 0; // the pending animation frame while playing
 let lastTime = 0;
 let carry = 0; // the part of a step due but not yet taken (negative: taken early)
 
-const length = () => state.trace?.T ?? 0;
+const length = () => state.trace?.length ?? 0;
 
 /** Moves the cursor to step t (within the trace). */
 export function goTo(t) {

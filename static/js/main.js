@@ -18,6 +18,7 @@ import * as form from "./controls/form.js";
 import * as keyboard from "./controls/keyboard.js";
 import * as lessons from "./controls/lessons.js";
 import * as projector from "./controls/projector.js";
+import * as sequence from "./controls/sequence.js";
 import * as transport from "./controls/transport.js";
 import * as cursor from "./cursor.js";
 import { download } from "./exports.js";
@@ -48,6 +49,9 @@ function wire() {
     download: guard(download),
   });
   watch(["catalogue", "task", "preset", "params", "sampleSeed", "config", "busy"], form.update);
+  sequence.init();
+  watch(["linkInputs", "linkLengths", "sequence"], sequence.update);
+  watch(["sequence"], guard(modelSession.showSequence));
   // before the first chart is drawn: a projector-sized screen draws its charts in large type
   projector.init(form.foldSidebar);
   watch(["projector"], projector.update);

@@ -98,13 +98,15 @@ async function show(model, sample, ticket) {
   const weightsAnswer = api.weights(model.id);
   // the forward arrays are derived as soon as the forward answer is in, while the server still
   // computes the backward pass
-  const forwardAnswer = Promise.all([api.forward(model.id, { inputs: sample.inputs }, { states }), weightsAnswer]).then(([forward, weights]) => {
+  // a sequence of a padded batch runs to its own end: its length goes with it, as `lengths`
+  const lengths = sample.length ? { lengths: [sample.length] } : {};
+  const forwardAnswer = Promise.all([api.forward(model.id, { inputs: sample.inputs, ...lengths }, { states }), weightsAnswer]).then(([forward, weights]) => {
     if (ticket === latest) deriveForward(model.config, sample.inputs, weights, forward);
     return forward;
   });
   const [forwardResult, backwardResult, weights, decision] = await Promise.all([
     forwardAnswer,
-    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...(truncate ? { truncate } : {}) }, { states }),
+    sample.targets === null ? null : api.backward(model.id, { inputs: sample.inputs, targets: sample.targets, ...lengths, ...(truncate ? { truncate } : {}) }, { states }),
     weightsAnswer,
     decisionFor(model),
   ]);
@@ -114,6 +116,7 @@ async function show(model, sample, ticket) {
   trace.modelName = model.name;
   trace.truncate = backwardResult && truncate ? truncate : null;
   const T = trace.T;
+  const end = trace.length; // the last real step + 1 (T unless the sequence is padded)
   set({
     model,
     sample,
@@ -121,7 +124,7 @@ async function show(model, sample, ticket) {
     decision,
     computing: "",
     // the cursor and the selection stay where they are when the new trace has room for them
-    t: Math.min(state.t, T - 1),
+    t: Math.min(state.t, end - 1),
     unit: Math.min(state.unit, trace.H - 1),
     layer: Math.min(state.layer, trace.L - 1),
     phase: trace.hasBackward ? state.phase : "forward",
@@ -186,17 +189,33 @@ export async function open() {
     }
     const ticket = ++latest;
     // the link's own inputs (the Python client's show) run forward only, as a preset's example
-    const sample = state.linkInputs
-      ? { inputs: state.linkInputs, targets: null, meta: {}, config: { input_size: state.linkInputs[0].length } }
-      : await fetchSample();
+    const sample = state.linkInputs ? linkSample(state.sequence) : await fetchSample();
     if (!fits(state.model.config, wantedConfig(sample))) {
-      const chosen = state.linkInputs ? `the link's inputs (${state.linkInputs[0].length} features)` : state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
+      const chosen = state.linkInputs ? `the link's inputs (${state.linkInputs[0][0].length} features)` : state.task ? `the task ${state.task}` : `the preset ${state.preset}`;
       throw new api.ApiError(`The model ${state.model.id} does not fit ${chosen} (its sizes differ).`);
     }
     await show(state.model, sample, ticket);
     return;
   }
   await run();
+}
+
+/**
+ * Sequence b of the link's batch (B, T, D): its inputs (T, D) padded to T, its length (its real
+ * steps, null when the link gives no lengths); forward only, as a preset's example.
+ */
+function linkSample(b) {
+  const inputs = state.linkInputs[b];
+  const length = state.linkLengths ? state.linkLengths[b] : null;
+  const meta = { sequences: state.linkInputs.length };
+  return { inputs, targets: null, meta, config: { input_size: inputs[0].length }, length, fromLink: true };
+}
+
+/** Shows sequence b of the link's batch (its own end) on the model on show. */
+export async function showSequence() {
+  if (!state.linkInputs || !state.model || running) return;
+  const sample = linkSample(Math.min(state.sequence, state.linkInputs.length - 1));
+  await show(state.model, sample, ++latest);
 }
 
 /** The model on show read again (its weights change while it trains), and its new trace. */

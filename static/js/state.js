@@ -43,7 +43,9 @@ export const state = {
   // the server's answers
   catalogue: null, // {choices, tasks, presets}: what may be chosen, read once at start-up
   sample: null, // the task's example on show: {inputs, targets (null: none), meta, config}
-  linkInputs: null, // (T, D) inputs the link's fragment gave for its stored model, or null
+  linkInputs: null, // (B, T, D) inputs the link's fragment gave for its stored model (a (T, D) one: B = 1), or null
+  linkLengths: null, // (B,) each sequence's real steps (the rest is padding), or null: all T
+  sequence: 0, // the sequence of the link's batch on show, from 0
   model: null, // the ModelInfo of the model on show
   trace: null, // its forward (+ backward, with targets) pass on the sample (trace.js)
   session: null, // the training session followed: {id, status, step, steps, records}

@@ -7,7 +7,7 @@ let nextId = 1;
 const CELL_STATE = "C";
 
 /**
- * config: the model config; sample: {inputs (T, D), targets, meta}; forward: the body of
+ * config: the model config; sample: {inputs (T, D), targets, meta, length?}; forward: the body of
  * POST .../forward (hidden states, gates, spectral radii); backward: the body of
  * POST .../backward (loss, gradients, dL/dH_t) or null; weights: the parsed safetensors
  * {name: {shape, data}} or null.
@@ -40,6 +40,8 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
     task,
     meta: sample.meta || {},
     T,
+    // the sequence's real steps: t ≥ length is padding (a sequence of a padded batch), else T
+    length: sample.length ?? T,
     D: config.input_size,
     H: config.hidden_size,
     Q: config.output_size,
@@ -63,6 +65,16 @@ export function buildTrace({ modelId, config, task, sample, forward, backward, w
     finalState: forward.trace.final_state,
     weights: weights || null,
   };
+}
+
+/** Whether step t is padding (after the sequence's own end). */
+export function isPadding(trace, t) {
+  return t >= trace.length;
+}
+
+/** values (one per step) with the padded steps' null: a chart leaves them blank, never a value. */
+export function realOnly(trace, values) {
+  return trace.length === trace.T ? values : values.map((v, t) => (t < trace.length ? v : null));
 }
 
 /** The output row of step t, or null when the model has none there ("last" mode). */

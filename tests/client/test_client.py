@@ -206,6 +206,8 @@ def test_a_link_opens_the_model_for_anyone_and_carries_the_inputs(
     model = client.create_model(cell="rnn", input_size=1, hidden_size=3, output_size=1)
     link = client.link(model["id"], np.array([[0.5], [-1.0], [2e-3]]))
     assert "share=" in link and link.endswith("#inputs=[[0.5],[-1.0],[0.002]]")
+    padded = client.link(model["id"], np.zeros((2, 3, 1)), lengths=np.array([3, 1]))
+    assert padded.endswith("#inputs=[[[0.0],[0.0],[0.0]],[[0.0],[0.0],[0.0]]]&lengths=[3,1]")
     frame = client.show(model["id"])
     assert frame.src.startswith(client.base_url) and "share=" in frame.src
 

@@ -38,7 +38,7 @@ function moveFor(event) {
     case "Home":
       return isRange ? null : () => goTo(0);
     case "End":
-      return isRange ? null : () => goTo((state.trace?.T ?? 1) - 1);
+      return isRange ? null : () => goTo((state.trace?.length ?? 1) - 1);
     case "ArrowUp":
       return ownsUpDown ? null : () => selectUnit(state.unit + 1);
     case "ArrowDown":

@@ -61,7 +61,8 @@ function showLayers(count) {
 /** Keeps the controls showing the state; runs on every timestep while playing. */
 export function update(current) {
   const trace = current.trace;
-  const T = trace?.T ?? 0;
+  // the sequence's own end: a sequence of a padded batch stops at its last real step
+  const T = trace?.length ?? 0;
   const play = $("play");
   const pressed = current.playing ? "true" : "false";
   if (play.getAttribute("aria-pressed") !== pressed) {

@@ -5,6 +5,7 @@
 /* global Plotly */
 
 import { COLORS, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, traceKey } from "./common.js";
+import { realOnly } from "../trace.js";
 import { followWindow, windowRange } from "../time-window.js";
 import { cellStep } from "../cell-step.js";
 
@@ -69,7 +70,7 @@ function gatesFigure(state, trace, backward) {
   const names = Object.keys(layer.gates); // the gates, and the LSTM's cell state C
   const steps = range(trace.T);
   const grads = backward ? steps.map((t) => cellStep(trace, state.layer, t, j).backward) : null;
-  const series = (name) => (backward ? grads.map((d) => d[name === "C" ? "dC" : `d${name}`] ?? null) : layer.gates[name].map((row) => row[j]));
+  const series = (name) => realOnly(trace, backward ? grads.map((d) => d[name === "C" ? "dC" : `d${name}`] ?? null) : layer.gates[name].map((row) => row[j]));
   const label = (name) => (backward ? `dL/d${name}` : GATE_LABEL[name]);
   const data = names.map((name, k) => ({
     type: "scatter", mode: "lines", x: steps, y: series(name), name: label(name), yaxis: PANEL[name],

@@ -1,6 +1,7 @@
 // Hidden state H_t as a units × time heatmap that fills as the cursor advances (on the backward
 // pass: dL/dH_t, filling right to left). The full z is drawn once per trace; stepping only moves
-// the cursor line and the veil over the steps not yet computed.
+// the cursor line and the veil over the steps not yet computed. A padded sequence's steps after
+// its own end are left blank.
 
 import { COLORS, DIVERGING, axis, baseLayout, draw, lessonPoint, maxAbs, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
 import { followWindow, windowRange } from "../time-window.js";
@@ -37,7 +38,8 @@ export function update(state, trace) {
   }
   drawnKey = key;
   const layer = trace.layers[state.layer] || trace.layers[0];
-  const z = transpose(backward ? layer.dH : layer.H);
+  // the steps after a padded sequence's own end are gaps (padding), never values
+  const z = transpose(backward ? layer.dH : layer.H).map((row) => row.map((v, t) => (t < trace.length ? v : null)));
   const m = maxAbs(z);
   const name = backward ? "dL/dH" : "H";
   // the card says what the cells show: the quantity switches with the pass

@@ -4,6 +4,7 @@
 // example) shows the outputs alone.
 
 import { COLORS, SEQUENTIAL, axis, baseLayout, draw, hideCursor, placeCursor, range, showEmpty, transpose, traceKey } from "./common.js";
+import { realOnly } from "../trace.js";
 import { followWindow, windowRange } from "../time-window.js";
 
 let el = null;
@@ -60,7 +61,7 @@ export function update(state, trace) {
   const steps = range(trace.T);
   if (classification) {
     const data = [{
-      type: "heatmap", z: transpose(trace.outputs), x: steps, y: labels(trace), zmin: 0, zmax: 1,
+      type: "heatmap", z: transpose(trace.outputs).map((row) => realOnly(trace, row)), x: steps, y: labels(trace), zmin: 0, zmax: 1,
       colorscale: SEQUENTIAL,
       colorbar: { thickness: 10, len: 0.9, tickfont: { size: 12 }, outlinewidth: 0, title: { text: "p(class)", side: "right", font: { size: 12 } } },
       hovertemplate: "t=%{x}: p(%{y}) = %{z:.3f}<extra></extra>",
@@ -90,7 +91,7 @@ export function update(state, trace) {
       });
     }
     data.push({
-      type: "scatter", mode: "lines+markers", x: steps, y: trace.outputs.map((row) => row[q]),
+      type: "scatter", mode: "lines+markers", x: steps, y: realOnly(trace, trace.outputs.map((row) => row[q])),
       name: trace.Q > 1 ? `output ${q}` : "output", line: { color: COLORS.series[(q * 2 + 2) % 7], width: 2 }, marker: { size: 4, maxdisplayed: MARKERS },
     });
   }

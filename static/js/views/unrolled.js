@@ -10,7 +10,7 @@ import { COLORS, asRow, axis, baseLayout, draw, fmt, norm, placeCursor, showEmpt
 import { DIVERGING, SEQUENTIAL, diverging, sequential } from "./colour.js";
 import { stepLabel } from "../step-label.js";
 import { setWindow } from "../time-window.js";
-import { outputAt } from "../trace.js";
+import { isPadding, outputAt, realOnly } from "../trace.js";
 import { buildGated, paintGated } from "./unrolled-gates.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -315,6 +315,7 @@ function paint(trace, state, start, backward) {
     s.value.textContent = value;
   }
   paintGated(parts.gated, trace, state, start, backward);
+  paintPadding(trace, start);
   labelColourBar(trace, state, backward, layerRanges);
   // each node kind on one of the two scales, said with its range (the colour bar is H_t's)
   const signed = (m) => `blue −${fmt(m, 2)} … orange +${fmt(m, 2)}`;
@@ -323,6 +324,26 @@ function paint(trace, state, start, backward) {
   if (backward) outputColour = "‖dL/dO_t‖ (log), dark … yellow";
   parts.legend.textContent = `◆ O_t: ${outputColour} · ■ x_t: ${inputColour}`;
   parts.direction = backward ? "the gradient flows right to left" : "the same three matrices at every step";
+}
+
+/**
+ * The steps after the sequence's own end (a sequence of a padded batch): every node of theirs
+ * hatched as padding, titled so, never coloured by a value.
+ */
+function paintPadding(trace, start) {
+  for (let k = 0; k < windowSize; k++) {
+    const t = start + k;
+    const s = parts.slots[k];
+    const padding = isPadding(trace, t);
+    for (const node of [s.x, ...s.hidden, ...(s.reverse || []), s.o]) {
+      if (!node) continue;
+      node.classList.toggle("padding", padding);
+      if (!padding) continue;
+      node.setAttribute("fill", "url(#veil-hatch)");
+      node.firstChild.textContent = `padding: step ${t} is after this sequence's end (its ${trace.length} steps are 0…${trace.length - 1})`;
+    }
+    if (padding) s.value.textContent = "";
+  }
 }
 
 function moveCursor(state, start) {
@@ -431,7 +452,7 @@ function dragToMove(element) {
 
 function overview(trace, state, backward) {
   const L = trace.layers[state.layer] || trace.layers[0];
-  const values = backward ? L.dH_norm : L.H.map((row) => row[state.unit]);
+  const values = realOnly(trace, backward ? L.dH_norm : L.H.map((row) => row[state.unit]));
   const data = [{
     type: "scatter", mode: "lines", x: values.map((_, t) => t), y: backward ? values.map((v) => (v > 0 ? v : null)) : values,
     line: { color: backward ? COLORS.W_hh : COLORS.W_xh, width: 1.4 },
