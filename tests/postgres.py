@@ -31,6 +31,14 @@ def _binaries() -> Path:
     return Path(found[-1]).parent
 
 
+def _runuser() -> str:
+    """util-linux's runuser, found in the sbin folders too (a root shell's PATH may lack them)."""
+    found = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    if found is None:
+        raise RuntimeError("runuser (util-linux) is needed to run PostgreSQL as its own user")
+    return found
+
+
 @dataclass
 class Postgres:
     """One server: `url(name)` is the URL of a database on it, as the app's setting takes it."""
@@ -41,7 +49,7 @@ class Postgres:
     bin: Path
 
     def _as_postgres(self, *command: str) -> subprocess.CompletedProcess[str]:
-        prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+        prefix = [] if os.geteuid() != 0 else [_runuser(), "-u", "postgres", "--"]
         return subprocess.run(
             [*prefix, *command], check=True, capture_output=True, text=True, timeout=120
         )
