@@ -24,7 +24,7 @@ from tests.web.routes.test_training import SINE, SINE_MODEL
 
 INSTRUCTOR = "instance-loss-tests-instructor-token"
 HEADERS = {"Authorization": f"Bearer {INSTRUCTOR}"}
-TRAIN = {**SINE, "steps": 1500, "report_every": 10, "seed": 7}
+TRAIN = {**SINE, "steps": 4000, "report_every": 10, "seed": 7}
 SESSIONS, FOLLOWERS = 2, 3
 
 
