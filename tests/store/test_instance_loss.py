@@ -9,35 +9,18 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx2
-import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.servers import LiveServer
+from tests.servers import AS_INSTRUCTOR, LiveServer
+from tests.store.conftest import http
 from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL
 
-INSTRUCTOR = "instance-loss-tests-instructor-token"
-HEADERS = {"Authorization": f"Bearer {INSTRUCTOR}"}
 TRAIN = {**SINE, "steps": 4000, "report_every": 10, "seed": 7}
 SESSIONS, FOLLOWERS = 2, 3
-
-
-@pytest.fixture
-def servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    first = LiveServer(tmp_path / "a", database_url=postgres_url, instructor_token=INSTRUCTOR)
-    second = LiveServer(tmp_path / "b", database_url=postgres_url, instructor_token=INSTRUCTOR)
-    with first, second:
-        yield first, second
-
-
-def http(server: LiveServer) -> httpx2.Client:
-    return httpx2.Client(base_url=server.base_url, timeout=30, headers=HEADERS)
 
 
 def ws_url(server: LiveServer) -> str:
@@ -73,7 +56,7 @@ class Follower:
         while self.ended is None and time.monotonic() < deadline:
             url = f"{self.urls[server]}/api/v1/models/{self.model_id}/stream"
             try:
-                with connect(url, additional_headers=HEADERS, open_timeout=5) as ws:
+                with connect(url, additional_headers=AS_INSTRUCTOR, open_timeout=5) as ws:
                     ws.send(json.dumps(self._command()))
                     while True:
                         frame = json.loads(ws.recv(timeout=60))

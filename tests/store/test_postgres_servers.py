@@ -7,32 +7,15 @@ the servers recover by themselves and no acknowledged model is lost."""
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
-import pytest
 from websockets.sync.client import connect
 
 from tests.postgres import PASSWORD, Postgres
-from tests.servers import LiveServer
+from tests.servers import AS_INSTRUCTOR, LiveServer
+from tests.store.conftest import http
 from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL
-
-INSTRUCTOR = "postgres-servers-tests-instructor-token"
-HEADERS = {"Authorization": f"Bearer {INSTRUCTOR}"}
-
-
-@pytest.fixture
-def servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    first = LiveServer(tmp_path / "a", database_url=postgres_url, instructor_token=INSTRUCTOR)
-    second = LiveServer(tmp_path / "b", database_url=postgres_url, instructor_token=INSTRUCTOR)
-    with first, second:
-        yield first, second
-
-
-def http(server: LiveServer) -> httpx2.Client:
-    return httpx2.Client(base_url=server.base_url, timeout=30, headers=HEADERS)
 
 
 def test_a_model_made_on_one_server_is_read_trained_followed_and_deleted_on_the_other(
@@ -51,7 +34,9 @@ def test_a_model_made_on_one_server_is_read_trained_followed_and_deleted_on_the_
         assert other.get(f"/api/v1/models/{model_id}/weights").content == weights
 
         ws_url = first.base_url.replace("http://", "ws://")
-        with connect(f"{ws_url}/api/v1/models/{model_id}/stream", additional_headers=HEADERS) as ws:
+        with connect(
+            f"{ws_url}/api/v1/models/{model_id}/stream", additional_headers=AS_INSTRUCTOR
+        ) as ws:
             started = other.post(
                 f"/api/v1/models/{model_id}/train",
                 json={**SINE, "steps": 300, "report_every": 10},
