@@ -15,7 +15,7 @@ from tests.servers import OWNER, LiveServer, answering_worker
 from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL, wait_for
 
-BODY = {**SINE, "steps": 1500, "report_every": 10, "seed": 7}
+BODY = {**SINE, "steps": 20_000, "report_every": 100, "seed": 7}
 
 
 def straight_run(
