@@ -22,6 +22,7 @@ import httpx2
 import numpy as np
 
 from app.settings import Settings
+from app.web.binary import TRACE_MEDIA_TYPE
 from tests.servers import LiveServer
 
 RESULTS = Path(__file__).with_name("HEALTH_RESULTS.md")
@@ -40,21 +41,30 @@ def poll_health(http: httpx2.Client, until: threading.Event, into: list[float]) 
 
 
 def measure(
-    http: httpx2.Client, url: str, body: dict[str, object]
+    http: httpx2.Client, url: str, body: dict[str, object], encoding: str
 ) -> tuple[list[float], float, int]:
-    """/health latencies (ms) while `body` is posted to `url`; the request's seconds and bytes."""
+    """/health latencies (ms) while `body` is posted to `url` asking for `encoding` (identity,
+    gzip as a browser asks, or the binary trace); the request's seconds and bytes on the wire."""
     done = threading.Event()
     latencies: list[float] = []
     poller = threading.Thread(target=poll_health, args=(http, done, latencies))
     poller.start()
     started = time.perf_counter()
-    with httpx2.Client(base_url=str(http.base_url), cookies=http.cookies, timeout=300) as big:
-        reply = big.post(url, json=body, headers={"Accept-Encoding": "identity"})
+    headers = (
+        {"Accept": TRACE_MEDIA_TYPE, "Accept-Encoding": "identity"}
+        if encoding == "binary"
+        else {"Accept-Encoding": encoding}
+    )
+    with (
+        httpx2.Client(base_url=str(http.base_url), cookies=http.cookies, timeout=300) as big,
+        big.stream("POST", url, json=body, headers=headers) as reply,
+    ):
+        size = sum(len(chunk) for chunk in reply.iter_raw())
     took = time.perf_counter() - started
     done.set()
     poller.join()
-    assert reply.status_code == 200, reply.text[:300]
-    return latencies, took, len(reply.content)
+    assert reply.status_code == 200, reply.status_code
+    return latencies, took, size
 
 
 def main() -> None:
@@ -91,19 +101,23 @@ def main() -> None:
                 ("forward", {"inputs": inputs}),
                 ("backward", {"inputs": inputs, "targets": targets}),
             ):
-                for _ in range(3):
-                    busy, took, size = measure(http, f"/api/v1/models/{model}/{route}", body)
-                    rows.append(
-                        (
-                            route,
-                            took,
-                            size,
-                            percentile(busy, 50),
-                            percentile(busy, 99),
-                            max(busy),
-                            len(busy),
+                for encoding in ("identity", "gzip", "binary"):
+                    for _ in range(3):
+                        busy, took, size = measure(
+                            http, f"/api/v1/models/{model}/{route}", body, encoding
                         )
-                    )
+                        rows.append(
+                            (
+                                route,
+                                encoding,
+                                took,
+                                size,
+                                percentile(busy, 50),
+                                percentile(busy, 99),
+                                max(busy),
+                                len(busy),
+                            )
+                        )
     lines = [
         "# /health while the largest allowed request runs",
         "",
@@ -116,18 +130,19 @@ def main() -> None:
         f"request: an LSTM with D = Q = 1, H = {H}, L = {L}, B = {B}, T = {T} (the largest T "
         "that "
         f"max_answer_elements = {settings.max_answer_elements:,} allows: {B * T * per_step:,} "
-        "numbers), JSON "
-        "answer without gzip. /health is asked every 10 ms while it runs; the idle baseline "
+        "numbers), the JSON answer asked for without compression (identity), as a browser "
+        "asks (gzip: bytes on the wire) and as the binary trace (binary). /health is asked "
+        "every 10 ms while it runs; the idle baseline "
         f"(3 s, same client) is p50 {base_p50:.2f} ms, p99 {base_p99:.2f} ms.",
         "",
-        "| request | seconds | answer MB | health p50 / idle p50 | health p99 / idle p99 "
-        "| health max ms | health calls |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| request | encoding | seconds | answer MB | health p50 / idle p50 "
+        "| health p99 / idle p99 | health p99 ms | health max ms | health calls |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for route, took, size, p50, p99, worst, calls in rows:
+    for route, encoding, took, size, p50, p99, worst, calls in rows:
         lines.append(
-            f"| {route} | {took:.2f} | {size / 1e6:.1f} | {p50 / base_p50:.1f}× "
-            f"| {p99 / base_p99:.1f}× | {worst:.1f} | {calls} |"
+            f"| {route} | {encoding} | {took:.2f} | {size / 1e6:.1f} | {p50 / base_p50:.1f}× "
+            f"| {p99 / base_p99:.1f}× | {p99:.1f} | {worst:.1f} | {calls} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 
-__all__ = ["MAGIC", "TRACE_MEDIA_TYPE", "TraceResponse", "encode", "wants_binary"]
+from app.web.responses import ChunkedResponse, grouped
+
+__all__ = ["MAGIC", "TRACE_MEDIA_TYPE", "TraceResponse", "encode", "encode_parts", "wants_binary"]
 
 TRACE_MEDIA_TYPE = "application/vnd.rnn-explorer.trace"
 MAGIC = b"RNNT"
@@ -46,6 +47,12 @@ def wants_binary(request: Request) -> bool:
 
 def encode(payload: Any, dtype: str) -> bytes:
     """A payload (dicts, lists, numbers, NumPy arrays) → the binary trace, arrays as `dtype`."""
+    return b"".join(encode_parts(payload, dtype))
+
+
+def encode_parts(payload: Any, dtype: str) -> list[bytes]:
+    """The binary trace of `payload` as consecutive parts (prefix and header, then each array's
+    bytes and padding), never joined: `encode`'s bytes are their concatenation."""
     buffers: list[bytes] = []
     size = 0
 
@@ -54,7 +61,9 @@ def encode(payload: Any, dtype: str) -> bytes:
         data = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
         descriptor = {"dtype": dtype, "shape": list(array.shape), "offset": size}
         padding = -len(data) % _ALIGN
-        buffers.append(data + b"\0" * padding)
+        buffers.append(data)
+        if padding:
+            buffers.append(b"\0" * padding)
         size += len(data) + padding
         return descriptor
 
@@ -70,13 +79,13 @@ def encode(payload: Any, dtype: str) -> bytes:
     header = orjson.dumps(walk(payload))
     header += b" " * (-(_PREFIX + len(header)) % _ALIGN)
     prefix = MAGIC + np.array([VERSION, len(header)], dtype="<u4").tobytes()
-    return b"".join([prefix, header, *buffers])
+    return [prefix + header, *buffers]
 
 
-class TraceResponse(Response):
-    """A binary trace answer (see the module docstring for the layout)."""
+class TraceResponse(ChunkedResponse):
+    """A binary trace answer (see the module docstring for the layout), sent in chunks."""
 
     media_type = TRACE_MEDIA_TYPE
 
     def __init__(self, payload: Any, dtype: str) -> None:
-        super().__init__(encode(payload, dtype))
+        super().__init__(grouped(encode_parts(payload, dtype)))
