@@ -17,11 +17,14 @@ target for `--soak` seconds and samples memory over time, to show it does not gr
 With `--instances K` (K > 1) the classroom runs on K app instances (each `--workers` workers, a
 data directory of its own, as on K hosts) on one PostgreSQL database (started for the run as the
 tests start theirs: tests/postgres.py); student i talks to instance i mod K only, and the steps
-per second of each instance's students are reported next to the total.
+per second of each instance's students are reported next to the total. With `--ray-nodes M` the
+sessions train as Ray actors on a cluster of M worker nodes on loopback, started afresh for each N.
 
     python -m benchmarks.bench_load                       # N = 5, 10, 20, 40, 80; 2-minute soak
     python -m benchmarks.bench_load --students 10 --duration 10 --soak 0   # a quick look
     python -m benchmarks.bench_load --instances 2 --students 10,30,60 --duration 20 --soak 0
+    python -m benchmarks.bench_load --instances 2 --workers 1 --ray-nodes 2 --students 10,30,60 \
+        --duration 20 --soak 0
 """
 
 import argparse
@@ -91,7 +94,9 @@ def process_tree_rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, workers: int, data_dir: Path, database_url: str = "") -> None:
+    def __init__(
+        self, workers: int, data_dir: Path, database_url: str = "", ray_address: str = ""
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -101,6 +106,8 @@ class Server:
             "RNN_EXPLORER_MAX_STREAMS": "1000",
             "RNN_EXPLORER_DATABASE_URL": database_url,
         }
+        if ray_address:
+            env["RNN_EXPLORER_RAY_ADDRESS"] = ray_address
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = (data_dir.parent / f"server-{self.port}.log").open("wb")
         self.process = subprocess.Popen(
@@ -360,18 +367,43 @@ def measure(
             name = args.postgres.create_database()
             database = args.postgres.url(name)
         servers: list[Server] = []
+        # a fresh cluster for each N: no actor of an earlier classroom trains on beside this one
+        cluster = ray_cluster(args.ray_nodes) if args.ray_nodes else None
         try:
             for k in range(args.instances):
-                servers.append(Server(args.workers, Path(tmp) / f"instance-{k}" / "data", database))
+                data_dir = Path(tmp) / f"instance-{k}" / "data"
+                address = cluster.address if cluster is not None else ""
+                servers.append(Server(args.workers, data_dir, database, address))
             tallies, memory = asyncio.run(
                 classroom(servers, n, args.train_every, duration, args.think)
             )
         finally:
             for server in servers:
                 server.stop()
+            if cluster is not None:
+                cluster.shutdown()
             if database:
                 args.postgres.drop_database(name)
     return row(n, tallies, memory, duration), memory
+
+
+def ray_cluster(nodes: int) -> Any:
+    """A Ray cluster on loopback, as tests/services/test_ray_trainers.py starts one: a head that
+    places nothing and `nodes` worker nodes, each offering `max_sessions` logical CPUs (a session's
+    actor asks for `ray_trainer_cpus`), so that the session bound, not Ray, limits training."""
+    from ray.cluster_utils import Cluster
+
+    from app.settings import Settings
+
+    settings = Settings()
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
+    )
+    per_node = math.ceil(settings.max_sessions * settings.ray_trainer_cpus)
+    for _ in range(nodes):
+        cluster.add_node(num_cpus=per_node)
+    cluster.wait_for_nodes()
+    return cluster
 
 
 def main() -> None:
@@ -384,6 +416,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per instance")
     parser.add_argument(
         "--instances", type=int, default=1, help="app instances on one PostgreSQL (1: SQLite)"
+    )
+    parser.add_argument(
+        "--ray-nodes",
+        type=int,
+        default=0,
+        help="train on a Ray cluster of this many nodes (0: none)",
     )
     parser.add_argument("--target-ms", type=float, default=100.0, help="p99 step latency bound")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -404,9 +442,10 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
 
     store = "one PostgreSQL" if args.instances > 1 else "SQLite"
+    trainers = f"a {args.ray_nodes}-node Ray cluster" if args.ray_nodes else "trainer processes"
     print(
         f"cpus: {os.cpu_count()}, instances: {args.instances} on {store}, workers per "
-        f"instance: {args.workers}, think: {args.think * 1e3:.0f} ms, "
+        f"instance: {args.workers}, training on {trainers}, think: {args.think * 1e3:.0f} ms, "
     )
     print(f"every {args.train_every}th student trains; {args.duration:.0f} s per N\n")
     print(
