@@ -92,3 +92,33 @@ def postgres_url(postgres: "Postgres") -> Iterator[str]:
         yield postgres.url(name)
     finally:
         postgres.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A real Ray cluster on loopback for the whole run (started on first use, stopped at the
+    end): a head that places nothing (it holds the cluster's state) and worker nodes of one CPU
+    each; see `ray_nodes`."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "include_dashboard": False},
+    )
+    try:
+        yield cluster
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.fixture
+def ray_nodes(ray_cluster: Any) -> Any:
+    """The run's Ray cluster with two live worker nodes of one CPU each (nodes a test killed are
+    replaced): a session's actor lands on a worker node, and there is another to resume on."""
+    while len(ray_cluster.worker_nodes) < 2:
+        ray_cluster.add_node(num_cpus=1)
+    ray_cluster.wait_for_nodes()
+    return ray_cluster

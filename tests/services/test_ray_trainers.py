@@ -7,14 +7,12 @@ stops."""
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import ray
 from fastapi.testclient import TestClient
-from ray.cluster_utils import Cluster
 
 from app.main import create_app
 from app.services.trainer_ray import NAMESPACE, actor_name
@@ -27,25 +25,6 @@ from tests.web.routes.test_training import SINE_MODEL, wait_for
 RAY_BODY = {**BODY, "steps": 10_000}
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[Any]:
-    """A head that places nothing (it holds the cluster's state) and two worker nodes of one
-    CPU each: a session's actor lands on a worker node, and there is another to resume on."""
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 0, "include_dashboard": False},
-    )
-    for _ in range(2):
-        cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    try:
-        yield cluster
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.shutdown()
-
-
 def actor_node(session_id: str) -> str:
     actor = ray.get_actor(actor_name(session_id), namespace=NAMESPACE)
     return str(ray.get(actor.node_id.remote(), timeout=30))
@@ -53,12 +32,12 @@ def actor_node(session_id: str) -> str:
 
 @pytest.mark.slow
 def test_a_session_trains_as_an_actor_and_resumes_on_the_other_node_after_its_node_died(
-    tmp_path: Path, ray_cluster: Any
+    tmp_path: Path, ray_nodes: Any
 ) -> None:
     expected_weights, expected_history = straight_run(tmp_path / "straight", RAY_BODY)
 
     settings = Settings(
-        data_dir=tmp_path / "cluster", ray_address=ray_cluster.address, snapshot_seconds=0.2
+        data_dir=tmp_path / "cluster", ray_address=ray_nodes.address, snapshot_seconds=0.2
     )
     with TestClient(create_app(settings)) as client:
         model_id = client.post("/api/v1/models", json={"config": SINE_MODEL}).json()["id"]
@@ -74,7 +53,7 @@ def test_a_session_trains_as_an_actor_and_resumes_on_the_other_node_after_its_no
             "the session's actor never began",
         )
         first_node = actor_node(session)
-        assert first_node in {node.node_id for node in ray_cluster.worker_nodes}
+        assert first_node in {node.node_id for node in ray_nodes.worker_nodes}
         actor_pid = trainer_pid(client.get(url).json()["worker"])
         assert actor_pid != os.getpid()
         assert client.post(f"{url}/resume").json()["status"] == "running"
@@ -85,8 +64,8 @@ def test_a_session_trains_as_an_actor_and_resumes_on_the_other_node_after_its_no
 
         # kill -9 of the node the session trains on: its raylet and its workers at once, as
         # when the machine is lost
-        node = next(n for n in ray_cluster.worker_nodes if n.node_id == first_node)
-        ray_cluster.remove_node(node, allow_graceful=False)
+        node = next(n for n in ray_nodes.worker_nodes if n.node_id == first_node)
+        ray_nodes.remove_node(node, allow_graceful=False)
         with contextlib.suppress(ProcessLookupError):
             os.kill(actor_pid, signal.SIGKILL)
         interrupted = wait_until(

@@ -1,16 +1,22 @@
 """Two `python -m app` servers on one PostgreSQL database; students follow training sessions
 started through the first; the first is killed (SIGKILL) mid-session. The students reconnect to
-the second with `after_step` = the last step they saw and miss no history record; the sessions,
-whose local trainer processes end with the worker that answered for them, are reported
-"interrupted" and resume through the second server bit for bit: their final weights and records
-are those of an uninterrupted run of the same seed."""
+the second with `after_step` = the last step they saw and miss no history record.
+
+- With local trainer processes (the embedded default), which end with the worker that answered
+  for them, the sessions are reported "interrupted" and resume through the second server bit for
+  bit: their final weights and records are those of an uninterrupted run of the same seed.
+- On a Ray cluster the sessions' actors are no processes of either server: they train on through
+  the kill, never interrupted, and end with the same weights and records."""
 
 import json
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import httpx2
+import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -20,6 +26,7 @@ from tests.waiting import wait_until
 from tests.web.routes.test_training import SINE, SINE_MODEL
 
 TRAIN = {**SINE, "steps": 4000, "report_every": 10, "seed": 7}
+CONFIG = {**SINE_MODEL, "seed": 3}
 SESSIONS, FOLLOWERS = 2, 3
 
 
@@ -90,30 +97,74 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key not in skip}
 
 
+def start_followed_sessions(
+    one: httpx2.Client, first: LiveServer, second: LiveServer
+) -> tuple[list[str], list[str], bytes, list[Follower]]:
+    """SESSIONS models trained through `one` (the first server), each followed by FOLLOWERS
+    students who move to the second server when the first is lost: the model ids, the session
+    ids, the models' initial weights and the followers, running."""
+    models = [one.post("/api/v1/models", json={"config": CONFIG}) for _ in range(SESSIONS)]
+    assert all(m.status_code == 201 for m in models), [m.text for m in models]
+    model_ids = [m.json()["id"] for m in models]
+    initial = one.get(f"/api/v1/models/{model_ids[0]}/weights").content
+    started = [one.post(f"/api/v1/models/{m}/train", json=TRAIN) for m in model_ids]
+    assert all(s.status_code == 202 for s in started), [s.text for s in started]
+    sessions = [s.json()["id"] for s in started]
+    followers = [
+        Follower(model_id, session, [ws_url(first), ws_url(second)])
+        for model_id, session in zip(model_ids, sessions, strict=True)
+        for _ in range(FOLLOWERS)
+    ]
+    for follower in followers:
+        follower.thread.start()
+    wait_until(
+        lambda: all(f.last_step >= 100 for f in followers), 120, "the followers saw no records"
+    )
+    return model_ids, sessions, initial, followers
+
+
+def check_against_an_uninterrupted_run(
+    other: httpx2.Client,
+    model_ids: list[str],
+    sessions: list[str],
+    initial: bytes,
+    followers: list[Follower],
+) -> None:
+    """Each session's records (as stored and as every follower saw them) and final weights
+    equal those of an uninterrupted run of the same seed, trained through `other`."""
+    twin = other.post("/api/v1/models", json={"config": CONFIG}).json()["id"]
+    assert other.get(f"/api/v1/models/{twin}/weights").content == initial
+    reference = other.post(f"/api/v1/models/{twin}/train", json=TRAIN).json()["id"]
+
+    def finished() -> bool:
+        return other.get(f"/api/v1/training/{reference}").json()["status"] == "finished"
+
+    wait_until(finished, 180, "the reference run did not finish")
+    expected_weights = other.get(f"/api/v1/models/{twin}/weights").content
+    expected = other.get(f"/api/v1/training/{reference}/history?limit=10000").json()
+
+    for model_id, session in zip(model_ids, sessions, strict=True):
+        history = other.get(f"/api/v1/training/{session}/history?limit=10000").json()
+        steps = [r["step"] for r in history["records"]]
+        assert steps == list(range(10, TRAIN["steps"] + 1, 10))
+        for follower in (f for f in followers if f.session == session):
+            assert [r["step"] for r in follower.records] == steps
+            assert [comparable(r) for r in follower.records] == [
+                comparable(r) for r in history["records"]
+            ]
+        assert [comparable(r) for r in history["records"]] == [
+            comparable(r) for r in expected["records"]
+        ]
+        weights = other.get(f"/api/v1/models/{model_id}/weights").content
+        assert weights == expected_weights
+
+
 def test_students_move_to_the_other_server_and_the_sessions_resume_bit_for_bit(
     servers: tuple[LiveServer, LiveServer],
 ) -> None:
     first, second = servers
     with http(first) as one, http(second) as other:
-        config = {**SINE_MODEL, "seed": 3}
-        models = [one.post("/api/v1/models", json={"config": config}) for _ in range(SESSIONS)]
-        assert all(m.status_code == 201 for m in models), [m.text for m in models]
-        model_ids = [m.json()["id"] for m in models]
-        initial = one.get(f"/api/v1/models/{model_ids[0]}/weights").content
-        started = [one.post(f"/api/v1/models/{m}/train", json=TRAIN) for m in model_ids]
-        assert all(s.status_code == 202 for s in started), [s.text for s in started]
-        sessions = [s.json()["id"] for s in started]
-        followers = [
-            Follower(model_id, session, [ws_url(first), ws_url(second)])
-            for model_id, session in zip(model_ids, sessions, strict=True)
-            for _ in range(FOLLOWERS)
-        ]
-        for follower in followers:
-            follower.thread.start()
-
-        wait_until(
-            lambda: all(f.last_step >= 100 for f in followers), 120, "the followers saw no records"
-        )
+        model_ids, sessions, initial, followers = start_followed_sessions(one, first, second)
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
         seen_before = [f.last_step for f in followers]
         assert all(step < TRAIN["steps"] for step in seen_before), seen_before
@@ -137,29 +188,29 @@ def test_students_move_to_the_other_server_and_the_sessions_resume_bit_for_bit(
             assert follower.ended is not None and follower.ended["status"] == "finished"
             assert follower.reconnects == 1  # it moved to the second server once
 
-        # an uninterrupted run of the same seed, on a model made as the first ones were
-        twin = other.post("/api/v1/models", json={"config": config}).json()["id"]
-        assert other.get(f"/api/v1/models/{twin}/weights").content == initial
-        reference = other.post(f"/api/v1/models/{twin}/train", json=TRAIN).json()["id"]
+        check_against_an_uninterrupted_run(other, model_ids, sessions, initial, followers)
 
-        def finished() -> bool:
-            return other.get(f"/api/v1/training/{reference}").json()["status"] == "finished"
 
-        wait_until(finished, 180, "the reference run did not finish")
-        expected_weights = other.get(f"/api/v1/models/{twin}/weights").content
-        expected = other.get(f"/api/v1/training/{reference}/history?limit=10000").json()
+@pytest.mark.slow
+def test_on_ray_the_sessions_train_on_through_the_loss_of_their_server(
+    tmp_path: Path, postgres_url: str, ray_nodes: Any
+) -> None:
+    first = LiveServer(tmp_path / "a", database_url=postgres_url, ray_address=ray_nodes.address)
+    second = LiveServer(tmp_path / "b", database_url=postgres_url, ray_address=ray_nodes.address)
+    with first, second, http(first) as one, http(second) as other:
+        model_ids, sessions, initial, followers = start_followed_sessions(one, first, second)
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        seen_before = [f.last_step for f in followers]
+        assert all(step < TRAIN["steps"] for step in seen_before), seen_before
 
-        for model_id, session in zip(model_ids, sessions, strict=True):
-            history = other.get(f"/api/v1/training/{session}/history?limit=10000").json()
-            steps = [r["step"] for r in history["records"]]
-            assert steps == list(range(10, TRAIN["steps"] + 1, 10))
-            for follower in (f for f in followers if f.session == session):
-                assert [r["step"] for r in follower.records] == steps
-                assert [comparable(r) for r in follower.records] == [
-                    comparable(r) for r in history["records"]
-                ]
-            assert [comparable(r) for r in history["records"]] == [
-                comparable(r) for r in expected["records"]
-            ]
-            weights = other.get(f"/api/v1/models/{model_id}/weights").content
-            assert weights == expected_weights
+        # no one resumes anything: the actors go on, as the second server reports
+        for follower in followers:
+            follower.thread.join(240)
+            assert follower.error is None, follower.error
+            assert follower.ended is not None and follower.ended["status"] == "finished"
+            assert follower.reconnects == 1  # it moved to the second server once
+            assert follower.interruptions == 0
+        for session in sessions:
+            answer = other.get(f"/api/v1/training/{session}").json()
+            assert answer["status"] == "finished" and answer["step"] == TRAIN["steps"]
+        check_against_an_uninterrupted_run(other, model_ids, sessions, initial, followers)
