@@ -59,6 +59,10 @@ class Tally:
     metric_frames: int = 0
     sessions: int = 0
     refused_sessions: int = 0
+    # training steps the followed sessions made between their first and last metric frame seen,
+    # and the seconds that took, summed over sessions
+    trained_steps: int = 0
+    training_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     step_latency: list[float] = field(default_factory=list)
     run_latency: list[float] = field(default_factory=list)
@@ -221,6 +225,7 @@ async def trainer(url: str, client: httpx2.AsyncClient, model_id: str, until: fl
             return
         session = reply.json()["id"]
         tally.sessions += 1
+        last: tuple[int, float] | None = None  # the step and time of the last metric frame
         try:
             headers = cookie_header(client)
             async with websockets.connect(ws_url, max_size=2**24, additional_headers=headers) as ws:
@@ -229,6 +234,11 @@ async def trainer(url: str, client: httpx2.AsyncClient, model_id: str, until: fl
                     frame = json.loads(await ws.recv())
                     if frame["type"] == "metrics":
                         tally.metric_frames += 1
+                        now = time.monotonic()
+                        if last is not None:
+                            tally.trained_steps += frame["step"] - last[0]
+                            tally.training_seconds += now - last[1]
+                        last = (frame["step"], now)
                     elif frame["type"] == "end":
                         break
                     else:
@@ -244,7 +254,8 @@ def merged(tallies: list[Tally]) -> Tally:
     """The tallies of every instance's students as one."""
     total = Tally()
     for tally in tallies:
-        for name in ("steps", "runs", "metric_frames", "sessions", "refused_sessions"):
+        counts = ("steps", "runs", "metric_frames", "sessions", "refused_sessions")
+        for name in (*counts, "trained_steps", "training_seconds"):
             setattr(total, name, getattr(total, name) + getattr(tally, name))
         total.errors += tally.errors
         total.step_latency += tally.step_latency
@@ -328,6 +339,10 @@ def row(
         "sessions": tally.sessions,
         "refused_sessions": tally.refused_sessions,
         "metric_frames": tally.metric_frames,
+        "training_steps_per_s": tally.trained_steps / duration,
+        "training_steps_per_s_per_trainer": (
+            tally.trained_steps / tally.training_seconds if tally.training_seconds else 0.0
+        ),
         "errors": len(tally.errors),
         "rss_start_mb": memory[0][1] if memory else float("nan"),
         "rss_max_mb": max(m for _, m in memory) if memory else float("nan"),
@@ -342,7 +357,8 @@ def print_row(result: dict[str, Any]) -> None:
         f"| {result['step_p99_ms']:7.1f} | {result['run_p50_ms']:7.1f} "
         f"| {result['run_p99_ms']:7.1f} "
         f"| {result['sessions']:>4} ({result['refused_sessions']} refused) "
-        f"| {result['metric_frames']:>6} | {result['errors']:>3} "
+        f"| {result['metric_frames']:>6} | {result['training_steps_per_s']:6.0f} "
+        f"| {result['training_steps_per_s_per_trainer']:6.0f} | {result['errors']:>3} "
         f"| {result['rss_start_mb']:6.0f} → {result['rss_max_mb']:6.0f} |"
         + (
             " " + " + ".join(f"{v:.0f}" for v in result["steps_per_s_per_instance"]) + " |"
@@ -450,11 +466,12 @@ def run(args: argparse.Namespace) -> None:
     print(f"every {args.train_every}th student trains; {args.duration:.0f} s per N\n")
     print(
         "|    N |  steps/s | step p50 ms | step p99 ms | run p50 ms | run p99 ms "
-        "| training sessions | metric frames | errors | RSS MiB start → max |"
-        + (" steps/s per instance |" if args.instances > 1 else "")
+        "| training sessions | metric frames | training steps/s | per trainer | errors "
+        "| RSS MiB start → max |" + (" steps/s per instance |" if args.instances > 1 else "")
     )
     print(
-        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|" + ("---|" if args.instances > 1 else "")
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
+        + ("---|" if args.instances > 1 else "")
     )
     results = []
     best = 0
