@@ -56,6 +56,10 @@ def test_a_session_trains_as_an_actor_and_resumes_on_the_other_node_after_its_no
         assert first_node in {node.node_id for node in ray_nodes.worker_nodes}
         actor_pid = trainer_pid(client.get(url).json()["worker"])
         assert actor_pid != os.getpid()
+        # batch work, niced below the web workers at least as local trainer processes are
+        # (Ray starts its worker processes niced on its own)
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, actor_pid) >= min(19, own + settings.trainer_nice)
         assert client.post(f"{url}/resume").json()["status"] == "running"
         paused = client.post(f"{url}/pause").json()
         assert paused["status"] == "paused"
