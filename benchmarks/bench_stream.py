@@ -16,9 +16,13 @@ Medians over `--repeats` runs after one warm-up.
 The reference column: the very frames one run of the service sent, captured and replayed by a bare
 FastAPI WebSocket (`benchmarks/bare_stream.py`, its own uvicorn process) to the same client, the
 two measured in alternation in one run; *service ÷ bare* is the ratio of their frames/s.
+The format column: JSON text frames (the default), or binary frames (`"format": "binary"`, the
+binary trace layout, rows in the model's float64), replayed by the bare WebSocket as the same
+binary messages.
 """
 
 import argparse
+import base64
 import datetime
 import json
 import statistics
@@ -31,7 +35,9 @@ import numpy as np
 from websockets.sync.client import connect
 
 from benchmarks.bench_service import _write_section, create_model, machine, owner_headers, serve
+from rnn_explorer import decode_trace
 
+FORMATS = ("json", "binary")
 SIZES = {
     "S1": {"B": 1, "T": 50, "D": 1, "H": 100, "Q": 1},
     "S4": {"B": 32, "T": 100, "D": 32, "H": 128, "Q": 10},
@@ -47,14 +53,14 @@ def one_run(ws_url: str, command: str, T: int, compression: str | None) -> dict:
         start = json.loads(ws.recv())
         assert start["type"] == "start", start
         start_at = time.perf_counter()
-        first = json.loads(ws.recv())
+        message = ws.recv()
         first_at = time.perf_counter()
+        first = decode_trace(message) if isinstance(message, bytes) else json.loads(message)
         assert first["type"] == "forward" and first["t"] == 0, first
-        frames, size = 1, len(json.dumps(first))
+        frames, size = 1, len(message)
         while True:
             message = ws.recv()
-            frame = json.loads(message)
-            if frame["type"] == "summary":
+            if isinstance(message, str) and json.loads(message)["type"] == "summary":
                 break
             frames += 1
             size += len(message)
@@ -69,17 +75,24 @@ def one_run(ws_url: str, command: str, T: int, compression: str | None) -> dict:
 
 
 def capture(ws_url: str, command: str) -> list[str]:
-    """Every text the service sends for `command`, start to summary."""
-    texts = []
+    """Every message the service sends for `command`, start to summary, one line each: a text
+    as it is, a binary message as "b64:" and its base64 (benchmarks/bare_stream.py)."""
+    lines = []
     with connect(ws_url, max_size=None, compression=None, additional_headers=owner_headers()) as ws:
         ws.send(command)
         while True:
-            texts.append(str(ws.recv()))
-            if json.loads(texts[-1])["type"] == "summary":
-                return texts
+            message = ws.recv()
+            if isinstance(message, bytes):
+                lines.append("b64:" + base64.b64encode(message).decode())
+                continue
+            lines.append(message)
+            if json.loads(message)["type"] == "summary":
+                return lines
 
 
-def measure(url: str, name: str, repeats: int, compression: str | None, stack: ExitStack) -> dict:
+def measure(
+    url: str, name: str, repeats: int, compression: str | None, form: str, stack: ExitStack
+) -> dict:
     size = SIZES[name]
     B, T, D, H, Q = (size[k] for k in ("B", "T", "D", "H", "Q"))
     model_id = create_model(
@@ -88,7 +101,8 @@ def measure(url: str, name: str, repeats: int, compression: str | None, stack: E
     rng = np.random.default_rng(0)
     inputs = rng.normal(size=(B, T, D)) if B > 1 else rng.normal(size=(T, D))
     targets = rng.normal(size=(*inputs.shape[:-1], Q))
-    command = json.dumps({"type": "run", "inputs": inputs.tolist(), "targets": targets.tolist()})
+    run = {"type": "run", "inputs": inputs.tolist(), "targets": targets.tolist()}
+    command = json.dumps(run if form == "json" else {**run, "format": form})
     ws_url = url.replace("http://", "ws://") + f"/api/v1/models/{model_id}/stream"
     frames = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "frames.jsonl"
     frames.write_text("\n".join(capture(ws_url, command)) + "\n")
@@ -107,6 +121,7 @@ def measure(url: str, name: str, repeats: int, compression: str | None, stack: E
     return {
         "name": name,
         "compression": compression or "none",
+        "format": form,
         "size": size,
         "command_kb": len(command) / 1024,
         "start_ms": statistics.median(r["start_ms"] for r in runs),
@@ -120,16 +135,16 @@ def measure(url: str, name: str, repeats: int, compression: str | None, stack: E
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| size | B, T, D, H, Q | compression | command | time to first frame (t = 0) | "
+        "| size | B, T, D, H, Q | compression | format | command | time to first frame (t = 0) | "
         "start frame | frames/s | bare FastAPI frames/s | service ÷ bare | bytes/frame | runs |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         s = r["size"]
         lines.append(
             f"| {r['name']} | {s['B']}, {s['T']}, {s['D']}, {s['H']}, {s['Q']} | "
-            f"{r['compression']} | {r['command_kb']:.0f} KiB | **{r['first_ms']:.1f} ms** | "
-            f"{r['start_ms']:.1f} ms | "
+            f"{r['compression']} | {r['format']} | {r['command_kb']:.0f} KiB | "
+            f"**{r['first_ms']:.1f} ms** | {r['start_ms']:.1f} ms | "
             f"**{r['fps']:.0f}** | {r['bare_fps']:.0f} | **{r['fps'] / r['bare_fps']:.2f}×** | "
             f"{r['frame_bytes']:.0f} | {r['runs']} |"
         )
@@ -140,14 +155,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--formats", nargs="+", default=["json", "binary"], choices=FORMATS)
     parser.add_argument("--write", metavar="PATH", help="also write the report to this file")
     args = parser.parse_args()
     header = machine()
     with serve(1) as url, ExitStack() as stack:
         rows = [
-            measure(url, name, args.repeats, compression, stack)
+            measure(url, name, args.repeats, compression, form, stack)
             for name in args.sizes
             for compression in ("deflate", None)
+            for form in args.formats
         ]
     report = "\n".join(
         [f"WebSocket run, one worker, {datetime.date.today()}, {header}:", "", table(rows)]

@@ -291,11 +291,13 @@ class ModelService:
         h0: Array | None,
         c0: Array | None,
         truncate: int | None,
+        lengths: Array | None = None,
     ) -> Pass:
-        """A forward pass and, with targets, a backward pass (for the stream)."""
+        """A forward pass and, with targets, a backward pass (for the stream); lengths (B,) as
+        for `forward`."""
         network, spectral = self.network(model_id)
-        data = self.prepare(network.config, inputs, h0, c0, targets)
-        trace = network.forward(data.X, data.H0, data.C0)
+        data = self.prepare(network.config, inputs, h0, c0, targets, lengths=lengths)
+        trace = network.forward(data.X, data.H0, data.C0, data.lengths)
         result = None
         if data.targets is not None:
             result = network.backward(trace, data.targets, truncate, "norms")

@@ -51,6 +51,7 @@ def run_pass(models: ModelService, sampler: Sampler, model_id: str, command: Run
     def state(value: Any, field: str) -> Array | None:
         return None if value is None else to_array(value, field, (2, 3))
 
+    lengths = None if command.lengths is None else to_array(command.lengths, "lengths", (1,))
     return models.run(
         model_id,
         inputs,
@@ -58,4 +59,5 @@ def run_pass(models: ModelService, sampler: Sampler, model_id: str, command: Run
         state(command.h0, "h0"),
         state(command.c0, "c0"),
         command.truncate,
+        lengths,
     )

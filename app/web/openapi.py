@@ -157,7 +157,10 @@ def install_openapi(app: FastAPI) -> None:
                     "description": "Send a command; the server answers with frames: start, T "
                     "forward frames (t ascending), T backward frames (t descending), summary; "
                     "pause / resume / step / stop steer a run. follow (or train, which starts "
-                    "a session first) sends metrics frames and an end frame.",
+                    "a session first) sends metrics frames and an end frame. A run with "
+                    '"format": "binary" sends its forward and backward frames as binary '
+                    "messages in the binary trace layout (docs/api.md); every other message "
+                    "is JSON text.",
                 }
             }
             app.openapi_schema = document

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Iterator
 from itertools import chain
 from typing import Any
 
+import numpy as np
 from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +30,7 @@ from app.settings import Settings
 from app.web.commands import Sampler, parse_command, run_pass
 from app.web.errors import DOMAIN_ERRORS
 from app.web.following import session_frames
+from app.web.frames import backward_frames, forward_frames, summary_frame
 from app.web.owners import Caller, can_manage, can_read, refuse_shared
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.schemas.stream import (
@@ -43,7 +45,6 @@ from app.web.schemas.stream import (
 from app.web.sessions import start_session
 from app.web.stream_slots import StreamSlots, held_bytes
 from app.web.stream_socket import CLOSED, STALLED_CODE, StalledReaderError, StreamSocket
-from app.web.traces import backward_frames, forward_frames, summary_frame
 
 __all__ = ["STALLED_CODE", "Sampler", "StreamConnection"]
 
@@ -239,7 +240,7 @@ class StreamConnection(StreamSocket):
         if refused is not None:
             raise refused
         try:
-            await self._play(run)
+            await self._play(run, command)
         finally:
             self.slots.release(size)
 
@@ -250,19 +251,26 @@ class StreamConnection(StreamSocket):
         self.slots.computed(size)
         return run, size
 
-    async def _play(self, run: Pass) -> None:
+    async def _play(self, run: Pass, command: RunCommand) -> None:
         trace, result = run.trace, run.result
-        await self._send(
-            {
-                "type": "start",
-                "v": STREAM_PROTOCOL_VERSION,
-                "T": int(trace.X.shape[1]),
-                "layers": trace.config.num_layers,
-                "cell": trace.config.cell,
-                "batch": int(trace.X.shape[0]),
-                "phases": ["forward"] if result is None else ["forward", "backward"],
-            }
-        )
+        start = {
+            "type": "start",
+            "v": STREAM_PROTOCOL_VERSION,
+            "T": int(trace.X.shape[1]),
+            "layers": trace.config.num_layers,
+            "cell": trace.config.cell,
+            "batch": int(trace.X.shape[0]),
+            "phases": ["forward"] if result is None else ["forward", "backward"],
+        }
+        if trace.config.bidirectional:
+            start["bidirectional"] = True
+        if command.lengths is not None:  # as given (all T when every sequence is whole)
+            start["lengths"] = [int(n) for n in np.asarray(command.lengths).reshape(-1)]
+        binary_dtype = None
+        if command.format == "binary":
+            start["format"] = "binary"
+            binary_dtype = trace.config.dtype
+        await self._send(start)
         frames: Iterator[dict[str, Any]] = forward_frames(trace)
         if result is not None:
             frames = chain(frames, backward_frames(trace, result))
@@ -270,7 +278,7 @@ class StreamConnection(StreamSocket):
         next_time = time.monotonic()
         for frame in frames:
             next_time = await self._pace(next_time)
-            await self._send(frame)
+            await self._send(frame, binary_dtype)
             count += 1
         await self._send(summary_frame(trace, result, count))
 

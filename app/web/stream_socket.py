@@ -11,9 +11,9 @@ from fastapi import WebSocket, WebSocketDisconnect
 from app.services.errors import InputError
 from app.settings import Settings
 from app.web.errors import error_body
+from app.web.frames import encode_frame, encode_frame_binary
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.stream_slots import StreamSlots
-from app.web.traces import encode_frame
 
 __all__ = ["CLOSED", "STALLED_CODE", "StalledReaderError", "StreamSocket"]
 
@@ -34,7 +34,9 @@ class StreamSocket:
         self.settings = settings
         self.slots = slots
         self.stats = slots.stats
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.stream_queue_frames)
+        self.outbox: asyncio.Queue[str | bytes] = asyncio.Queue(
+            maxsize=settings.stream_queue_frames
+        )
         # The last progress: a job's frame sent, or a command that starts or moves a job.
         self.progress_at = time.monotonic()
         self._closing: asyncio.Task[None] | None = None
@@ -56,10 +58,15 @@ class StreamSocket:
 
     # Sending --------------------------------------------------------------------------------
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        """Queue a frame; waits while the queue is full (the reader is slower than the job), for
-        at most the stall bound."""
-        text = encode_frame(message)
+    async def _send(self, message: dict[str, Any], binary_dtype: str | None = None) -> None:
+        """Queue a frame, as JSON text or (binary_dtype: its arrays' dtype) a binary message;
+        waits while the queue is full (the reader is slower than the job), for at most the
+        stall bound."""
+        text = (
+            encode_frame(message)
+            if binary_dtype is None
+            else encode_frame_binary(message, binary_dtype)
+        )
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
@@ -75,7 +82,10 @@ class StreamSocket:
             text = await self.outbox.get()
             try:
                 # Waits while uvicorn has paused writing (its buffer is above the high mark).
-                await self.websocket.send_text(text)
+                if isinstance(text, bytes):
+                    await self.websocket.send_bytes(text)
+                else:
+                    await self.websocket.send_text(text)
             except CLOSED:
                 return
             self.stats.frames += 1

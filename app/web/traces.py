@@ -1,14 +1,12 @@
-"""The engine's traces as JSON: REST payloads (whole arrays) and stream frames (one timestep).
+"""The engine's traces as REST payloads (whole arrays).
 
-Both read the same arrays, so a stream's frames equal the REST trace of the same pass, step by
-step. Stream frames show sequence 0 of a batch; norms are over the batch, as in REST.
+The stream's frames (app.web.frames, one timestep each) read the same arrays, so they equal the
+REST trace of the same pass, step by step.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import orjson
 
 from app.rnn import BackwardResult, ForwardTrace
 from app.rnn.arrays import Array
@@ -16,17 +14,13 @@ from app.rnn.weights import grads_to_pytorch
 from app.services.models import Pass
 from app.web.arrays import to_list
 from app.web.responses import as_sent
-from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 
 __all__ = [
-    "backward_frames",
     "backward_payload",
-    "encode_frame",
-    "forward_frames",
     "forward_payload",
     "layer_parameter_names",
     "pytorch_grads",
-    "summary_frame",
+    "reverse_dH_norm",
 ]
 
 
@@ -143,7 +137,7 @@ def _backward_layer(
         "dH": answer(dH),
         "dA": None if states_only else answer(result.dA(k, reverse)),
         "dH_norm": as_sent(
-            np.sqrt(np.einsum("bth,bth->t", dH, dH)) if reverse else result.grad_norm_per_step[k],
+            reverse_dH_norm(result, k) if reverse else result.grad_norm_per_step[k],
             "dH_norm",
         ),
         "step_grad_norms": {n: to_list(norms[f"{prefix}.{n}"]) for n in names} if norms else {},
@@ -167,90 +161,7 @@ def _cell_state_grad(result: BackwardResult, layer: int, reverse: bool = False) 
     return as_sent(dC[:, 0], "dC")
 
 
-def _output_index(trace: ForwardTrace, t: int) -> int | None:
-    """Which output step belongs to timestep t (None: no output at t)."""
-    if trace.config.output_mode == "sequence":
-        return t
-    return 0 if t == trace.X.shape[1] - 1 else None
-
-
-def _sequence0(array: Array) -> Array:
-    """A time-major (T, B, K) array → sequence 0's rows (T, K) in float64, as the JSON answer
-    writes them: each row a contiguous array that orjson encodes natively (app.web.responses)."""
-    return np.asarray(array[:, 0], dtype=np.float64)
-
-
-def forward_frames(trace: ForwardTrace) -> Iterator[dict[str, Any]]:
-    """One frame per timestep t = 0…T−1, of sequence 0; rows stay NumPy arrays for orjson."""
-    T = trace.X.shape[1]
-    H = [_sequence0(layer.H) for layer in trace.layers]
-    A = [_sequence0(layer.A) for layer in trace.layers]
-    gates = [{name: _sequence0(v) for name, v in layer.gates().items()} for layer in trace.layers]
-    O = np.asarray(trace.O[0], dtype=np.float64)
-    Y = np.asarray(trace.Y[0], dtype=np.float64)
-    for t in range(T):
-        frame: dict[str, Any] = {
-            "type": "forward",
-            "v": STREAM_PROTOCOL_VERSION,
-            "t": t,
-            "H": [h[t] for h in H],
-            "A": [a[t] for a in A],
-            "gates": [{name: value[t] for name, value in g.items()} for g in gates],
-        }
-        index = _output_index(trace, t)
-        if index is not None:
-            frame["logits"] = O[index] if O.ndim == 2 else O
-            frame["output"] = Y[index] if Y.ndim == 2 else Y
-        yield frame
-
-
-def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dict[str, Any]]:
-    """One frame per timestep in reverse order t = T−1…0, of sequence 0."""
-    T = trace.X.shape[1]
-    names = layer_parameter_names(trace.config.cell)
-    norms = result.step_grad_norms
-    dH = [_sequence0(layer.dH) for layer in result.layers]
-    dA = [_sequence0(layer.dA_x) for layer in result.layers]
-    dC = [_sequence0(layer.dC) for layer in result.layers if layer.dC is not None]
-    dH_norm = [np.asarray(n, dtype=np.float64) for n in result.grad_norm_per_step]
-    step_norms = [
-        {n: np.asarray(norms[f"layer{k}.{n}"], dtype=np.float64) for n in names} if norms else {}
-        for k in range(len(result.layers))
-    ]
-    for t in range(T - 1, -1, -1):
-        frame: dict[str, Any] = {
-            "type": "backward",
-            "v": STREAM_PROTOCOL_VERSION,
-            "t": t,
-            "dH": [d[t] for d in dH],
-            "dA": [d[t] for d in dA],
-            "dH_norm": [float(n[t]) for n in dH_norm],
-            "step_grad_norms": [{n: float(v[t]) for n, v in layer.items()} for layer in step_norms],
-        }
-        if trace.config.cell == "lstm":
-            frame["dC"] = [d[t] for d in dC]
-        index = _output_index(trace, t)
-        if index is not None and norms and trace.config.linear_head:
-            frame["head_step_grad_norms"] = {
-                n: float(norms[n][index]) for n in ("W_hq", "b_q") if n in norms
-            }
-        yield frame
-
-
-def encode_frame(frame: dict[str, Any]) -> str:
-    """A frame as the text of one WebSocket message: orjson writes the rows straight from the
-    arrays, with the same digits as Python's repr of each float64 (the REST answer's)."""
-    return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY, default=to_list).decode()
-
-
-def summary_frame(
-    trace: ForwardTrace, result: BackwardResult | None, frames: int
-) -> dict[str, Any]:
-    grads = {} if result is None else pytorch_grads(trace, result)
-    return {
-        "type": "summary",
-        "v": STREAM_PROTOCOL_VERSION,
-        "loss": None if result is None else result.loss,
-        "grad_norms": {name: float(np.linalg.norm(value)) for name, value in grads.items()},
-        "frames": frames,
-    }
+def reverse_dH_norm(result: BackwardResult, k: int) -> Array:
+    """(T,) ‖dL/dH←_t‖ of layer k's reverse direction over the batch, by input step."""
+    dH = result.dH(k, True)  # (B, T, H)
+    return np.asarray(np.sqrt(np.einsum("bth,bth->t", dH, dH)))

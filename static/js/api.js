@@ -171,11 +171,13 @@ export function parseSafetensors(buffer) {
 /**
  * Opens the model's stream. `handlers` maps message types ("start", "forward", "backward",
  * "summary", "metrics", "end", "error") to functions; `onClose` is called once when it closes.
+ * Binary messages (a run's frames with `format: "binary"`) are decoded as binary traces.
  * Returns {send(message), close()}; messages sent before the socket opens are queued.
  */
 export function openStream(id, handlers, onClose = () => {}) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}${BASE}/models/${encodeURIComponent(id)}/stream${SHARE_TOKEN ? `?share=${encodeURIComponent(SHARE_TOKEN)}` : ""}`);
+  socket.binaryType = "arraybuffer";
   const queue = [];
   let closed = false;
   socket.addEventListener("open", () => {
@@ -184,9 +186,9 @@ export function openStream(id, handlers, onClose = () => {}) {
   socket.addEventListener("message", (event) => {
     let message;
     try {
-      message = JSON.parse(event.data);
+      message = event.data instanceof ArrayBuffer ? decodeTrace(event.data) : JSON.parse(event.data);
     } catch {
-      handlers.error?.({ detail: "The stream sent a message that is not JSON." });
+      handlers.error?.({ detail: "The stream sent a message that is neither JSON nor a binary frame." });
       return;
     }
     handlers[message.type]?.(message);

@@ -29,6 +29,16 @@ class RunCommand(RequestBody):
         0.0, ge=0, allow_inf_nan=False, description="frames per second; 0 = as fast as read"
     )
     manual: bool = Field(False, description="start paused: one frame per step command")
+    lengths: NumberArray | None = Field(
+        None,
+        description="(B,) each sequence's real steps, whole numbers in 1…T, as in POST "
+        ".../forward; frames at steps t ≥ lengths[0] say padding: true",
+    )
+    format: Literal["json", "binary"] = Field(
+        "json",
+        description="binary: the run's forward and backward frames come as binary messages in "
+        "the binary trace layout, rows in the model's dtype; other messages stay JSON text",
+    )
 
 
 class StepCommand(RequestBody):
@@ -91,6 +101,9 @@ class StartFrame(_Frame):
     cell: str
     batch: int
     phases: list[Literal["forward", "backward"]]
+    bidirectional: bool | None = Field(None, description="present (true) for a bidirectional model")
+    lengths: list[int] | None = Field(None, description="present when the run was given lengths")
+    format: Literal["binary"] | None = Field(None, description="present when frames are binary")
 
 
 class ForwardFrame(_Frame):
@@ -101,6 +114,10 @@ class ForwardFrame(_Frame):
     gates: list[dict[str, list[float]]]
     logits: list[float] | None = Field(None, description="(Q), at steps with an output")
     output: list[float] | None = None
+    reverse: "ReverseForward | None" = Field(
+        None, description="bidirectional: the reverse direction's values at input step t"
+    )
+    padding: bool | None = Field(None, description="present (true) at steps t ≥ lengths[0]")
 
 
 class BackwardFrame(_Frame):
@@ -114,6 +131,26 @@ class BackwardFrame(_Frame):
     dC: list[list[float]] | None = Field(
         None, description="LSTM only: (H) per layer, the total dL/dC_t as in REST's trace"
     )
+    reverse: "ReverseBackward | None" = Field(
+        None,
+        description="bidirectional: the reverse direction's values at input step t; its "
+        "step_grad_norms at its own step that reads X_t (lengths[0] − 1 − t)",
+    )
+    padding: bool | None = Field(None, description="present (true) at steps t ≥ lengths[0]")
+
+
+class ReverseForward(BaseModel):
+    H: list[list[float]]
+    A: list[list[float]]
+    gates: list[dict[str, list[float]]]
+
+
+class ReverseBackward(BaseModel):
+    dH: list[list[float]]
+    dA: list[list[float]]
+    dH_norm: list[float]
+    step_grad_norms: list[dict[str, float]]
+    dC: list[list[float]] | None = None
 
 
 class SummaryFrame(_Frame):
@@ -171,3 +208,6 @@ STREAM_MESSAGES: tuple[type[BaseModel], ...] = (
     EndFrame,
     ErrorFrame,
 )
+
+ForwardFrame.model_rebuild()
+BackwardFrame.model_rebuild()
