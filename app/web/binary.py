@@ -14,6 +14,7 @@ Arrays travel in the model's dtype: a float32 model's arrays are exactly its flo
 JSON answer writes the same values widened to float64), so decoding loses nothing.
 """
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ MAGIC = b"RNNT"
 VERSION = 1
 _ALIGN = 8
 _PREFIX = 12
+_ZEROS = bytes(_ALIGN)
 
 
 def wants_binary(request: Request) -> bool:
@@ -55,16 +57,18 @@ def encode_parts(payload: Any, dtype: str) -> list[bytes]:
     bytes and padding), never joined: `encode`'s bytes are their concatenation."""
     buffers: list[bytes] = []
     size = 0
+    little = np.dtype(dtype).newbyteorder("<")
 
     def place(array: np.ndarray) -> dict[str, Any]:
         nonlocal size
-        data = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
-        descriptor = {"dtype": dtype, "shape": list(array.shape), "offset": size}
-        padding = -len(data) % _ALIGN
+        data = array.astype(little, copy=False).tobytes()  # row-major whatever the strides
+        descriptor = {"dtype": dtype, "shape": array.shape, "offset": size}
         buffers.append(data)
+        size += len(data)
+        padding = -len(data) % _ALIGN
         if padding:
-            buffers.append(b"\0" * padding)
-        size += len(data) + padding
+            buffers.append(_ZEROS[:padding])
+            size += padding
         return descriptor
 
     def walk(value: Any) -> Any:
@@ -78,7 +82,7 @@ def encode_parts(payload: Any, dtype: str) -> list[bytes]:
 
     header = orjson.dumps(walk(payload))
     header += b" " * (-(_PREFIX + len(header)) % _ALIGN)
-    prefix = MAGIC + np.array([VERSION, len(header)], dtype="<u4").tobytes()
+    prefix = MAGIC + struct.pack("<II", VERSION, len(header))
     return [prefix + header, *buffers]
 
 
