@@ -13,14 +13,16 @@ where the next pass finds them already mapped. Outside the main thread, where gl
 the trim threshold of freed memory stays with the process, as a buffer pool's would.
 
 One arena for every thread (M_ARENA_MAX = 1). By default each thread that allocates gets an
-arena of its own (up to 8 per core), and a worker computes its passes in the threads of its pool:
-measured with benchmarks/bench_stream_memory.py (twelve readers of the largest pass), 13 arenas
-held 620 MB of free memory after the readers closed, which `malloc_trim(0)` did not give back (the
-free tops of the threads' heaps are trimmed only by `free` against the trim threshold, never with
-512 MiB), and the worker stayed at 4.6 times its starting RSS. With one arena `malloc_trim(0)`
-gives back every free page: the same burst ends within 1.1 times the start. The one arena costs
-little here: the interpreter's lock already serialises nearly all allocation (NumPy allocates its
-arrays holding it), and the arithmetic, where threads do run at once, allocates nothing.
+arena of its own (up to 8 per core), and a worker computes its passes in the threads of its pool.
+Measured with benchmarks/bench_stream_memory.py (twelve slow readers of the largest pass): after
+they closed, glibc's `malloc_info` counted 620 MB free in 13 arenas, which `malloc_trim(0)` did not
+give back (RSS unchanged by it; the free top of a thread's heap is, as far as glibc's source goes,
+trimmed only by `free` against the trim threshold, so never below 512 MiB), and the worker stayed
+at 4.6 times its starting RSS. With one arena `malloc_trim(0)` gives back every free page: 1.14
+times the start after twelve readers, 1.06 after four (benchmarks/SERVICE_RESULTS.md). The one
+arena costs nothing measurable: four threads computing passes at once made 1.01 times the passes
+per second of one arena per thread (benchmarks/bench_arenas.py), as the interpreter's lock
+already serialises nearly all allocation (NumPy allocates its arrays holding it).
 
 `keep_freed_memory` makes these settings, once, for the whole process; it is called when the
 engine is imported (app/rnn/__init__.py). It does nothing outside glibc, and nothing when the
