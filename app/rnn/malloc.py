@@ -12,9 +12,22 @@ where the next pass finds them already mapped. Outside the main thread, where gl
 64 MiB each, blocks of tens of MiB still come and go with heaps of their own. The price: up to
 the trim threshold of freed memory stays with the process, as a buffer pool's would.
 
-`keep_freed_memory` makes both settings, once, for the whole process; it is called when the
+One arena for every thread (M_ARENA_MAX = 1). By default each thread that allocates gets an
+arena of its own (up to 8 per core), and a worker computes its passes in the threads of its pool.
+Measured with benchmarks/bench_stream_memory.py (twelve slow readers of the largest pass): after
+they closed, glibc's `malloc_info` counted 620 MB free in 13 arenas, which `malloc_trim(0)` did not
+give back (RSS unchanged by it; the free top of a thread's heap is, as far as glibc's source goes,
+trimmed only by `free` against the trim threshold, so never below 512 MiB), and the worker stayed
+at 4.6 times its starting RSS. With one arena `malloc_trim(0)` gives back every free page: 1.14
+times the start after twelve readers, 1.06 after four (benchmarks/SERVICE_RESULTS.md). The one
+arena costs nothing measurable: four threads computing passes at once made 1.01 times the passes
+per second of one arena per thread (benchmarks/bench_arenas.py), as the interpreter's lock
+already serialises nearly all allocation (NumPy allocates its arrays holding it).
+
+`keep_freed_memory` makes these settings, once, for the whole process; it is called when the
 engine is imported (app/rnn/__init__.py). It does nothing outside glibc, and nothing when the
-process was started with malloc settings of its own (the MALLOC_*_ variables or GLIBC_TUNABLES),
+process was started with malloc settings of its own (MALLOC_ARENA_MAX, the MALLOC_*_ variables or
+GLIBC_TUNABLES),
 which glibc has already read.
 
 `give_back_freed_memory` is the way back: `malloc_trim(0)` returns the free pages of every heap
@@ -28,10 +41,12 @@ import platform
 
 M_TRIM_THRESHOLD = -1  # mallopt's parameter numbers, from glibc's malloc.h
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 TRIM_THRESHOLD = 512 * 2**20
 
 _SETTINGS_FROM_ENVIRONMENT = (
     "GLIBC_TUNABLES",
+    "MALLOC_ARENA_MAX",
     "MALLOC_MMAP_MAX_",
     "MALLOC_MMAP_THRESHOLD_",
     "MALLOC_TOP_PAD_",
@@ -40,7 +55,8 @@ _SETTINGS_FROM_ENVIRONMENT = (
 
 
 def keep_freed_memory() -> bool:
-    """Make glibc keep freed blocks in its heaps (see the module docstring); True if it agreed."""
+    """Make glibc keep freed blocks in one arena's heaps (see the module docstring); True if it
+    agreed. Call it before other threads allocate: a thread's arena, once made, stays."""
     if platform.libc_ver()[0] != "glibc":
         return False
     if any(name in os.environ for name in _SETTINGS_FROM_ENVIRONMENT):
@@ -51,7 +67,11 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    return (
+        mallopt(M_ARENA_MAX, 1) == 1
+        and mallopt(M_MMAP_MAX, 0) == 1
+        and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    )
 
 
 def give_back_freed_memory() -> bool:

@@ -236,9 +236,14 @@ class StreamConnection(StreamSocket):
         self.interval = self._interval(command.rate)
         self.paused = command.manual
         run, size = await run_in_threadpool(self._compute, command)
-        refused = self.slots.reserve(size)
-        if refused is not None:
-            raise refused
+        try:
+            self.slots.reserve(size)
+        except LimitError:
+            # The traceback the handler keeps refers to this frame: without `run` in it, the
+            # refused pass goes now, not whenever the cyclic collector runs (measured: five
+            # refused passes of the largest size, 306 MiB, outlived their sockets).
+            del run
+            raise
         try:
             await self._play(run, command)
         finally:

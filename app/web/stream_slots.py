@@ -114,11 +114,14 @@ class StreamSlots:
         )
         return True
 
-    def reserve(self, size: int) -> LimitError | None:
-        """Count `size` bytes of a pass held for a stream, or the limit that refuses them."""
+    def reserve(self, size: int) -> None:
+        """Count `size` bytes of a pass held for a stream; raises the LimitError that refuses
+        them. Raised here, not returned: an error kept in a local of the frame that raises it
+        makes a cycle (frame → error → traceback → frame) that holds the frame's pass until the
+        cyclic garbage collector happens to run (app.web.stream, `_run`)."""
         budget = self.settings.stream_memory_bytes
         if self.stats.held_bytes + size > budget:
-            return LimitError(
+            raise LimitError(
                 "stream",
                 "bytes of passes held for this worker's streams",
                 "stream_memory_bytes",
@@ -126,7 +129,6 @@ class StreamSlots:
                 self.stats.held_bytes + size,
             )
         self.stats.held_bytes += size
-        return None
 
     def release(self, size: int) -> None:
         self.stats.held_bytes -= size

@@ -3,6 +3,7 @@ sockets do not lock another out, a socket that makes no progress gives its place
 sends, a reader that stops reading is closed, and the passes held for readers have a budget."""
 
 import asyncio
+import gc
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,8 @@ from websockets.asyncio.client import connect as connect_async
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from app.rnn.passes import ForwardTrace
+from app.services.models import Pass
 from app.settings import Settings
 from tests.servers import ThreadServer, live_server
 from tests.waiting import wait_until
@@ -181,3 +184,22 @@ def test_runs_beyond_the_stream_memory_budget_are_refused_naming_it(tmp_path) ->
             frames = [json.loads(ws.recv()) for _ in range(12)]
             assert frames[-1]["type"] == "summary"
         assert server.app.state.stream_stats.held_bytes == 0
+
+
+def test_a_refused_pass_is_dropped_at_once_not_by_the_cyclic_collector(tmp_path) -> None:
+    # A pass kept alive by a reference cycle (its frame, the error, the error's traceback) goes
+    # only when the cyclic collector runs; with it off, the pass must still go with the refusal.
+    settings = Settings(data_dir=tmp_path, stream_memory_bytes=200_000)
+    with live_server(settings) as server:
+        owner = Owner(server, hidden_size=64)
+        gc.collect()
+        gc.disable()
+        try:
+            with owner.connect() as ws:
+                ws.send(json.dumps({"type": "run", "inputs": [[0.1]] * 1000}))
+                assert "STREAM_MEMORY_BYTES" in json.loads(ws.recv())["detail"]
+                wait_until(lambda: server.app.state.stream_stats.jobs == 0, 10, "job still on")
+                passes = [o for o in gc.get_objects() if isinstance(o, (Pass, ForwardTrace))]
+        finally:
+            gc.enable()
+    assert passes == []
