@@ -227,6 +227,7 @@ class ModelService:
         lengths: Array | None = None,
     ) -> Pass:
         """Forward and backward; `jacobian` asks for ‖∂H_T/∂H_t‖ (None: only when cheap)."""
+        self._truncate(truncate)
         network, spectral = self.network(model_id)
         config = network.config
         data = self.prepare(config, inputs, h0, c0, targets, needs_targets=True, lengths=lengths)
@@ -283,6 +284,11 @@ class ModelService:
         )
         return Connectivity(t, norms, steps, reach(norms, t))
 
+    def _truncate(self, truncate: int | None) -> None:
+        """A BPTT length is at most the longest sequence there can be (as for training)."""
+        if truncate is not None:
+            self.limits.check("truncate", "the BPTT length", "max_steps", truncate)
+
     def run(
         self,
         model_id: str,
@@ -295,6 +301,7 @@ class ModelService:
     ) -> Pass:
         """A forward pass and, with targets, a backward pass (for the stream); lengths (B,) as
         for `forward`."""
+        self._truncate(truncate)
         network, spectral = self.network(model_id)
         data = self.prepare(network.config, inputs, h0, c0, targets, lengths=lengths)
         trace = network.forward(data.X, data.H0, data.C0, data.lengths)

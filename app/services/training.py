@@ -168,6 +168,8 @@ class TrainingService:
             "steps", "the number of training steps", "max_training_steps", training.steps
         )
         self.limits.check("batch_size", "the batch size B", "max_batch", training.batch_size)
+        every = training.report_every
+        self.limits.check("report_every", "the report interval", "max_training_steps", every)
         if training.truncate is not None:
             self.limits.check("truncate", "the BPTT length", "max_steps", training.truncate)
         if training.task is not None:

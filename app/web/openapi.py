@@ -93,6 +93,12 @@ _SETTING_BOUNDS: dict[tuple[str, str], str] = {
     ("TrainRequest", "steps"): "max_training_steps",
     ("TrainCommand", "batch_size"): "max_batch",
     ("TrainCommand", "steps"): "max_training_steps",
+    ("BackwardRequest", "truncate"): "max_steps",
+    ("RunCommand", "truncate"): "max_steps",
+    ("TrainRequest", "truncate"): "max_steps",
+    ("TrainCommand", "truncate"): "max_steps",
+    ("TrainRequest", "report_every"): "max_training_steps",
+    ("TrainCommand", "report_every"): "max_training_steps",
     ("GenerateRequest", "length"): "max_generate_length",
 }
 
