@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.rnn import activations
+from app.rnn import activations, cancel
 from app.rnn.arrays import Array
 from app.rnn.cells import LayerGrads, Params, input_projection, weight_grads
 from app.rnn.fast import transposed
@@ -46,7 +46,10 @@ class ElmanCell:
         # NumPy's functions as locals, the cheapest names to look up (fast.py says why).
         dot, add = np.dot, np.add
         H_prev = H0
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for A_t, H_t in zip(A, H, strict=True):
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             dot(H_prev, W_hh, out=recurrent)
             add(A_t, recurrent, out=A_t)  # reference.elman_forward: A_t = X_t W_xh + … + b_h
             phi(A_t, out=H_t)  # reference.elman_forward: H_t = φ(A_t)
@@ -74,7 +77,10 @@ class ElmanCell:
         T = dH.shape[0]
         steps = zip(range(T - 1, -1, -1), dH_out[::-1], dH[::-1], dA[::-1], dphi[::-1], strict=True)
         dot, add, multiply = np.dot, np.add, np.multiply  # as in forward
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for t, dH_out_t, dH_t, dA_t, dphi_t in steps:
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             add(dH_out_t, dH_next, out=dH_t)  # reference.backward: dH_t = dH_out,t + dH_next
             multiply(dH_t, dphi_t, out=dA_t)  # reference.elman_backward: dA_t = dH_t ⊙ φ'(A_t)
             if truncate is not None and t % truncate == 0:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.rnn import cancel
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
 from app.rnn.fast import ExpGates, constant, transposed
@@ -76,7 +77,10 @@ class GRUCell:
         H_prev = H0
         gates = (G[:, :2], G[:, 0], G[:, 1], G[:, 2])
         steps = zip(A[:, :2], A[:, 2], *gates, N, H, strict=True)
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for A_rz_t, A_n_t, G_rz_t, r, z, n, N_t, H_t in steps:
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             # reference.gru_forward: A_r, A_z = X_t W_xr + H_{t-1} W_hr + b_r, … (scaled)
             dot(H_prev, W_hh, out=recurrent)
             add(A_rz_t, recurrent_rz, out=A_rz_t)
@@ -147,7 +151,10 @@ class GRUCell:
             strict=True,
         )
         dot, add, multiply, copyto = np.dot, np.add, np.multiply, np.copyto  # as in forward
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for t, dH_out_t, V_t, dA_n, dH_t, dA_n_copy, dA_h_t, dA_h_gates_t, Fn_t, F_t, z in steps:
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             add(dH_out_t, dH_next, out=dH_t)  # reference.backward: dH_t = dH_out,t + dH_next
             multiply(dH_t, Fn_t, out=dA_n)  # reference.gru_backward: dA_n
             # reference.gru_backward: dA_r, dA_z, dN_t = [dA_n, dH_t, dA_n] ⊙ F_t

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.rnn import cancel
 from app.rnn.arrays import Array
 from app.rnn.cells import GateViews, LayerGrads, Params, gate_major, input_projection, weight_grads
 from app.rnn.fast import ExpGates, constant, transposed
@@ -75,7 +76,10 @@ class LSTMCell:
         H_prev, C_prev = H0, C0
         gates = (G[:, 0], G[:, 1], G[:, 2], G[:, 3])
         steps = zip(A, G, *gates, C, tanhC, H, strict=True)
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for A_t, G_t, i, f, g, o, C_t, tanhC_t, H_t in steps:
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             # reference.lstm_forward: A_t = X_t W_xh + H_{t-1} W_hh + b_h (scaled)
             dot(H_prev, W_hh, out=recurrent)
             add(A_t, recurrent_gates, out=A_t)
@@ -143,7 +147,10 @@ class LSTMCell:
             strict=True,
         )
         dot, add, multiply, copyto = np.dot, np.add, np.multiply, np.copyto  # as in forward
+        should_stop = cancel.current()  # a caller that may ask this pass to give way
         for t, dH_out_t, U_t, dC_t, dC_one, dC_copies, dH_t, dA_t, dA_gates_t, K_t, F_t, f in steps:
+            if should_stop is not None and should_stop():
+                raise cancel.stopped()
             add(dH_out_t, dH_next, out=dH_t)  # reference.backward: dH_t = dH_out,t + dH_next
             # reference.lstm_backward: dC_t = dC_next + dH_t ⊙ o ⊙ (1 − tanh² C_t)
             multiply(dH_t, K_t, out=dC_t)

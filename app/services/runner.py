@@ -9,6 +9,13 @@ running, at once after a nudge), appends progress records to the history, touche
 `TrainingSession.snapshot()`) with the model's weights every `snapshot_seconds`, on pause, after a
 single step and at the end. An interrupted loop (its trainer told to shut down) is checkpointed
 and marked "interrupted".
+
+An update can take longer than a click may wait (a T = 1000 LSTM's takes a few hundred ms), so a
+watcher thread beside each loop reads the control while the loop trains (every
+`control_poll_seconds`, at once after a nudge): a pause or stop (or the trainer's shutdown) that
+comes while an update is in flight makes the update give way part way (the session's `give_way`
+hook, asked between timesteps); the abandoned update changes nothing and the loop reads its
+control at once.
 """
 
 import json
@@ -66,6 +73,9 @@ class Runner:
     touched_at: float = 0.0
     saved_at: float = 0.0
     checked_at: float = 0.0  # when the row's owner was last read (progress writes do not read it)
+    give_way: threading.Event = field(default_factory=threading.Event)  # abandon the update
+    wake: threading.Event = field(default_factory=threading.Event)  # the watcher reads now
+    ended: threading.Event = field(default_factory=threading.Event)
 
 
 def read_snapshot(store: Store, session_id: str) -> Snapshot | None:
@@ -99,10 +109,12 @@ class SessionRunners:
             runner = self._runners.get(session_id)
         if runner is not None:
             runner.polled_at = -math.inf
+            runner.wake.set()
 
     def launch(self, runner: Runner) -> None:
         runner.session.on_progress = lambda record: self._on_progress(runner, record)
         runner.session.poll_control = lambda: self._poll(runner)
+        runner.session.give_way = runner.give_way.is_set
         runner.touched_at = runner.saved_at = time.monotonic()
         thread = threading.Thread(
             target=self._train, args=(runner,), name=f"training-{runner.session_id}", daemon=True
@@ -111,6 +123,34 @@ class SessionRunners:
         with self._lock:
             self._runners[runner.session_id] = runner
         thread.start()
+        watcher = threading.Thread(
+            target=self._watch, args=(runner,), name=f"control-{runner.session_id}", daemon=True
+        )
+        watcher.start()
+
+    def _watch(self, runner: Runner) -> None:
+        """While the loop trains: a pause or stop in the store (from any worker), or this
+        trainer's shutdown, makes the update in flight give way (a step in flight finishes
+        unless it is stopped: its "step" already reads "pause")."""
+        while not runner.ended.is_set():
+            runner.wake.wait(self.settings.control_poll_seconds)
+            runner.wake.clear()
+            if runner.ended.is_set():
+                return
+            if runner.interrupt.is_set():
+                runner.give_way.set()
+                continue
+            training = runner.control  # what the loop last read: "pause" is not training
+            if training not in ("run", "step") or runner.give_way.is_set():
+                continue
+            try:
+                control = self.store.get_session(runner.session_id).control
+            except NotFoundError:
+                control = "stop"
+            except StorageError:
+                continue  # the loop's own reads say what is wrong
+            if control == "stop" or (control == "pause" and training == "run"):
+                runner.give_way.set()
 
     def _train(self, runner: Runner) -> None:
         try:
@@ -118,6 +158,8 @@ class SessionRunners:
         except NotSavedError:
             pass  # the session's row says why
         finally:
+            runner.ended.set()
+            runner.wake.set()
             with self._lock:
                 self._runners.pop(runner.session_id, None)
 
@@ -148,8 +190,11 @@ class SessionRunners:
         if runner.interrupt.is_set():
             raise _ShutdownError
         now = time.monotonic()
-        if runner.control == "run" and now - runner.polled_at < self.settings.control_poll_seconds:
+        given_way = runner.give_way.is_set()  # an update gave way for a control: read it now
+        recent = now - runner.polled_at < self.settings.control_poll_seconds
+        if runner.control == "run" and recent and not given_way:
             return "run"
+        runner.give_way.clear()  # what is read now is acted on before the next update
         runner.polled_at = now
         try:
             control = self.store.take_control(runner.session_id)

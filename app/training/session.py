@@ -8,6 +8,9 @@ at the end (an ending record's "reason" says why it ended); `poll_control()` is 
 before every update and answers "run", "pause" (the loop sleeps and asks again), "stop", or "step"
 (one update; the hook should answer "pause" next). In-process callers may instead use the
 thread-safe `pause()`, `resume()` and `stop()`; a local pause or stop wins over the hook.
+An update in flight in `run()` gives way part way (app.rnn.cancel) when a local pause or stop
+comes, or when the cheap `give_way()` hook answers True (it is asked between timesteps): the
+abandoned update changes nothing, and the loop asks its control again at once.
 
 Everything needed to resume bit-for-bit is in `snapshot()`; `TrainingSession.from_snapshot`
 rebuilds the session, and a resumed run continues exactly as the uninterrupted one would.
@@ -17,34 +20,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from app.rnn import ModelConfig, Network, RNNError, clip_grad_norm, global_norm
+from app.rnn import ModelConfig, Network, RNNError, cancel, clip_grad_norm, global_norm
 from app.rnn.arrays import Array
 from app.tasks import SizeLimits
-from app.training import setup
+from app.training import setup, snapshots
 from app.training.config import TrainingConfig, TrainingError
 from app.training.progress import Progress, ProgressHook
+from app.training.snapshots import Snapshot
 
 logger = logging.getLogger(__name__)
 
 ControlHook = Callable[[], str]
+GiveWayHook = Callable[[], bool]
 
 STATUSES = ("created", "running", "paused", "stopped", "finished", "early_stopped", "failed")
-SNAPSHOT_VERSION = 1
-
-
-@dataclass
-class Snapshot:
-    """What to persist: `arrays` (for safetensors: "param.<name>", "optimizer.<key>", "state.H",
-    "state.C", and for user data "data.inputs", "data.targets") and `meta` (JSON-able: configs,
-    step, status, elapsed seconds, RNG state, data cursor, history, latest record)."""
-
-    arrays: dict[str, Array]
-    meta: dict[str, Any]
 
 
 class TrainingSession:
@@ -75,6 +68,7 @@ class TrainingSession:
         targets: Array | None = None,
         on_progress: ProgressHook | None = None,
         poll_control: ControlHook | None = None,
+        give_way: GiveWayHook | None = None,
         pause_poll_seconds: float = 0.05,
         max_batch_elements: int | None = None,
         task_limits: SizeLimits | None = None,
@@ -90,6 +84,8 @@ class TrainingSession:
         )
         self.progress = Progress(on_progress)
         self.poll_control = poll_control
+        self.give_way = give_way
+        self.given_way = 0  # updates `run()` abandoned part way (and made again later)
         self.pause_poll_seconds = pause_poll_seconds
         self.step_count = 0
         self.status = "created"
@@ -129,12 +125,15 @@ class TrainingSession:
             "failed",
         )
 
-    def step(self, report: bool = False) -> dict[str, Any]:
+    def step(self, report: bool = False, cancellable: bool = False) -> dict[str, Any]:
         """One update on one batch → {"step", "loss", "grad_norm"}; reports when one is due, or
         after this update when `report` (a single step asked for by hand shows its point).
 
         Raises TrainingError once the session is done, and RNNError (e.g. NumericalError on an
-        overflow) from the engine, after marking the session failed and reporting it.
+        overflow) from the engine, after marking the session failed and reporting it. With
+        `cancellable`, the forward and backward passes ask `_should_give_way()` between
+        timesteps and raise `cancel.Cancelled` when it says so, the update abandoned whole
+        (weights, optimiser state, RNG, data position, step as before it began).
         """
         with self._lock:
             if self.done:
@@ -146,26 +145,46 @@ class TrainingSession:
                 self.status = "paused"  # stepped by hand: between updates it waits
             started = time.perf_counter()
             try:
-                info = self._update()
+                info = self._update(cancellable)
                 self.elapsed += time.perf_counter() - started
                 due = report or self.step_count % self.training.report_every == 0
                 if due or self.step_count >= self.training.steps:
                     # Evaluation can overflow too (validation data the batches never held).
                     self._report(final=self.step_count >= self.training.steps)
+            except cancel.Cancelled:
+                self.elapsed += time.perf_counter() - started
+                raise
             except RNNError as error:
                 self.elapsed += time.perf_counter() - started
                 self._fail(error)
                 raise
             return info
 
-    def _update(self) -> dict[str, Any]:
+    def _should_give_way(self) -> bool:
+        """Whether an update in flight is to be abandoned: a local pause or stop, or the hook."""
+        if self._local_control != "run":
+            return True
+        return self.give_way is not None and self.give_way()
+
+    def _update(self, cancellable: bool = False) -> dict[str, Any]:
         cfg = self.training
-        batch = self.data.batch(self.rng, cfg.batch_size)
-        H0, C0 = None, None
-        if self.data.carries_state and not batch.meta.get("reset_state"):
-            H0, C0 = self._H, self._C
-        trace = self.net.forward(batch.inputs, H0, C0)
-        result = self.net.backward(trace, batch.targets, cfg.truncate, step_grads="none")
+        # Nothing but the RNG and the data's position changes before the backward pass ends:
+        # an update abandoned there puts them back, and the session is as before it began.
+        rng_state = self.rng.bit_generator.state if cancellable else {}
+        data_state = self.data.state_dict() if cancellable else {}
+        try:
+            with cancel.cancellable(self._should_give_way if cancellable else None):
+                batch = self.data.batch(self.rng, cfg.batch_size)
+                H0, C0 = None, None
+                if self.data.carries_state and not batch.meta.get("reset_state"):
+                    H0, C0 = self._H, self._C
+                trace = self.net.forward(batch.inputs, H0, C0)
+                cancel.check()
+                result = self.net.backward(trace, batch.targets, cfg.truncate, step_grads="none")
+        except cancel.Cancelled:
+            self.rng.bit_generator.state = rng_state
+            self.data.load_state_dict(data_state)
+            raise
         grads = result.grads
         grad_norms = {name: float(np.linalg.norm(g)) for name, g in grads.items()}
         grad_norm = clip_grad_norm(grads, cfg.clip) if cfg.clip is not None else global_norm(grads)
@@ -258,38 +277,34 @@ class TrainingSession:
                     break
                 self.status = "running" if command == "run" else "paused"
                 try:
-                    self.step(report=command == "step")
+                    self.step(report=command == "step", cancellable=True)
+                except cancel.Cancelled:
+                    self.given_way += 1  # the next ask says what to do instead
+                    continue
                 except RNNError:
                     break
         return self.status
 
     # -- persistence ----------------------------------------------------------------------------
 
+    @property
+    def carried_state(self) -> tuple[Array | None, Array | None]:
+        """(H, C) carried from one batch to the next (sequential data), else (None, None)."""
+        return self._H, self._C
+
+    @carried_state.setter
+    def carried_state(self, state: tuple[Array | None, Array | None]) -> None:
+        self._H, self._C = state
+
+    @property
+    def user_arrays(self) -> tuple[Array, Array] | None:
+        """The user's (inputs, targets) this session trains on, or None for a task's data."""
+        return self._user_arrays
+
     def snapshot(self) -> Snapshot:
         """Everything needed to resume exactly; arrays are copies, meta is JSON-able."""
         with self._lock:
-            arrays = {f"param.{k}": v.copy() for k, v in self.net.params.items()}
-            for key, value in self.optimizer.state_dict().items():
-                arrays[f"optimizer.{key}"] = np.array(value, copy=True)
-            if self._H is not None:
-                arrays["state.H"] = self._H.copy()
-            if self._C is not None:
-                arrays["state.C"] = self._C.copy()
-            if self._user_arrays is not None:
-                arrays["data.inputs"], arrays["data.targets"] = self._user_arrays
-            meta = {
-                "version": SNAPSHOT_VERSION,
-                "model_config": self.model.to_dict(),
-                "training_config": self.training.to_dict(),
-                "step": self.step_count,
-                "status": self.status,
-                "error": self.error,
-                "elapsed": self.elapsed,
-                "rng": _jsonable(self.rng.bit_generator.state),
-                "data_state": self.data.state_dict(),
-                **self.progress.state(),
-            }
-            return Snapshot(arrays, meta)
+            return snapshots.take(self)
 
     @classmethod
     def from_snapshot(
@@ -303,14 +318,12 @@ class TrainingSession:
     ) -> "TrainingSession":
         """The session exactly as it was when `snapshot()` was taken (status "paused" if it was
         running, so the service decides when to go on)."""
+        snapshots.check_version(snapshot)
         meta, arrays = snapshot.meta, snapshot.arrays
-        if meta.get("version") != SNAPSHOT_VERSION:
-            raise TrainingError(f"unsupported snapshot version {meta.get('version')!r}")
-        params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
         session = cls(
             TrainingConfig.from_dict(meta["training_config"]),
             ModelConfig.from_dict(meta["model_config"]),
-            params=params,
+            params=snapshots.params_of(snapshot),
             inputs=arrays.get("data.inputs"),
             targets=arrays.get("data.targets"),
             on_progress=on_progress,
@@ -318,21 +331,7 @@ class TrainingSession:
             max_batch_elements=max_batch_elements,
             task_limits=task_limits,
         )
-        optimizer_state = {
-            k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")
-        }
-        session.optimizer.load_state_dict(optimizer_state)
-        session.rng.bit_generator.state = meta["rng"]
-        session.data.load_state_dict(meta["data_state"])
-        session._H = arrays.get("state.H")
-        session._C = arrays.get("state.C")
-        session.step_count = int(meta["step"])
-        status = meta["status"]
-        session.status = "paused" if status in ("running", "created") else status
-        session.error = meta.get("error")
-        session.reason = (meta.get("latest") or {}).get("reason")
-        session.elapsed = float(meta["elapsed"])
-        session.progress.load_state(meta)
+        snapshots.restore(session, snapshot)
         return session
 
 
@@ -340,11 +339,3 @@ def _training_config(training: TrainingConfig | Mapping[str, Any]) -> TrainingCo
     if isinstance(training, TrainingConfig):
         return training
     return TrainingConfig.from_dict(training)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

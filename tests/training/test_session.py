@@ -328,3 +328,69 @@ def test_every_tasks_progress_records_and_snapshot_are_strict_json(task: str) ->
     json.dumps(records, allow_nan=False)
     json.dumps(session.snapshot().meta, allow_nan=False)
     json.dumps(session.latest, allow_nan=False)
+
+
+def history_without_times(session: TrainingSession) -> list[tuple]:
+    return [(h["step"], h["loss"], h["grad_norm"], h["metrics"]) for h in session.history]
+
+
+@pytest.mark.parametrize("sampling", ["random", "sequential"])
+def test_updates_that_give_way_part_way_change_nothing(sampling: str) -> None:
+    straight = char_session(12, sampling=sampling)
+    straight.run()
+    # seq_len 8: 8 checks in the forward pass of an update, then 8 in its backward pass
+    calls = 0
+
+    def give_way() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls in (20, 45, 46, 100)  # mid-forward, mid-backward, at once again, later
+
+    interrupted = char_session(12, sampling=sampling)
+    interrupted.give_way = give_way
+    assert interrupted.run() == "finished"
+    assert interrupted.given_way == 4
+    assert interrupted.step_count == 12
+    assert_same_params(params_of(straight), params_of(interrupted))
+    assert history_without_times(straight) == history_without_times(interrupted)
+
+
+def test_a_pause_mid_update_abandons_it_and_the_resumed_run_is_the_straight_one() -> None:
+    straight = char_session(10, sampling="sequential")
+    straight.run()
+    session = char_session(10, sampling="sequential")
+    session.pause_poll_seconds = 0.001
+    inside, paused = threading.Event(), threading.Event()
+
+    def give_way() -> bool:  # asked between timesteps: the first time, wait for the pause
+        if session.step_count == 4 and not inside.is_set():
+            inside.set()
+            paused.wait(10)
+        return False
+
+    session.give_way = give_way
+    worker = threading.Thread(target=session.run)
+    worker.start()
+    assert inside.wait(10), "the fifth update never began"
+    session.pause()
+    paused.set()
+    wait_until(lambda: session.status == "paused", 10, "the run never paused")
+    assert session.given_way == 1 and session.step_count == 4  # the fifth update was abandoned
+    snapshot = session.snapshot()
+    session.resume()
+    worker.join(10)
+    assert session.status == "finished"
+    assert_same_params(params_of(straight), params_of(session))
+    assert history_without_times(straight) == history_without_times(session)
+    # and the snapshot taken while it was paused mid-update resumes to the same end
+    resumed = TrainingSession.from_snapshot(snapshot)
+    assert resumed.run() == "finished"
+    assert_same_params(params_of(straight), params_of(resumed))
+    assert history_without_times(straight) == history_without_times(resumed)
+
+
+def test_a_pass_outside_a_cancellable_block_never_gives_way() -> None:
+    session = char_session(3)
+    session.give_way = lambda: True  # run() asks it; a plain step() does not
+    session.step()
+    assert session.step_count == 1 and session.given_way == 0
