@@ -30,32 +30,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from benchmarks.bench_service import _write_section, create_model, machine, owner_headers, serve
+from tests.servers import rss_bytes, settled_rss
 
 T, H = 1000, 384
 MODEL = {"cell": "lstm", "input_size": 1, "hidden_size": H, "output_size": 1}
-
-
-def rss_bytes(pid: int) -> int:
-    """The process's resident set, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def settled_rss(pid: int, timeout: float) -> tuple[int, float]:
-    """The process's RSS once it has stayed within 1 % for 3 s (the passes of closed sockets
-    may still be finishing in the thread pool), or after `timeout` → (RSS, when)."""
-    deadline = time.monotonic() + timeout
-    value, since = rss_bytes(pid), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = rss_bytes(pid)
-        if abs(now - value) > 0.01 * value:
-            value, since = now, time.monotonic()
-        elif time.monotonic() - since >= 3.0:
-            break
-    return value, since
 
 
 def command() -> str:
@@ -133,7 +111,7 @@ def measure(readers: int, interval: float, hold: float, settle: float) -> dict[s
         if any(thread.is_alive() for thread in threads):
             raise RuntimeError("a reader did not close within 60 s")
         closed_at = time.monotonic()
-        after, settled = settled_rss(pid, settle)
+        after, settled, _ = settled_rss(pid, settle, poll=0.5)
         settled -= closed_at
     codes = [r["code"] for r in results if r["code"] is not None]
     refused = [r["refused"] for r in results if r["refused"] is not None]

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,3 +160,26 @@ class LiveServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def rss_bytes(pid: int) -> int:
+    """Process `pid`'s resident set, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def settled_rss(pid: int, timeout: float, poll: float = 0.25) -> tuple[int, float, bool]:
+    """Process `pid`'s RSS once it has stayed within 1 % for 3 s (the jobs of closed sockets may
+    still be ending in the thread pool), or at `timeout` → (RSS, since when, whether settled)."""
+    deadline = time.monotonic() + timeout
+    value, since = rss_bytes(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        now = rss_bytes(pid)
+        if abs(now - value) > 0.01 * value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= 3.0:
+            return value, since, True
+    return value, since, False

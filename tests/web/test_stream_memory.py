@@ -8,37 +8,21 @@ until the cyclic garbage collector ran: either left the worker at twice its star
 
 import json
 import threading
-import time
-from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.servers import OWNER, LiveServer, owner_headers
+from tests.servers import OWNER, LiveServer, owner_headers, rss_bytes, settled_rss
 
 T, H = 1000, 384  # the largest pass the default bounds allow: ~68 MiB forward and backward
 READERS = 4
 BUDGET = 100 * 2**20  # room for one such pass: the other readers are refused
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for process {pid}")
-
-
 def steady_rss(pid: int, timeout: float = 60.0) -> int:
     """The RSS once it has stayed within 1 % for 3 s (closed sockets' jobs may still be ending)."""
-    deadline = time.monotonic() + timeout
-    value, since = rss_bytes(pid), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = rss_bytes(pid)
-        if abs(now - value) > 0.01 * value:
-            value, since = now, time.monotonic()
-        elif time.monotonic() - since >= 3.0:
-            return value
-    raise AssertionError("the worker's RSS did not settle")
+    value, _, settled = settled_rss(pid, timeout)
+    assert settled, "the worker's RSS did not settle"
+    return value
 
 
 def test_rss_returns_after_slow_readers_of_the_largest_pass_close(tmp_path) -> None:
