@@ -35,8 +35,8 @@ import numpy as np
 from websockets.sync.client import connect
 
 from tests.servers import LiveServer
-from tests.web.test_examples import request_examples
-from tests.web.test_hostile_fields import HOSTILE, body_schema, schema_fields, with_hostile
+from tests.web.test_examples import placed_examples, request_examples
+from tests.web.test_hostile_fields import HOSTILE, body_fields, with_hostile
 
 RESULTS = Path(__file__).with_name("SERVICE_RESULTS.md")
 SECTION = "## A hostile mix"
@@ -56,26 +56,14 @@ WS_MESSAGES = [
 def fuzzer_requests(http: httpx2.Client) -> list[tuple[str, str, bytes]]:
     """(method, url, body) for the reproduced requests and every field × hostile kind."""
     document = http.get("/openapi.json").json()
-    examples = request_examples(document)
-    models = [e for m, p, e in examples if (m, p) == ("post", "/api/v1/models")]
-    model_ids = [http.post("/api/v1/models", json=e).json()["id"] for e in models]
-    task = next(e["task"] for _, p, e in examples if p.endswith("/train") and "task" in e)
-    requests = [
-        (m, p.replace("{model_id}", model_ids[0]), body.encode()) for m, p, body in REPRODUCED
-    ]
+    accepted, refused = placed_examples(http, request_examples(document))
+    assert not refused, refused
+    model_id = next(url.split("/")[4] for _, path, url, _ in accepted if "{model_id}" in path)
+    requests = [(m, p.replace("{model_id}", model_id), body.encode()) for m, p, body in REPRODUCED]
     corpus = '{"params": {"text": "a\\ud800b"}}'
     requests.append(("post", "/api/v1/tasks/char_lm/sample", corpus.encode()))
-    schemas = document["components"]["schemas"]
-    for method, path, example in examples:
-        url = path.replace("{model_id}", model_ids[-1]).replace("{name}", task)
-        for model_id in model_ids:  # the model the example fits
-            candidate = path.replace("{model_id}", model_id).replace("{name}", task)
-            if http.request(method.upper(), candidate, json=example).status_code < 300:
-                url = candidate
-                break
-        for field in sorted(
-            set(schema_fields(body_schema(document, method, path), schemas)), key=str
-        ):
+    for method, path, url, example in accepted:
+        for field in body_fields(document, method, path):
             for hostile in HOSTILE.values():
                 requests.append((method, url, with_hostile(example, field, hostile)))
     return requests

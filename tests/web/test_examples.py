@@ -33,6 +33,42 @@ def request_examples(document: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return found
 
 
+def placed_examples(
+    client: Any, examples: list[tuple[str, str, Any]]
+) -> tuple[list[tuple[str, str, str, Any]], list[tuple[str, str, Any, int, str]]]:
+    """Each example at a url it is accepted at: the document's model examples are made (their
+    ids fill `{model_id}`, the first model that takes the example), the task of its training
+    example fills `{name}`. → ((method, path, url, example) accepted, (method, path, example,
+    status, text) of every refusal where no model took the example). `client`: a TestClient
+    or an httpx client of a server."""
+    models = [e for m, p, e in examples if (m, p) == ("post", "/api/v1/models")]
+    assert models, "no model example"
+    model_ids = []
+    placed, refused = [], []
+    for example in models:
+        reply = client.post("/api/v1/models", json=example)
+        assert reply.status_code == 201, (example, reply.text)
+        model_ids.append(reply.json()["id"])
+        placed.append(("post", "/api/v1/models", "/api/v1/models", example))
+    train = [e for _, p, e in examples if p.endswith("/train") and "task" in e]
+    assert train, "no training example names a task"
+    task = train[0]["task"]
+    for method, path, example in examples:
+        if path == "/api/v1/models":
+            continue
+        # an example fits one of the document's models (generate: the character model)
+        replies = []
+        for model_id in model_ids if "{model_id}" in path else model_ids[:1]:
+            url = path.replace("{model_id}", model_id).replace("{name}", task)
+            replies.append(client.request(method.upper(), url, json=example))
+            if replies[-1].status_code < 300:
+                placed.append((method, path, url, example))
+                break
+        else:
+            refused += [(method, path, example, r.status_code, r.text[:300]) for r in replies]
+    return placed, refused
+
+
 def test_every_request_example_of_the_openapi_document_is_accepted(tmp_path: Path) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
         document = client.get("/openapi.json").json()
@@ -45,28 +81,7 @@ def test_every_request_example_of_the_openapi_document_is_accepted(tmp_path: Pat
             if "application/json" in operation.get("requestBody", {}).get("content", {})
         }
         assert {(method, path) for method, path, _ in examples} == with_bodies
-        models = [e for m, p, e in examples if (m, p) == ("post", "/api/v1/models")]
-        assert models
-        model_ids = []
-        for example in models:
-            reply = client.post("/api/v1/models", json=example)
-            assert reply.status_code == 201, (example, reply.text)
-            model_ids.append(reply.json()["id"])
-        train = [e for _, p, e in examples if p.endswith("/train") and "task" in e]
-        task = train[0]["task"] if train else pytest.fail("no training example names a task")
-        refused = []
-        for method, path, example in examples:
-            if path == "/api/v1/models":
-                continue
-            # an example fits one of the document's models (generate: the character model)
-            replies = []
-            for model_id in model_ids if "{model_id}" in path else model_ids[:1]:
-                url = path.replace("{model_id}", model_id).replace("{name}", task)
-                replies.append(client.request(method.upper(), url, json=example))
-                if replies[-1].status_code < 300:
-                    break
-            else:
-                refused += [(method, path, example, r.status_code, r.text[:300]) for r in replies]
+        _, refused = placed_examples(client, examples)
         assert not refused, refused
 
 

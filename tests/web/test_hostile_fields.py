@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.web.test_examples import request_examples
+from tests.web.test_examples import placed_examples, request_examples
 
 PLACE = "\u2063hostile\u2063"  # a string no example holds, replaced in the body's text
 HOSTILE = {
@@ -47,8 +47,10 @@ def schema_fields(
         yield from schema_fields(schema["items"], schemas, (*path, 0), depth + 1)
 
 
-def body_schema(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
-    return document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+def body_fields(document: dict[str, Any], method: str, path: str) -> list[tuple[Any, ...]]:
+    """Every field of the operation's JSON body schema, once each, in a stable order."""
+    schema = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    return sorted(set(schema_fields(schema, document["components"]["schemas"])), key=str)
 
 
 def with_hostile(example: Any, path: tuple[Any, ...], hostile: str) -> bytes:
@@ -78,21 +80,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     with TestClient(create_app(Settings(data_dir=data)), raise_server_exceptions=False) as client:
         document = client.get("/openapi.json").json()
         examples = request_examples(document)
-        models = [e for m, p, e in examples if (m, p) == ("post", "/api/v1/models")]
-        model_ids = [client.post("/api/v1/models", json=e).json()["id"] for e in models]
-        task = next(e["task"] for _, p, e in examples if p.endswith("/train") and "task" in e)
-        placed = []
-        for method, path, example in examples:
-            for model_id in model_ids:
-                url = path.replace("{model_id}", model_id).replace("{name}", task)
-                if client.request(method.upper(), url, json=example).status_code < 300:
-                    schema = body_schema(document, method, path)
-                    paths = sorted(
-                        set(schema_fields(schema, document["components"]["schemas"])), key=str
-                    )
-                    placed.append((method, url, example, paths))
-                    break
-        assert len(placed) == len(examples)  # every example is accepted (test_examples)
+        accepted, refused = placed_examples(client, examples)
+        assert not refused, refused  # every example is accepted (test_examples)
+        placed = [
+            (method, url, example, body_fields(document, method, path))
+            for method, path, url, example in accepted
+        ]
+        assert len(placed) == len(examples)
         yield client, placed
 
 
