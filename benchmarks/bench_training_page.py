@@ -5,7 +5,8 @@ given, measures
 - the share of wall time spent in main-thread long tasks (> 50 ms, the PerformanceObserver's
   `longtask` entries) over a few seconds of training;
 - click on Pause → the status line says "Paused", and Resume → "Training", N times each;
-for the char model and for the page's largest trace (an LSTM, T = 1000, H = 128).
+for the char model and for the page's largest trace (an LSTM, T = 1000, H = 128), the latter also
+reporting every 2 steps, so that the page refreshes its trace after nearly every report.
 
 Run: `python -m benchmarks.bench_training_page` (prints a Markdown table; `--write` puts it
 into benchmarks/PAGE_RESULTS.md, as its last section). Wall-clock figures on a shared machine:
@@ -128,17 +129,18 @@ def report(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
     lines = [
         TRAINING_HEADING,
         "",
-        "Headless Chromium, 1440×900; each model of the page's link trained for (up to) 100,000 "
-        f"steps; load average {load[0]:.1f} when it started. "
+        "Headless Chromium, 1440×900; long tasks while a session of *steps* steps trains (it "
+        "reports every ⌊steps / 50⌋), then Pause clicks on a session of 100,000 steps; load "
+        f"average {load[0]:.1f} when it started. "
         "`python -m benchmarks.bench_training_page --write`.",
         "",
-        "| page's link | tab on show | trace refreshes | long tasks, share of wall time "
+        "| page's link | steps | tab on show | trace refreshes | long tasks, share of wall time "
         "| long tasks | longest (ms) | Pause → paused, median (s) | p95 (s) | clicks | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| `{r['query']}` | {r['tab']} | {r['passes']} in {r['seconds']:g} s "
+            f"| `{r['query']}` | {r['steps']} | {r['tab']} | {r['passes']} in {r['seconds']:g} s "
             f"| {100 * r['share']:.1f} % | {r['count']} "
             f"| {r['longest']:.0f} "
             f"| {r['pause_median']:.3f} | {r['pause_p95']:.3f} | {r['clicks']} "
@@ -151,23 +153,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="how long to watch")
     parser.add_argument("--clicks", type=int, default=20, help="Pause clicks to time")
-    parser.add_argument("--steps", type=int, default=2000, help="steps of the watched session")
+    parser.add_argument(
+        "--steps", type=int, default=2000, help="steps of the watched session (unless QUERY@STEPS)"
+    )
     parser.add_argument("--tabs", default="train,explore", help="comma-separated tabs")
     parser.add_argument(
         "--query",
         nargs="+",
-        default=["task=char_lm", "task=sine&p.length=1000&cell=lstm&hidden_size=128&batch=2"],
-        help="the page's link to each model trained",
+        default=[
+            "task=char_lm",
+            "task=sine&p.length=1000&cell=lstm&hidden_size=128&batch=2",
+            # the largest trace, reporting every 2 steps: a refresh after nearly every report
+            "task=sine&p.length=1000&cell=lstm&hidden_size=128&batch=2@100",
+        ],
+        help="the page's link to each model trained, QUERY or QUERY@STEPS",
     )
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.name}")
     args = parser.parse_args()
     load = os.getloadavg()
     with _Server() as base:
-        rows = [
-            {**run(base, query, tab, args.seconds, args.clicks, args.steps), "query": query}
-            for query in args.query
-            for tab in args.tabs.split(",")
-        ]
+        rows = []
+        for entry in args.query:
+            query, _, steps = entry.partition("@")
+            for tab in args.tabs.split(","):
+                watched = int(steps) if steps else args.steps
+                measured = run(base, query, tab, args.seconds, args.clicks, watched)
+                rows.append({**measured, "query": query, "steps": watched})
     text = report(rows, load)
     print(text)
     if args.write:

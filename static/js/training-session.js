@@ -12,9 +12,13 @@ import { set, state } from "./state.js";
 const REPORTS_PER_SESSION = 50;
 // While the weights change, the trace on show is refreshed at most this often (ms), only while a
 // tab whose views draw it is on show (Explore's views; Train's task results), and not within
-// this long of a cursor move.
+// this long of a cursor move or a click on a training control.
 const TRACE_TABS = new Set(["explore", "train"]);
 const REFRESH_INTERVAL = 1000;
+// A refresh of a large trace keeps the page busy for a while (its pass, decoding, derivation and
+// drawing: ~0.2–0.4 s at T = 1000, H = 128): the next one waits at least this many times as long
+// as the last took, so that refreshing takes at most about a tenth of the page's time.
+const REFRESH_COST_FACTOR = 9;
 const QUIET_AFTER_STEP = 1000;
 // Metric frames that arrive within this long of each other are drawn together (ms).
 const DRAW_EVERY = 200;
@@ -26,10 +30,11 @@ let stepTimer = 0;
 let refreshTimer = 0;
 let refreshing = false;
 let refreshAgain = false;
+let refreshCost = 0; // how long the last refresh took, from request to drawn (ms)
 let pending = []; // metric frames not drawn yet
 let flushTimer = 0;
 let stale = false; // the weights changed while no view drawing the trace was on show
-let movedAt = -Infinity; // when the cursor last moved (performance.now())
+let movedAt = -Infinity; // when the cursor last moved or a control was clicked (performance.now())
 
 /** The TrainRequest of the page's choices: the task, its parameters and the training settings. */
 function trainingRequest() {
@@ -143,10 +148,13 @@ function pollStep(id) {
   }, STEP_POLL_INTERVAL);
 }
 
-/** pause | resume | step | stop; the page shows the state the server answers with. */
+/** pause | resume | step | stop; the page shows the state the server answers with. A click
+ * counts as stepping: the trace's refresh waits until the controls rest, so that it never
+ * holds up the next click. */
 export async function control(action) {
   const session = state.session;
   if (!session) return;
+  movedAt = performance.now();
   const info = await api.controlTraining(session.id, action);
   if (state.session?.id === info.id) {
     set({ session: sessionFrom(info, state.session.records) });
@@ -187,16 +195,18 @@ function scheduleRefresh() {
     }
     stale = false;
     refreshing = true;
+    const began = performance.now();
     try {
       await refresh();
     } catch (error) {
       set({ error: error.message });
     } finally {
       refreshing = false;
+      refreshCost = performance.now() - began;
     }
     if (refreshAgain) {
       refreshAgain = false;
       scheduleRefresh();
     }
-  }, REFRESH_INTERVAL);
+  }, Math.max(REFRESH_INTERVAL, REFRESH_COST_FACTOR * refreshCost));
 }

@@ -91,6 +91,43 @@ def test_pause_step_resume_and_stop_show_the_servers_state(
     assert on_server()["status"] == "stopped"
 
 
+def test_the_trace_waits_while_the_user_clicks_the_controls_then_shows_the_paused_weights(
+    explorer: Callable[..., Page], live_server: str
+) -> None:
+    page = explorer("task=char_lm&tab=explore")
+    page.click("#tab-train")
+    page.fill("#train-steps", "5000")
+    page.click("#train-start")
+    expect(page.locator("#train-pause")).to_be_enabled()
+    session = page.evaluate("window.rnnExplorer.session()")
+    passes: list[float] = []  # when the page asked for a forward pass (its trace)
+    page.on(
+        "request",
+        lambda r: (
+            passes.append(time.monotonic()) if r.url.split("?")[0].endswith("/forward") else None
+        ),
+    )
+    status = page.locator("#train-status")
+    page.click("#train-pause")
+    expect(status).to_contain_text("Paused at step")
+    first = time.monotonic()
+    step = SERVER.get(f"{live_server}/api/v1/training/{session}").json()["step"]
+    for k in range(1, 6):  # a click every ~0.3 s: the controls never rest for a second
+        time.sleep(0.3)
+        page.click("#train-step")
+        expect(status).to_have_text(f"Paused at step {step + k} of 5000.")
+    last = time.monotonic()
+    model_id = page.evaluate("window.rnnExplorer.model().id")
+    saved = SERVER.get(f"{live_server}/api/v1/models/{model_id}").json()["weights_version"]
+    # once they rest, the trace of the paused weights is fetched, and none in between
+    page.wait_for_function(
+        f"() => window.rnnExplorer.model().weights_version === {saved}", timeout=20_000
+    )
+    assert [t for t in passes if first < t < last + 0.9] == [], (first, last, passes)
+    page.click("#train-stop")
+    expect(status).to_contain_text("Stopped by request at step")
+
+
 def test_weight_decay_and_a_schedule_from_the_form_reach_the_session(
     explorer: Callable[..., Page], live_server: str
 ) -> None:

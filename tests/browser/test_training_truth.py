@@ -84,6 +84,13 @@ def test_a_short_training_plots_every_record_on_honest_axes_and_says_why_it_stop
     labels = [a["text"] for a in layout["annotations"] if a.get("name") == "chance"]
     assert any(label.startswith("chance 0.5 ") for label in labels), labels
     assert 0.5 in chances and 0.5**8 in chances
+    # the gradient chart: ‖∇θ L‖ at every record, and the last record's ‖dL/dH_t‖ over t alone
+    grads = {t["name"]: t for t in plotted(page, "view-grad-history")["traces"]}
+    assert grads["‖∇θ L‖"]["x"] == [r["step"] for r in records]
+    assert grads["‖∇θ L‖"]["y"] == [r["grad_norm"] for r in records]
+    latest = records[-1]["dH_norm"]
+    assert grads["latest ‖dL/dH_t‖ over t"]["y"] == latest
+    assert grads["latest ‖dL/dH_t‖ over t"]["x"] == list(range(len(latest)))
     shot(page, "training-truth", "#panel-train")
 
 

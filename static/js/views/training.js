@@ -213,6 +213,9 @@ const MARKERS = { size: 5 };
 // Log axes label their ticks as 1e-3, 2e-3, 5e-3…: a tick format keeps the 2s and 5s at the
 // axis' own size (Plotly shrinks its own minor labels to 9 px).
 function resetCurves() {
+  clearTimeout(gradientTimer);
+  gradientTimer = 0;
+  gradientRecords = [];
   metricNames = [];
   layerCurves = 0;
   draw(lossEl, [
@@ -255,7 +258,56 @@ function layerNorms(records) {
   };
 }
 
-/** Appends metric records to the curves (extendTraces: no re-plot). */
+// "Keep every point" for extendTraces' maxPoints (which takes a number for each trace).
+const ALL_POINTS = Number.MAX_SAFE_INTEGER;
+
+/** One extendTraces (one redraw of the chart) for the gradient norm, every layer's curve and
+ * the latest report's ‖dL/dH_t‖ over t, whose T points replace the previous report's (kept: the
+ * last T). */
+function extendGradients(records, latest) {
+  const x = [];
+  const y = [];
+  const indices = [];
+  const kept = [];
+  const norms = records.filter((r) => typeof r.grad_norm === "number");
+  if (norms.length) {
+    x.push(norms.map((r) => r.step));
+    y.push(norms.map((r) => r.grad_norm));
+    indices.push(0);
+    kept.push(ALL_POINTS);
+  }
+  if (Array.isArray(latest.dH_norm)) {
+    x.push(range(latest.dH_norm.length));
+    y.push(latest.dH_norm);
+    indices.push(1);
+    kept.push(latest.dH_norm.length);
+  }
+  const layers = layerNorms(records);
+  x.push(...layers.x);
+  y.push(...layers.y);
+  indices.push(...layers.indices);
+  kept.push(...layers.indices.map(() => ALL_POINTS));
+  if (indices.length) Plotly.extendTraces(gradEl, { x, y }, indices, { x: kept, y: kept });
+}
+
+// The gradient chart is redrawn in a task of its own, after the loss chart's: each redraw of a
+// chart is a few tens of milliseconds, and the page answers a click between the two.
+let gradientRecords = [];
+let gradientTimer = 0;
+
+function queueGradients(records) {
+  gradientRecords.push(...records);
+  if (gradientTimer) return;
+  gradientTimer = setTimeout(() => {
+    gradientTimer = 0;
+    const queued = gradientRecords;
+    gradientRecords = [];
+    if (queued.length) extendGradients(queued, queued[queued.length - 1]);
+  }, 0);
+}
+
+/** Appends metric records to the curves (extendTraces: one redraw a chart, no re-plot); the
+ * gradient chart's in the next task. */
 function addRecords(records) {
   const extra = [...new Set(records.flatMap((r) => Object.keys(r).filter((k) => !SKIP.has(k) && typeof r[k] === "number")))];
   let added = false;
@@ -283,14 +335,8 @@ function addRecords(records) {
     indices.push(index);
   }
   if (indices.length) Plotly.extendTraces(lossEl, { x: xs, y: ys }, indices);
-  // one extendTraces (one redraw) for the gradient norm and every layer's curve
-  const norms = records.filter((r) => typeof r.grad_norm === "number");
-  const layers = layerNorms(records);
-  const grad = norms.length ? { x: [norms.map((r) => r.step)], y: [norms.map((r) => r.grad_norm)], indices: [0] } : { x: [], y: [], indices: [] };
-  const gradIndices = [...grad.indices, ...layers.indices];
-  if (gradIndices.length) Plotly.extendTraces(gradEl, { x: [...grad.x, ...layers.x], y: [...grad.y, ...layers.y] }, gradIndices);
   const latest = records[records.length - 1];
-  if (Array.isArray(latest.dH_norm)) Plotly.restyle(gradEl, { x: [range(latest.dH_norm.length)], y: [latest.dH_norm] }, [1]);
+  queueGradients(records);
   const parts = [`step ${latest.step}`, `loss ${fmt(latest.loss, 4)}`];
   for (const name of metricNames) if (typeof latest[name] === "number") parts.push(`${name} ${fmt(latest[name], 3)}`);
   nowEl.textContent = parts.join(" · ");
