@@ -20,8 +20,12 @@ fi
 # The venv's tools (hadolint, lint-imports, ruff, uvicorn) for this script and every test.
 export PATH="$PWD/.venv/bin:$PATH"
 python -m pip install --quiet --upgrade pip
+# The tests run with the versions the image installs: requirements.lock's pins (without their
+# hashes and extras, which a constraints file cannot carry) constrain everything pip resolves.
 # torch is pinned: it is the reference for parity tests and benchmarks, never a runtime dependency.
-python -m pip install --quiet -e ".[dev,cluster]"
+sed -n 's/^\([A-Za-z0-9_.-]*\)\(\[[^]]*\]\)\{0,1\}==\([^ ]*\).*/\1==\3/p' requirements.lock \
+  > .venv/locked-versions.txt
+python -m pip install --quiet -c .venv/locked-versions.txt -e ".[dev,cluster]"
 
 # The browser tests drive a real Chromium: Debian's package where apt is at hand (Playwright's
 # own download needs the open internet), Playwright's build elsewhere.
