@@ -23,7 +23,16 @@ from starlette.requests import Request
 
 from app.web.responses import ChunkedResponse, grouped
 
-__all__ = ["MAGIC", "TRACE_MEDIA_TYPE", "TraceResponse", "encode", "encode_parts", "wants_binary"]
+__all__ = [
+    "MAGIC",
+    "TRACE_MEDIA_TYPE",
+    "TraceResponse",
+    "encode",
+    "encode_parts",
+    "framed",
+    "padding",
+    "wants_binary",
+]
 
 TRACE_MEDIA_TYPE = "application/vnd.rnn-explorer.trace"
 MAGIC = b"RNNT"
@@ -65,10 +74,10 @@ def encode_parts(payload: Any, dtype: str) -> list[bytes]:
         descriptor = {"dtype": dtype, "shape": array.shape, "offset": size}
         buffers.append(data)
         size += len(data)
-        padding = -len(data) % _ALIGN
-        if padding:
-            buffers.append(_ZEROS[:padding])
-            size += padding
+        pad = padding(len(data))
+        if pad:
+            buffers.append(_ZEROS[:pad])
+            size += pad
         return descriptor
 
     def walk(value: Any) -> Any:
@@ -80,10 +89,19 @@ def encode_parts(payload: Any, dtype: str) -> list[bytes]:
             return [walk(item) for item in value]
         return value
 
-    header = orjson.dumps(walk(payload))
+    return [framed(orjson.dumps(walk(payload))), *buffers]
+
+
+def framed(header: bytes) -> bytes:
+    """The message's start: magic, version and length, then the JSON header padded with spaces
+    so that the buffers start at a multiple of 8."""
     header += b" " * (-(_PREFIX + len(header)) % _ALIGN)
-    prefix = MAGIC + struct.pack("<II", VERSION, len(header))
-    return [prefix + header, *buffers]
+    return MAGIC + struct.pack("<II", VERSION, len(header)) + header
+
+
+def padding(size: int) -> int:
+    """The zero bytes that follow an array of `size` bytes, so that the next starts aligned."""
+    return -size % _ALIGN
 
 
 class TraceResponse(ChunkedResponse):

@@ -8,7 +8,7 @@ norms over the batch may still be nonzero there) and say `"padding": true`. Ever
 REST trace's of the same pass, float for float (app.web.traces reads the same arrays).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -16,16 +16,17 @@ import orjson
 
 from app.rnn import BackwardResult, ForwardTrace
 from app.rnn.arrays import Array
-from app.web import binary
 from app.web.arrays import to_list
+from app.web.columns import encode_rows
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.traces import layer_parameter_names, pytorch_grads, reverse_dH_norm
 
 __all__ = [
     "backward_frames",
+    "binary_messages",
     "encode_frame",
-    "encode_frame_binary",
     "forward_frames",
+    "step_frames",
     "summary_frame",
 ]
 
@@ -64,8 +65,18 @@ def _mark_padding(frame: dict[str, Any], t: int, length: int) -> None:
         frame["padding"] = True
 
 
-def forward_frames(trace: ForwardTrace) -> Iterator[dict[str, Any]]:
-    """One frame per timestep t = 0…T−1, of sequence 0; rows stay NumPy arrays for orjson."""
+def array_row(column: Array, t: int) -> Array:
+    """A frame's row t of a (T, K) column as a NumPy array (which orjson writes natively)."""
+    return column[t]
+
+
+# How a frame holds row t of a column: the array itself, or (app.web.columns.RowPlacer) its
+# descriptor in a binary message.
+RowOf = Callable[[Array, int], Any]
+
+
+def forward_frames(trace: ForwardTrace, row: RowOf = array_row) -> Iterator[dict[str, Any]]:
+    """One frame per timestep t = 0…T−1, of sequence 0; each array is `row(column, t)`."""
     T, length = trace.X.shape[1], _length0(trace)
     bidirectional = trace.config.bidirectional
     own = _own_steps(trace) if bidirectional else None
@@ -81,34 +92,38 @@ def forward_frames(trace: ForwardTrace) -> Iterator[dict[str, Any]]:
 
     H, A, gates = rows(False)
     H_r, A_r, gates_r = rows(True) if bidirectional else ([], [], [])
-    O = np.asarray(trace.O[0], dtype=np.float64)
-    Y = np.asarray(trace.Y[0], dtype=np.float64)
+    # (steps with an output, Q): one row a step, or the one row of a "last" model
+    O = np.atleast_2d(np.asarray(trace.O[0], dtype=np.float64))
+    Y = np.atleast_2d(np.asarray(trace.Y[0], dtype=np.float64))
     for t in range(T):
         frame: dict[str, Any] = {
             "type": "forward",
             "v": STREAM_PROTOCOL_VERSION,
             "t": t,
-            "H": [h[t] for h in H],
-            "A": [a[t] for a in A],
-            "gates": [{name: value[t] for name, value in g.items()} for g in gates],
+            "H": [row(h, t) for h in H],
+            "A": [row(a, t) for a in A],
+            "gates": [{name: row(value, t) for name, value in g.items()} for g in gates],
         }
         if bidirectional:
             frame["reverse"] = {
-                "H": [h[t] for h in H_r],
-                "A": [a[t] for a in A_r],
-                "gates": [{name: value[t] for name, value in g.items()} for g in gates_r],
+                "H": [row(h, t) for h in H_r],
+                "A": [row(a, t) for a in A_r],
+                "gates": [{name: row(value, t) for name, value in g.items()} for g in gates_r],
             }
         _mark_padding(frame, t, length)
         index = _output_index(trace, t)
         if index is not None:
-            frame["logits"] = O[index] if O.ndim == 2 else O
-            frame["output"] = Y[index] if Y.ndim == 2 else Y
+            frame["logits"] = row(O, index)
+            frame["output"] = row(Y, index)
         yield frame
 
 
-def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dict[str, Any]]:
-    """One frame per timestep in reverse order t = T−1…0, of sequence 0. A reverse direction's
-    step_grad_norms are at its own step that reads X_t (REST's are by its own steps)."""
+def backward_frames(
+    trace: ForwardTrace, result: BackwardResult, row: RowOf = array_row
+) -> Iterator[dict[str, Any]]:
+    """One frame per timestep in reverse order t = T−1…0, of sequence 0; each array is
+    `row(column, t)`. A reverse direction's step_grad_norms are at its own step that reads X_t
+    (REST's are by its own steps)."""
     T, length = trace.X.shape[1], _length0(trace)
     L = trace.config.num_layers
     bidirectional = trace.config.bidirectional
@@ -139,15 +154,15 @@ def backward_frames(trace: ForwardTrace, result: BackwardResult) -> Iterator[dic
     def at(values: dict[str, Any], t: int, s: int) -> dict[str, Any]:
         """The frame's part of one direction: rows at input step t, step norms at step s."""
         part = {
-            "dH": [d[t] for d in values["dH"]],
-            "dA": [d[t] for d in values["dA"]],
+            "dH": [row(d, t) for d in values["dH"]],
+            "dA": [row(d, t) for d in values["dA"]],
             "dH_norm": [float(n[t]) for n in values["dH_norm"]],
             "step_grad_norms": [
                 {n: float(v[s]) for n, v in layer.items()} for layer in values["step_norms"]
             ],
         }
         if trace.config.cell == "lstm":
-            part["dC"] = [d[t] for d in values["dC"]]
+            part["dC"] = [row(d, t) for d in values["dC"]]
         return part
 
     forward = rows(False)
@@ -172,11 +187,20 @@ def encode_frame(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY, default=to_list).decode()
 
 
-def encode_frame_binary(frame: dict[str, Any], dtype: str) -> bytes:
-    """A frame as one binary WebSocket message: the binary trace layout (app.web.binary), its
-    rows in the model's dtype (a float32 model's rows, widened to float64 in the frame, narrow
-    back to exactly its float32 values)."""
-    return binary.encode(frame, dtype)
+def step_frames(
+    trace: ForwardTrace, result: BackwardResult | None, row: RowOf = array_row
+) -> Iterator[dict[str, Any]]:
+    """A run's step frames: the forward pass's, then (with a backward pass) the backward's."""
+    yield from forward_frames(trace, row)
+    if result is not None:
+        yield from backward_frames(trace, result, row)
+
+
+def binary_messages(trace: ForwardTrace, result: BackwardResult | None) -> list[bytes]:
+    """A run's step frames, each as one binary WebSocket message: the binary trace layout
+    (app.web.binary), its rows in the model's dtype (a float32 model's rows, widened to float64
+    in the frame, narrow back to exactly its float32 values), made a run at a time."""
+    return list(encode_rows(lambda row: step_frames(trace, result, row), trace.config.dtype))
 
 
 def summary_frame(

@@ -5,9 +5,10 @@ job (a run, or following a training session) that makes frames, and a sender tha
 Between job and sender sits a bounded queue (`stream_queue_frames`); the sender waits while the
 transport is paused (uvicorn stops it above its write buffer's high-water mark), so a slow reader
 fills the queue and the job then waits for room: the server holds at most that many frames plus
-one transport buffer per socket, never a backlog. Frames are made lazily, one at a time, from the
-pass's arrays (bounded by the settings). When the socket closes, the receiver or the sender ends
-and the job is cancelled at once.
+one transport buffer per socket, never a backlog. JSON frames are made lazily, one at a time,
+from the pass's arrays; a binary run's messages are all made with its pass, in the pool's thread
+(app.web.columns: a run's bytes at a time), and counted with it in the memory budget. When the
+socket closes, the receiver or the sender ends and the job is cancelled at once.
 """
 
 import asyncio
@@ -15,8 +16,7 @@ import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Iterator
-from itertools import chain
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from app.settings import Settings
 from app.web.commands import Sampler, parse_command, run_pass
 from app.web.errors import DOMAIN_ERRORS
 from app.web.following import session_frames
-from app.web.frames import backward_frames, forward_frames, summary_frame
+from app.web.frames import binary_messages, encode_frame, step_frames, summary_frame
 from app.web.owners import Caller, can_manage, can_read, refuse_shared
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.schemas.stream import (
@@ -235,28 +235,33 @@ class StreamConnection(StreamSocket):
     async def _run(self, command: RunCommand) -> None:
         self.interval = self._interval(command.rate)
         self.paused = command.manual
-        run, size = await run_in_threadpool(self._compute, command)
+        run, messages, size = await run_in_threadpool(self._compute, command)
         try:
             self.slots.reserve(size)
         except LimitError:
             # The traceback the handler keeps refers to this frame: without `run` in it, the
             # refused pass goes now, not whenever the cyclic collector runs (measured: five
             # refused passes of the largest size, 306 MiB, outlived their sockets).
-            del run
+            del run, messages
             raise
         try:
-            await self._play(run, command)
+            await self._play(run, messages, command)
         finally:
             self.slots.release(size)
 
-    def _compute(self, command: RunCommand) -> tuple[Pass, int]:
-        """The run's pass and its bytes (in a thread of the pool)."""
+    def _compute(self, command: RunCommand) -> tuple[Pass, list[bytes] | None, int]:
+        """The run's pass, its binary messages when the command asks for them (all made here:
+        a binary run's frames are its columns' bytes), and the bytes they hold (in a thread of
+        the pool)."""
         run = run_pass(self.models, self.sampler, self.model_id, command)
-        size = held_bytes(run)
+        messages = None
+        if command.format == "binary":
+            messages = binary_messages(run.trace, run.result)
+        size = held_bytes(run) + sum(map(len, messages or ()))
         self.slots.computed(size)
-        return run, size
+        return run, messages, size
 
-    async def _play(self, run: Pass, command: RunCommand) -> None:
+    async def _play(self, run: Pass, messages: list[bytes] | None, command: RunCommand) -> None:
         trace, result = run.trace, run.result
         start = {
             "type": "start",
@@ -271,19 +276,17 @@ class StreamConnection(StreamSocket):
             start["bidirectional"] = True
         if command.lengths is not None:  # as given (all T when every sequence is whole)
             start["lengths"] = [int(n) for n in np.asarray(command.lengths).reshape(-1)]
-        binary_dtype = None
-        if command.format == "binary":
+        if messages is not None:
             start["format"] = "binary"
-            binary_dtype = trace.config.dtype
         await self._send(start)
-        frames: Iterator[dict[str, Any]] = forward_frames(trace)
-        if result is not None:
-            frames = chain(frames, backward_frames(trace, result))
+        encoded: Iterable[str | bytes] = (
+            map(encode_frame, step_frames(trace, result)) if messages is None else messages
+        )
         count = 0
         next_time = time.monotonic()
-        for frame in frames:
+        for message in encoded:
             next_time = await self._pace(next_time)
-            await self._send(frame, binary_dtype)
+            await self._queue(message)
             count += 1
         await self._send(summary_frame(trace, result, count))
 

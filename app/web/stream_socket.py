@@ -11,7 +11,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from app.services.errors import InputError
 from app.settings import Settings
 from app.web.errors import error_body
-from app.web.frames import encode_frame, encode_frame_binary
+from app.web.frames import encode_frame
 from app.web.schemas.common import STREAM_PROTOCOL_VERSION
 from app.web.stream_slots import StreamSlots
 
@@ -58,20 +58,18 @@ class StreamSocket:
 
     # Sending --------------------------------------------------------------------------------
 
-    async def _send(self, message: dict[str, Any], binary_dtype: str | None = None) -> None:
-        """Queue a frame, as JSON text or (binary_dtype: its arrays' dtype) a binary message;
-        waits while the queue is full (the reader is slower than the job), for at most the
-        stall bound."""
-        text = (
-            encode_frame(message)
-            if binary_dtype is None
-            else encode_frame_binary(message, binary_dtype)
-        )
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Queue a frame as JSON text (see `_queue`)."""
+        await self._queue(encode_frame(message))
+
+    async def _queue(self, message: str | bytes) -> None:
+        """Queue an encoded message; waits while the queue is full (the reader is slower than
+        the job), for at most the stall bound."""
         try:
-            self.outbox.put_nowait(text)
+            self.outbox.put_nowait(message)
         except asyncio.QueueFull:
             try:
-                await asyncio.wait_for(self.outbox.put(text), self.settings.stream_stall_seconds)
+                await asyncio.wait_for(self.outbox.put(message), self.settings.stream_stall_seconds)
             except TimeoutError:
                 raise StalledReaderError from None
         self.stats.frames_made += 1
