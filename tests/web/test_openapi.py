@@ -9,8 +9,12 @@ uploaded, which no JSON Schema can say — `inputs` must have the stored model's
 `targets` its output's shape (forward, backward, connectivity, train), a generated text's
 prefix the model's characters and the model a character model (generate), and an imported
 file must be a safetensors file whose tensors fit the config (import). The server answers those
-with a 422 naming the field, which is the behaviour we want. One more is left out until its
-schema says it: a task sample's `params` (see NOT_SAID_BY_A_SCHEMA).
+with a 422 naming the field, which is the behaviour we want. One more is left out: a task
+sample's `params` in a POST body, whose accepted keys and bounds are those of the task named in
+the path (one operation serves every task), and whose accepted values depend on each other and
+on text contents (a char_lm text longer than `seq_len`, a `csv` that parses with more rows than
+`window + horizon`, a memory task's T = 2·symbols + length within `max_steps`). Every name in
+NOT_SAID_BY_A_SCHEMA is one of these.
 """
 
 import os
