@@ -7,8 +7,8 @@ answer are built twice per round, in one process, from the same pass:
   validated and dumped by the route's pydantic response model, written by the standard `json`
   module (what FastAPI's JSONResponse does), uncompressed;
 - now: the arrays handed to orjson natively (`app.web.responses`), as sent to a client that does
-  not take a compressed answer, and as the app's CompressMiddleware sends it (its settings,
-  `app.web.application.COMPRESSION`) to a client that takes zstd (a current browser), brotli or
+  not take a compressed answer, and as the app's compression middleware sends it (its settings,
+  `app.web.compression`) to a client that takes zstd (a current browser), brotli or
   gzip: the response run through the middleware as ASGI, its body chunks collected.
 
 Every answer decodes to the same JSON, which says all the reference's answer said (checked each
@@ -38,14 +38,13 @@ import brotli
 import numpy as np
 import zstandard
 from pydantic import BaseModel
-from starlette_compress import CompressMiddleware
 
 from app.rnn import ModelConfig
 from app.services.limits import Limits
 from app.services.models import ModelService
 from app.settings import Settings
 from app.store import SQLStore
-from app.web.application import COMPRESSION
+from app.web.compression import COMPRESSION, AnswerCompression
 from app.web.responses import FastJSONResponse
 from app.web.schemas.models import BackwardResponse, ForwardResponse
 from app.web.traces import backward_payload, forward_payload
@@ -104,9 +103,9 @@ def decompress(coding: str, body: bytes) -> bytes:
 
 
 def now_compressed(payload: dict[str, Any], coding: str) -> bytes:
-    """The answer as CompressMiddleware sends it to a client that accepts `coding`."""
+    """The answer as the app's compression middleware sends it to a client that accepts `coding`."""
     chunks: list[bytes] = []
-    app = CompressMiddleware(FastJSONResponse(payload), **COMPRESSION)
+    app = AnswerCompression(FastJSONResponse(payload), **COMPRESSION)
     scope = {
         "type": "http",
         "method": "POST",
@@ -182,11 +181,11 @@ def report(rows: list[dict[str, Any]], rounds: int, length: int, hidden: int) ->
         f"{platform.machine()}, Python {platform.python_version()}, load average {load:.1f}; "
         f"median of {rounds} rounds. *Reference* (before): nested lists → pydantic response "
         "model → `json`, uncompressed; *now*: arrays → orjson (`app.web.responses`), as sent "
-        "uncompressed and through the app's CompressMiddleware to a client that takes zstd (a "
+        "uncompressed and through the app's compression middleware to a client that takes zstd (a "
         "current browser), brotli or gzip, each at its fastest level. All decode to the same "
         "JSON, holding all the reference's (which dropped the per-step gradient norms). "
         "*Pass*: the engine's work, the same for all. *Server time*: pass + encoding "
-        "(+ compression); the ratios are the reference's ÷ now's.",
+        "(+ compression; gzip by ISA-L, `isal`); the ratios are the reference's ÷ now's.",
         "",
         "| answer | coding | bytes | pass (s) | reference encode (s) | now encode (s) "
         "| server time, reference ÷ now |",

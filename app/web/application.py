@@ -3,11 +3,9 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette_compress import CompressMiddleware, add_compress_type
 
 from app import __version__
 from app.services.lessons import LessonService
@@ -19,7 +17,7 @@ from app.services.tasks import TaskService
 from app.services.training import TrainingService
 from app.settings import Settings, extra_origins, get_settings, trusted_hosts
 from app.web.assets import AssetFiles, RevalidatedFiles
-from app.web.binary import TRACE_MEDIA_TYPE
+from app.web.compression import COMPRESSION, AnswerCompression
 from app.web.crosssite import CrossSiteMiddleware
 from app.web.docs import install_docs
 from app.web.errors import install_error_handlers
@@ -47,17 +45,9 @@ from app.web.routes import (
 )
 from app.web.stream_slots import StreamSlots
 
-__all__ = ["COMPRESSION", "create_app"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
-
-# What CompressMiddleware is given (see create_app; benchmarks/bench_rest_trace.py times it)
-COMPRESSION: dict[str, Any] = {
-    "minimum_size": 1024,
-    "zstd_level": 1,
-    "brotli_quality": 0,
-    "gzip_level": 1,
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,10 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_method_not_allowed(app)
     # The middleware added last runs first: every response gets the security headers, a 413
     # included; the body bound refuses what no route could accept before it is read whole; an
-    # answer of 1 kB or more goes compressed to a client that accepts it, by the fastest coding
-    # it takes: zstd, brotli, gzip, each at its fastest level (a 26 MB JSON trace: zstd 0.11 s,
-    # 11.1 MB; brotli 0.17 s, 11.5 MB; gzip 0.34 s, 12.2 MB; gzip at level 6 took 1.7 s),
-    # binary traces included (the middleware compresses the media types it lists).
+    # answer of 1 kB or more goes compressed by the fastest coding the client takes
+    # (app.web.compression).
     # each owner and each client address within its rate (app.web.ratelimit), once known
     app.add_middleware(
         RateLimitMiddleware,
@@ -131,8 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # every request and WebSocket acts as an owner (app.web.owners): cookie, bearer or share
     app.add_middleware(OwnerMiddleware, settings=settings)
-    add_compress_type(TRACE_MEDIA_TYPE)
-    app.add_middleware(CompressMiddleware, **COMPRESSION)
+    app.add_middleware(AnswerCompression, **COMPRESSION)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,

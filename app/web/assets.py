@@ -9,8 +9,8 @@ is still answered, with the current file and `no-cache`. The unversioned `/stati
 revalidated on every use (`no-cache`, with StaticFiles' ETag).
 
 plotly.js (4.8 MB, from the installed plotly package) is `/vendor/plotly-<plotly version>.min.js`,
-immutable too, and sent gzip-compressed from bytes compressed once (GZipMiddleware would compress
-it again for every request).
+immutable too, and sent gzip-compressed from bytes compressed once (app.web.compression would
+compress it again for every request).
 """
 
 import gzip

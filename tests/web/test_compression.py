@@ -1,4 +1,4 @@
-"""app.web.application's compression: an answer goes out in the fastest coding the client
+"""app.web.compression: an answer goes out in the fastest coding the client
 accepts (zstd, then brotli, then gzip), JSON and binary traces alike, and decodes, with the
 coding's own library, to the very bytes of the uncompressed answer."""
 
@@ -11,6 +11,7 @@ import zstandard
 from fastapi.testclient import TestClient
 
 from app.web.binary import TRACE_MEDIA_TYPE
+from app.web.compression import COMPRESSION, AnswerCompression
 
 DECODE = {"zstd": zstandard.ZstdDecompressor().decompressobj, "br": brotli.Decompressor}
 
@@ -59,3 +60,18 @@ def test_a_trace_goes_out_in_the_fastest_coding_the_client_takes(
 def test_a_small_answer_goes_out_as_it_is(client: TestClient) -> None:
     answer = client.get("/api/v1/health", headers={"accept-encoding": "zstd, br, gzip"})
     assert answer.status_code == 200 and "content-encoding" not in answer.headers
+
+
+@pytest.mark.parametrize("coding", ["zstd", "br", "gzip"])
+def test_an_answer_sent_whole_is_compressed_too(client: TestClient, coding: str) -> None:
+    """The OpenAPI document is one body (not a stream of chunks, as traces are)."""
+    plain = client.get("/openapi.json", headers={"accept-encoding": "identity"})
+    with client.stream("GET", "/openapi.json", headers={"accept-encoding": coding}) as answer:
+        assert answer.headers["content-encoding"] == coding
+        raw = b"".join(answer.iter_raw())
+    assert decoded(coding, raw) == plain.content and len(raw) < len(plain.content)
+
+
+def test_a_gzip_level_the_encoder_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="gzip_level"):
+        AnswerCompression(lambda scope, receive, send: None, **{**COMPRESSION, "gzip_level": 4})
