@@ -145,7 +145,8 @@ def run(rounds: int, length: int, hidden: int) -> list[dict[str, Any]]:
     X = np.sin(np.arange(length) / 10.0)[:, None]
     rows = []
     for name, model in (("forward", ForwardResponse), ("backward", BackwardResponse)):
-        times: dict[str, list[float]] = {key: [] for key in ("pass", "reference", "now", *CODINGS)}
+        keys = ("pass", "reference", "identity", *CODINGS)
+        times: dict[str, list[float]] = {key: [] for key in keys}
         sizes: dict[str, int] = {}
         for _ in range(rounds):
             if name == "forward":
@@ -158,10 +159,10 @@ def run(rounds: int, length: int, hidden: int) -> list[dict[str, Any]]:
             took_ref, old = _timed(lambda p=payload, m=model: reference(p, m))
             took_now, new = _timed(lambda p=payload: now(p))
             times["reference"].append(took_ref)
-            times["now"].append(took_now)
+            times["identity"].append(took_now)
             expected = json.loads(new)
             assert _holds(expected, json.loads(old))
-            sizes = {"json": len(new)}
+            sizes = {"identity": len(new)}
             for coding in CODINGS:
                 took_coded, packed = _timed(lambda p=payload, c=coding: now_compressed(p, c))
                 times[coding].append(took_coded)
@@ -194,10 +195,9 @@ def report(rows: list[dict[str, Any]], rounds: int, length: int, hidden: int) ->
     for r in rows:
         before = r["pass"] + r["reference"]
         for coding in ("identity", *CODINGS):
-            took = r["now"] if coding == "identity" else r[coding]
-            size = r["bytes"]["json" if coding == "identity" else coding]
+            took = r[coding]
             lines.append(
-                f"| {r['answer']} | {coding} | {size / 1e6:.1f} MB | {r['pass']:.3f} "
+                f"| {r['answer']} | {coding} | {r['bytes'][coding] / 1e6:.1f} MB | {r['pass']:.3f} "
                 f"| {r['reference']:.3f} | {took:.3f} | **{before / (r['pass'] + took):.1f}×** |"
             )
     lines += ["", "Reproduce: `python -m benchmarks.bench_rest_trace`.", ""]

@@ -3,17 +3,15 @@
 An answer of 1 kB or more goes to a client that accepts a compressed one in zstd, else brotli,
 else gzip (starlette-compress's order, whatever the client's q-values rank above zero), each at
 its fastest level, binary traces included. gzip is written by ISA-L (`isal`), which makes the
-same stream as zlib at level 1 about three times as fast: what a client that takes only gzip
-(Python's `requests` and `httpx` without their optional decoders, older tools) waits for.
-
-For a 26 MB JSON trace (benchmarks/bench_rest_trace.py times each coding): zstd 0.11 s for
-11 MB, brotli 0.15 s for 13 MB, gzip 0.1 s (zlib: 0.3 s; zlib at level 6: 1.7 s) for 12 MB.
+same stream as zlib at level 1 faster: what a client that takes only gzip (Python's
+`requests` and `httpx` without their optional decoders, older tools) waits for. Each coding's
+cost and bytes: benchmarks/REST_RESULTS.md.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
-from isal import isal_zlib
+from isal import igzip, isal_zlib
 from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware, add_compress_type
 
@@ -57,11 +55,6 @@ class _GzipEncoder:
         return (out,) if out else ()
 
 
-def _gzip_whole(level: int, body: bytes) -> bytes:
-    stream = isal_zlib.compressobj(level, isal_zlib.DEFLATED, _GZIP_WINDOW)
-    return stream.compress(body) + stream.flush(isal_zlib.Z_FINISH)
-
-
 class _IsalGzipResponder(GZipResponder):
     """starlette-compress's gzip responder, its encoder ISA-L's."""
 
@@ -73,7 +66,7 @@ class _IsalGzipResponder(GZipResponder):
             app,
             minimum_size,
             "gzip",
-            lambda body: _gzip_whole(level, body),
+            lambda body: igzip.compress(body, compresslevel=level),
             lambda content_length: _GzipEncoder(level),
         )
 
